@@ -1,0 +1,44 @@
+# Two commands: `make run` serves the platform with demo content; `make test` runs lint and the whole suite.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app competency
+PYTHON ?= python3
+export COMPETENCY_INSTANCE ?= $(CURDIR)/instance
+
+.PHONY: run test lint install translations db bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+translations: install
+	$(FLASK) translate compile
+
+db: install translations
+	$(FLASK) init-db
+	$(FLASK) seed-demo
+
+run: db
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+lint: install
+	$(VENV)/bin/ruff check competency tests benchmarks
+
+test: install translations lint
+	env -u TEST_DATABASE_URL $(VENV)/bin/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== again against PostgreSQL: $$TEST_DATABASE_URL"; \
+		$(VENV)/bin/pytest tests/app; \
+	fi
+
+bench: install
+	$(VENV)/bin/pip install --quiet -e '.[bench]'
+	$(PY) benchmarks/bench_irt.py --quick
+	$(PY) benchmarks/bench_cat.py --quick
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Demo learning-resource catalog and staged learning-path templates (data under ``data/``)."""

@@ -1,0 +1,115 @@
+"""Item selection criteria: one interface, ``criterion(sessions, rows) -> (r, n) scores`` (higher = better).
+
+The engine masks ineligible items, applies randomesque and the Sympson–Hetter lottery; a selector
+only scores. Information comes from the bank's gridded tables, linearly interpolated at θ̂.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import rng
+from .estimators import posterior_weights
+from .sessions import Sessions
+
+Arr = NDArray[np.float64]
+
+
+class Selector(Protocol):
+    def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr: ...
+
+
+def info_at_theta(s: Sessions, rows: NDArray[np.intp]) -> Arr:
+    """Fisher information of every item at the session's θ̂ on the item's dimension, (r, n)."""
+    _, _, info = s.bank.tables
+    if s.dims == 1:
+        j, w = s.bank.grid.locate(s.theta[rows, 0])
+        lo = info[j]
+        return lo + w[:, None] * (info[j + 1] - lo)
+    j, w = s.bank.grid.locate(s.theta[rows])  # (r, D)
+    jj, ww = j[:, s.item_dim], w[:, s.item_dim]  # (r, n)
+    cols = np.arange(info.shape[1])[None, :]
+    lo = info[jj, cols]
+    return lo + ww * (info[jj + 1, cols] - lo)
+
+
+class MaxInfo:
+    """Maximum Fisher information; with several dimensions, the D-optimal rule.
+
+    D-optimal for a between-item item i on dimension d: det(P + I_i e_d e_dᵀ) = det(P)(1 + I_i C_dd)
+    with P the posterior precision and C = P⁻¹ the posterior covariance, so the best item maximises
+    I_i(θ̂_d) · C_dd (no determinant needed).
+    """
+
+    def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
+        crit = info_at_theta(s, rows)
+        if s.dims > 1:
+            var = np.diagonal(s.cov[rows], axis1=1, axis2=2)  # (r, D)
+            crit = crit * var[:, s.item_dim]
+        return crit
+
+
+class PosteriorWeightedInfo:
+    """∫ I_i(θ) p(θ | responses) dθ on the grid (one dimension)."""
+
+    def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
+        _, _, info = s.bank.tables
+        return posterior_weights(s, rows) @ info
+
+
+class PosteriorKL:
+    """Posterior-weighted Kullback–Leibler: ∫ KL(P(·|θ̂) ‖ P(·|θ)) p(θ | responses) dθ."""
+
+    def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
+        prob, logp, _ = s.bank.tables
+        w = posterior_weights(s, rows)  # (r, G)
+        j, f = s.bank.grid.locate(s.theta[rows, 0])
+        p_hat = prob[:, :, j] * (1 - f) + prob[:, :, j + 1] * f  # (n, K, r)
+        finite_logp = np.where(np.isfinite(logp), logp, 0.0)
+        expected_log = np.einsum("nkg,rg->nkr", finite_logp, w)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self_term = np.where(p_hat > 0, p_hat * np.log(p_hat), 0.0)
+        return np.sum(self_term - p_hat * expected_log, axis=1).T
+
+
+class AStratified:
+    """a-stratified selection with b-matching (Chang & Ying): low-a strata first."""
+
+    def __init__(self, s: Sessions) -> None:
+        bank, n_strata = s.bank, s.cfg.strata
+        stratum = np.full(len(bank), -1, np.intp)
+        ops = np.flatnonzero(bank.operational)
+        order = ops[np.argsort(bank.a[ops], kind="stable")]
+        for k, chunk in enumerate(np.array_split(order, n_strata)):
+            stratum[chunk] = k
+        self.stratum, self.n_strata = stratum, n_strata
+
+    def stage_mask(self, s: Sessions, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+        stage = np.minimum(s.n_scored[rows] * self.n_strata // s.cfg.max_items, self.n_strata - 1)
+        return self.stratum[None, :] == stage[:, None]
+
+    def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
+        theta = s.theta[rows][:, s.item_dim] if s.dims > 1 else s.theta[rows, :1]
+        return -np.abs(s.bank.location[None, :] - theta)
+
+
+class RandomSelection:
+    def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
+        n = len(s.bank)
+        return rng.uniforms(
+            s.seeds[rows][:, None], rng.STREAM_RANDOM_SELECT, s.n_total[rows][:, None] * n + np.arange(n)[None, :]
+        )
+
+
+def make_selector(s: Sessions) -> Selector:
+    name = s.cfg.selector
+    if name in ("mfi", "dopt"):
+        return MaxInfo()
+    if name == "astrat":
+        return AStratified(s)
+    if name == "random":
+        return RandomSelection()
+    return {"pwi": PosteriorWeightedInfo, "kl": PosteriorKL}[name]()

@@ -1,0 +1,70 @@
+"""CatState: the whole per-attempt state of an adaptive test, as a small JSON-friendly object."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .errors import StateMismatchError
+
+STATE_VERSION = 1
+
+
+@dataclass
+class CatState:
+    """What a web worker stores with an attempt; any worker continues from it.
+
+    administered / responses: item ids (strings) and integer scores, in delivery order (pilot items
+    included; they are not scored). skipped: items the Sympson–Hetter lottery passed over.
+    theta / se: current estimate and posterior SE, one per dimension. level: level index per
+    dimension when cut scores are configured. pending: the item last proposed by next_item.
+    stop_reason: None while running; otherwise one of "se_target", "max_items", "time_limit",
+    "classification_ci", "classification_sprt", "pool_exhausted", "empty_pool".
+    """
+
+    bank: str
+    seed: int
+    theta: list[float]
+    se: list[float]
+    administered: list[str] = field(default_factory=list)
+    responses: list[int] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    level: list[int] | None = None
+    pending: str | None = None
+    stop_reason: str | None = None
+    version: int = STATE_VERSION
+
+    @property
+    def n_items(self) -> int:
+        return len(self.administered)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CatState:
+        try:
+            state = cls(
+                bank=str(data["bank"]),
+                seed=int(data["seed"]),
+                theta=[float(x) for x in data["theta"]],
+                se=[float(x) for x in data["se"]],
+                administered=[str(x) for x in data.get("administered", [])],
+                responses=[int(x) for x in data.get("responses", [])],
+                skipped=[str(x) for x in data.get("skipped", [])],
+                level=None if data.get("level") is None else [int(x) for x in data["level"]],
+                pending=data.get("pending"),
+                stop_reason=data.get("stop_reason"),
+                version=int(data.get("version", STATE_VERSION)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateMismatchError(f"state: malformed CatState ({exc})") from None
+        if state.version != STATE_VERSION:
+            raise StateMismatchError(f"version: state version {state.version} is not {STATE_VERSION}")
+        if len(state.administered) != len(state.responses):
+            raise StateMismatchError("responses: one response per administered item is needed")
+        return state
+
+    def copy(self) -> CatState:
+        return copy.deepcopy(self)

@@ -1,0 +1,192 @@
+"""Institutions, people, cohorts and credentials."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from competency.models.base import Base, UTCDateTime, utcnow
+
+
+class Role(enum.StrEnum):
+    PLATFORM_ADMIN = "platform_admin"
+    INSTITUTION_ADMIN = "institution_admin"
+    TRAINER = "trainer"
+    TEACHER = "teacher"
+    STUDENT = "student"
+
+
+class InstitutionType(enum.StrEnum):
+    SECONDARY_VOCATIONAL = "secondary_vocational"  # 中职
+    HIGHER_VOCATIONAL = "higher_vocational"  # 高职
+    TECHNICIAN_COLLEGE = "technician_college"  # 技工院校
+    APPLIED_UNIVERSITY = "applied_university"  # 应用型本科
+    ENTERPRISE = "enterprise"  # 企业
+
+
+class TeacherCategory(enum.StrEnum):
+    PUBLIC_COURSE = "public_course"  # 公共基础课
+    SPECIALTY_COURSE = "specialty_course"  # 专业课
+    PRACTICAL_TRAINING = "practical_training"  # 实习指导 / 双师型
+
+
+class CareerStage(enum.StrEnum):
+    NOVICE = "novice"  # 新手
+    PROFICIENT = "proficient"  # 熟练
+    BACKBONE = "backbone"  # 骨干
+    EXPERT = "expert"  # 专家
+
+
+def _enum_check(
+    name: str, column: str, values: type[enum.StrEnum], nullable: bool = False
+) -> CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    expr = f"{column} IN ({allowed})"
+    if nullable:
+        expr = f"{column} IS NULL OR {expr}"
+    return CheckConstraint(expr, name=name)
+
+
+class Institution(Base):
+    __tablename__ = "institution"
+    __table_args__ = (_enum_check("type_valid", "type", InstitutionType),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str] = mapped_column(String(100), default="")
+    industries: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    users: Mapped[list[User]] = relationship(back_populates="institution")
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    __table_args__ = (
+        _enum_check("role_valid", "role", Role),
+        _enum_check("teacher_category_valid", "teacher_category", TeacherCategory, nullable=True),
+        _enum_check("career_stage_valid", "career_stage", CareerStage, nullable=True),
+        CheckConstraint("extra_time_percent >= 0 AND extra_time_percent <= 200", name="extra_time_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    department: Mapped[str | None] = mapped_column(String(120))
+    # Teachers (JY/T 0646 classification: category × career stage).
+    teacher_category: Mapped[str | None] = mapped_column(String(32))
+    career_stage: Mapped[str | None] = mapped_column(String(32))
+    specialty_industry: Mapped[str | None] = mapped_column(String(64))
+    # Students.
+    programme: Mapped[str | None] = mapped_column(String(120))
+    year: Mapped[int | None] = mapped_column(Integer)
+    target_role: Mapped[str | None] = mapped_column(String(32))
+    # Accommodation: per-person extra time on timed assessments, in percent of the limit.
+    extra_time_percent: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    institution: Mapped[Institution | None] = relationship(back_populates="users")
+
+    # Flask-Login protocol, kept here so the model needs no Flask import.
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+
+class Cohort(Base):
+    __tablename__ = "cohort"
+    __table_args__ = (UniqueConstraint("institution_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    institution: Mapped[Institution] = relationship()
+    owner: Mapped[User | None] = relationship()
+    memberships: Mapped[list[CohortMembership]] = relationship(
+        back_populates="cohort", cascade="all, delete-orphan"
+    )
+
+
+class CohortMembership(Base):
+    __tablename__ = "cohort_membership"
+
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohort.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    layer: Mapped[str | None] = mapped_column(String(32))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    cohort: Mapped[Cohort] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 digest is stored, so a database leak reveals no usable token."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """Failed and successful logins, kept in the database so the rate limit holds across workers and hosts."""
+
+    __tablename__ = "login_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    ip: Mapped[str] = mapped_column(String(64), index=True)
+    success: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(64))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+    actor: Mapped[User | None] = relationship()

@@ -1,0 +1,1 @@
+"""Use cases. Services own transactions (explicit commit) and never read the request."""

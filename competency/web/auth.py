@@ -1,0 +1,74 @@
+"""Logging in and out, and choosing the language."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from competency.extensions import db, login_manager
+from competency.models import User
+from competency.services import accounts
+from competency.web.authz import ALL_ROLES, public, roles_required, safe_next
+from competency.web.forms import LanguageForm, LoginForm, LogoutForm
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Log in; the same message answers a wrong name and a wrong password."""
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next")) or ""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    status = 200
+    if form.validate_on_submit():
+        outcome = accounts.authenticate(form.username.data, form.password.data, request.remote_addr or "?")
+        if outcome.rate_limited:
+            flash(_("Too many attempts. Please wait a few minutes and try again."), "error")
+            status = 429
+        elif outcome.user is None:
+            flash(_("Wrong user name or password."), "error")
+            status = 401
+        else:
+            session.clear()  # a fresh session on login defeats session fixation
+            login_user(outcome.user)
+            return redirect(safe_next(form.next.data) or url_for("main.home"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@roles_required(*ALL_ROLES)
+def logout():
+    """Log out (POST only, so a link on another site cannot log people out)."""
+    if LogoutForm().validate_on_submit():
+        logout_user()
+        session.clear()
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/language", methods=["POST"])
+@public
+def language():
+    """Switch the language; remembered in the session and, for a logged-in person, on their account."""
+    form = LanguageForm()
+    if form.validate_on_submit() and form.lang.data in current_app.config["LANGUAGES"]:
+        session["lang"] = form.lang.data
+        if current_user.is_authenticated:
+            accounts.set_locale(current_user, form.lang.data)
+    return redirect(safe_next(form.next.data) or url_for("main.index"))

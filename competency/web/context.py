@@ -1,0 +1,44 @@
+"""Template helpers and security headers shared by every page."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+from flask_babel import format_datetime
+from flask_login import current_user
+
+from competency.web import i18n
+
+
+def register_context(app: Flask) -> None:
+    from competency.web.forms import CATEGORY_LABELS, INSTITUTION_TYPE_LABELS, ROLE_LABELS, STAGE_LABELS
+
+    def labeller(labels: dict):
+        by_value = {str(k.value): v for k, v in labels.items()}
+        return lambda value: by_value.get(value, value or "—")
+
+    @app.context_processor
+    def inject() -> dict:
+        return {
+            "html_lang": i18n.html_lang(),
+            "current_locale": i18n.select_locale(),
+            "user": current_user,
+            "role_label": labeller(ROLE_LABELS),
+            "category_label": labeller(CATEGORY_LABELS),
+            "stage_label": labeller(STAGE_LABELS),
+            "institution_type_label": labeller(INSTITUTION_TYPE_LABELS),
+        }
+
+    app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "medium") if value else ""
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        # Every asset is served by the app itself, so the policy can forbid all other origins.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response

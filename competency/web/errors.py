@@ -1,0 +1,70 @@
+"""Error pages: JSON `{error: {code, message}}` under /api/, an accessible HTML page elsewhere."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from competency.services.errors import ServiceError
+
+TITLES = {
+    400: "Bad request",
+    401: "Please log in",
+    403: "Access denied",
+    404: "Page not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "File too large",
+    429: "Too many attempts",
+    500: "Something went wrong",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None):
+    if _wants_json():
+        body = {"code": code, "message": message}
+        if field:
+            body["field"] = field
+        return jsonify(error=body), status
+    return render_template(
+        "error.html", status=status, title=_(TITLES.get(status, "Error")), message=message
+    ), status
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        current_app.logger.info("CSRF refused: %s", exc.description)
+        return error_response(
+            400, "csrf", _("The form expired or was not sent from this site. Please try again.")
+        )
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):
+        return error_response(exc.status, exc.code, exc.message, exc.field)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        messages = {
+            401: _("You need to log in to see this."),
+            403: _("Your role does not allow this."),
+            404: _("We could not find what you asked for."),
+            429: _("Too many attempts. Please wait a few minutes and try again."),
+        }
+        message = messages.get(status) or (exc.description if status < 500 else _("Please try again later."))
+        return error_response(status, exc.name.lower().replace(" ", "_"), message)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unhandled error")
+        from competency.extensions import db
+
+        db.session.rollback()
+        return error_response(500, "internal_error", _("Please try again later."))

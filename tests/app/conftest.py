@@ -1,0 +1,150 @@
+"""Database fixtures: SQLite by default, PostgreSQL when TEST_DATABASE_URL is set.
+
+The schema is built once per run by applying the migrations to an empty database, so every run also
+proves the migrations work on that database; each test then starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+
+import pytest
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import MetaData, text
+
+from competency import create_app
+from competency.extensions import db
+from competency.models import Institution, User
+from competency.services import accounts
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return (
+        os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    )
+
+
+@pytest.fixture(scope="session")
+def app_config(database_url, tmp_path_factory) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "INSTANCE_DIR": str(tmp_path_factory.mktemp("instance")),
+    }
+
+
+def drop_everything(engine) -> None:
+    meta = MetaData()
+    meta.reflect(bind=engine)
+    meta.drop_all(bind=engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(scope="session")
+def _schema(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        drop_everything(db.engine)
+        upgrade()
+        db.engine.dispose()
+    yield
+
+
+def _wipe() -> None:
+    tables = [t.name for t in db.metadata.sorted_tables]
+    if db.engine.dialect.name == "postgresql":
+        quoted = ", ".join(f'"{name}"' for name in tables)
+        db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request outside the test's app context, as a real server would.
+
+    Flask reuses an already pushed app context for requests, which would share `g` and the database
+    session between the test and every request; a fresh contextvars context prevents that.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.expire_all()  # the test's own session must see what the request committed
+        return response
+
+
+@pytest.fixture
+def app(_schema, app_config):
+    app = create_app(app_config)
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _wipe()
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def institution(app) -> Institution:
+    inst = Institution(
+        name="测试职业技术学院", type="higher_vocational", region="广东", industries=["大数据"]
+    )
+    db.session.add(inst)
+    db.session.commit()
+    return inst
+
+
+@pytest.fixture
+def other_institution(app) -> Institution:
+    inst = Institution(name="另一所技师学院", type="technician_college", region="江苏", industries=[])
+    db.session.add(inst)
+    db.session.commit()
+    return inst
+
+
+@pytest.fixture
+def make_user(app, institution):
+    def make(
+        role: str, username: str | None = None, inst: Institution | None = institution, **profile
+    ) -> User:
+        name = username or f"{role}_{db.session.query(User).count() + 1}"
+        return accounts.create_user(
+            name, PASSWORD, role, institution=None if role == "platform_admin" else inst, **profile
+        )
+
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(client, url: str = "/") -> str:
+    html = client.get(url).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    token = csrf_from(client, "/login")
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def api_token(client, username: str, password: str = PASSWORD) -> str:
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["token"]

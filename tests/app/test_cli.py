@@ -1,0 +1,167 @@
+"""init-db, seed-demo and users create: clear messages, non-zero exits, nothing written on bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from sqlalchemy import func, select
+
+from competency.cli import init_db_command, seed_demo_command, users_group
+from competency.extensions import db
+from competency.models import Cohort, Institution, User
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_users_create(app, institution):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        users_group,
+        [
+            "create",
+            "wang",
+            "--role",
+            "teacher",
+            "--password",
+            "long-password-1",
+            "--institution",
+            institution.name,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "created teacher wang" in result.output
+    assert db.session.scalar(select(User.role).where(User.username == "wang")) == "teacher"
+
+
+def test_users_create_platform_admin_needs_no_institution(app):
+    result = app.test_cli_runner().invoke(
+        users_group, ["create", "root", "--role", "platform_admin", "--password", "long-password-1"]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_users_create_refuses_bad_input(app, institution):
+    runner = app.test_cli_runner()
+    cases = [
+        (
+            [
+                "create",
+                "x",
+                "--role",
+                "wizard",
+                "--password",
+                "long-password-1",
+                "--institution",
+                institution.name,
+            ],
+            "unknown role",
+        ),
+        (
+            ["create", "x", "--role", "teacher", "--password", "short", "--institution", institution.name],
+            "at least",
+        ),
+        (
+            ["create", "x", "--role", "teacher", "--password", "long-password-1", "--institution", "Nowhere"],
+            "unknown institution",
+        ),
+        (
+            ["create", "x", "--role", "teacher", "--password", "long-password-1"],
+            "must belong to an institution",
+        ),
+    ]
+    for args, message in cases:
+        result = runner.invoke(users_group, args)
+        assert result.exit_code != 0, args
+        assert message in result.output, result.output
+    assert _count(User) == 0
+
+
+def test_users_create_duplicate(app, institution):
+    runner = app.test_cli_runner()
+    args = [
+        "create",
+        "wang",
+        "--role",
+        "teacher",
+        "--password",
+        "long-password-1",
+        "--institution",
+        institution.name,
+    ]
+    assert runner.invoke(users_group, args).exit_code == 0
+    again = runner.invoke(users_group, args)
+    assert again.exit_code != 0
+    assert "taken" in again.output
+    assert _count(User) == 1
+
+
+def test_seed_demo_is_idempotent(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(seed_demo_command)
+    assert first.exit_code == 0, first.output
+    counts = (_count(User), _count(Institution), _count(Cohort))
+    assert counts[0] >= 5 and counts[1] == 2 and counts[2] >= 2
+    roles = set(db.session.scalars(select(User.role)))
+    assert roles == {"platform_admin", "institution_admin", "trainer", "teacher", "student"}
+    second = runner.invoke(seed_demo_command)
+    assert second.exit_code == 0
+    assert (_count(User), _count(Institution), _count(Cohort)) == counts
+
+
+def test_seed_demo_refuses_production(app):
+    app.config["ENV_NAME"] = "production"
+    result = app.test_cli_runner().invoke(seed_demo_command)
+    assert result.exit_code != 0
+    assert "production" in result.output
+    assert _count(User) == 0
+
+
+def test_init_db_is_repeatable(app):
+    result = app.test_cli_runner().invoke(init_db_command)
+    assert result.exit_code == 0, result.output
+    assert "database ready" in result.output
+
+
+def _run_cli(args, env_extra, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY", "COMPETENCY_ENV")}
+    env.update({"COMPETENCY_INSTANCE": str(tmp_path), **env_extra})
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "competency", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_malformed_database_url_is_a_clear_error(tmp_path):
+    result = _run_cli(["init-db"], {"DATABASE_URL": "not a url"}, tmp_path)
+    assert result.returncode != 0
+    assert "DATABASE_URL is malformed" in result.stderr + result.stdout
+    unsupported = _run_cli(["init-db"], {"DATABASE_URL": "mysql://x@y/z"}, tmp_path)
+    assert unsupported.returncode != 0
+    assert "supported" in unsupported.stderr + unsupported.stdout
+
+
+def test_production_without_secret_key_refuses_to_start(tmp_path):
+    result = _run_cli(["init-db"], {"COMPETENCY_ENV": "production"}, tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr + result.stdout
+
+
+def test_console_script_runs_init_and_seed(tmp_path):
+    """The `competency` console script applies the migrations to a new SQLite file and seeds it."""
+    script = os.path.join(os.path.dirname(sys.executable), "competency")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY", "COMPETENCY_ENV")}
+    env["COMPETENCY_INSTANCE"] = str(tmp_path)
+    for command in (
+        ["init-db"],
+        ["users", "create", "root", "--role", "platform_admin", "--password", "long-password-1"],
+    ):
+        result = subprocess.run([script, *command], env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "competency.sqlite3").exists()

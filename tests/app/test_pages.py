@@ -1,0 +1,68 @@
+"""Page structure: landmarks, language, no external assets; error pages in HTML and JSON."""
+
+from __future__ import annotations
+
+import re
+
+from tests.app.conftest import login
+
+
+def test_landmarks_and_skip_link(client):
+    page = client.get("/").get_data(as_text=True)
+    for marker in (
+        "<header",
+        "<nav aria-label=",
+        '<main id="main"',
+        "<footer",
+        'class="skip-link" href="#main"',
+    ):
+        assert marker in page
+
+
+def test_no_external_assets(client, make_user):
+    make_user("platform_admin", "root")
+    login(client, "root")
+    for url in ("/", "/login", "/home", "/admin/institutions", "/admin/users"):
+        page = client.get(url).get_data(as_text=True)
+        assert not re.search(r'(src|href)="(https?:)?//', page), url
+
+
+def test_inputs_have_labels(client):
+    page = client.get("/login").get_data(as_text=True)
+    for field in ("username", "password"):
+        assert f'<label for="{field}"' in page
+        assert f'id="{field}"' in page
+
+
+def test_html_404(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "未找到" in response.get_data(as_text=True)
+    assert response.mimetype == "text/html"
+
+
+def test_json_404(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_security_headers(client):
+    response = client.get("/")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_500_is_handled_without_leaking(app, client):
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    boom.public = True
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert "secret internals" not in response.get_data(as_text=True)
+
+
+def test_healthz(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}

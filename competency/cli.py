@@ -71,6 +71,102 @@ def users_create(
     click.echo(f"created {user.role} {user.username} (id {user.id})")
 
 
+@click.group("items")
+def items_group() -> None:
+    """Import and export the item bank."""
+
+
+@items_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def items_import(path: str) -> None:
+    """Import FILE (.json, .csv, .xlsx, .gift, QTI .zip/.xml); all or nothing."""
+    from competency.services.items import import_file
+    from competency.tests_bank.problems import BankImportError
+
+    try:
+        summary = import_file(path)
+    except BankImportError as exc:
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        _fail(f"{len(exc.problems)} problem(s) in {path}; nothing was imported")
+    click.echo(
+        f"imported {path}: bank {summary['bank']}, {summary['created']} new, {summary['updated']} updated, "
+        f"{summary['new_versions']} new parameter versions"
+    )
+
+
+@items_group.command("export")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--bank", default=None, help="Only this bank")
+@click.option("--status", default=None, help="Only items with this status")
+@with_appcontext
+def items_export(path: str, bank: str | None, status: str | None) -> None:
+    """Export the bank to FILE; the format follows the extension (.json .csv .xlsx .gift .zip .qti3.zip)."""
+    from competency.services.items import export_file
+
+    try:
+        count = export_file(path, bank=bank, status=status)
+    except ValueError as exc:
+        _fail(str(exc))
+    click.echo(f"exported {count} items to {path}")
+
+
+@click.command("simulate")
+@click.argument("bank_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-n", "--examinees", default=1000, show_default=True, help="Simulated examinees")
+@click.option("--selector", default="mfi", show_default=True)
+@click.option("--estimator", default="eap", show_default=True)
+@click.option("--se-target", default=0.3, show_default=True, type=float)
+@click.option("--min-items", default=5, show_default=True)
+@click.option("--max-items", default=40, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--plot", "plot_path", default=None, help="Write an SVG plot of conditional SE and RMSE")
+def simulate_command(bank_file, examinees, selector, estimator, se_target, min_items, max_items, seed, plot_path):
+    """Run a CAT simulation on a bank file and print the report."""
+    from competency.irt.cat import EngineConfig, run_simulation_report
+    from competency.irt.cat.errors import CatError
+
+    config = EngineConfig(
+        selector=selector, estimator=estimator, se_target=se_target, min_items=min_items, max_items=max_items
+    )
+    with click.progressbar(length=examinees, label="simulating", file=sys.stderr) as bar:
+        last = [0]
+
+        def progress(done: int, total: int) -> None:
+            bar.update(done - last[0])
+            last[0] = done
+
+        try:
+            report = run_simulation_report(
+                bank_file, examinees, config=config, seed=seed, progress=progress, plot_path=plot_path
+            )
+        except (CatError, ValueError) as exc:
+            _fail(str(exc))
+    click.echo(report.to_text())
+    if plot_path:
+        click.echo(f"plot written to {plot_path}")
+
+
+@click.command("calibrate")
+@click.option("--bank", default=None, help="Only items of this bank")
+@click.option("--model", default="2pl", show_default=True, type=click.Choice(["2pl", "3pl"]), help="Model for dichotomous items")
+@click.option("--mode", default="online", show_default=True, type=click.Choice(["online", "full"]), help="online: anchor operational items")
+@click.option("--min-responses", default=200, show_default=True, help="Items with fewer responses keep their parameters")
+@click.option("--apply", is_flag=True, help="Store the estimates as new parameter versions (default: report only)")
+@with_appcontext
+def calibrate_command(bank: str | None, model: str, mode: str, min_responses: int, apply: bool) -> None:
+    """Calibrate dichotomous items from stored responses (fixed-item calibration anchors operational items)."""
+    from competency.services.calibration import calibrate
+
+    try:
+        report = calibrate(bank=bank, model=model, min_responses=min_responses, apply=apply, mode=mode)
+    except ServiceError as exc:
+        _fail(exc.message)
+    for line in report["lines"]:
+        click.echo(line)
+
+
 def register_commands(app: Flask) -> None:
     from competency.i18n_cli import translate_group
 
@@ -78,6 +174,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(users_group)
     app.cli.add_command(translate_group)
+    app.cli.add_command(items_group)
+    app.cli.add_command(simulate_command)
+    app.cli.add_command(calibrate_command)
 
 
 def _create_app_for_cli() -> Flask:

@@ -14,6 +14,9 @@ class Problem:
     field: str | None
     message: str
 
+    def to_dict(self) -> dict[str, str | None]:
+        return {"file": self.file, "node": self.node, "field": self.field, "message": self.message}
+
     def __str__(self) -> str:
         where = ": ".join(part for part in (self.file, self.node, self.field) if part)
         return f"{where}: {self.message}"

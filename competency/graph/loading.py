@@ -37,7 +37,9 @@ def _read_json(path: Path, problems: list[Problem]) -> Any:
     return None
 
 
-def read_documents(directory: Path | str | None = None) -> tuple[str | None, dict[str, tuple[str, Any]], list[Problem]]:
+def read_documents(
+    directory: Path | str | None = None,
+) -> tuple[str | None, dict[str, tuple[str, Any]], list[Problem]]:
     """Parse the manifest and the files it names; returns (version, docs, parse problems)."""
     base = Path(directory) if directory is not None else DATA_DIR
     problems: list[Problem] = []
@@ -108,7 +110,8 @@ class Dataset:
         self.version = version
         self._docs = {key: doc for key, (_, doc) in docs.items()}
         self._scales = {
-            s["name"]: scale_from_dict(s, docs["level_scales"][1]["version"]) for s in self._docs["level_scales"]["scales"]
+            s["name"]: scale_from_dict(s, docs["level_scales"][1]["version"])
+            for s in self._docs["level_scales"]["scales"]
         }
         self._teacher = _map_graph(self._docs["teacher_map"], "teacher_map", version)
         self._student = _map_graph(self._docs["student_indicators"], "student_indicators", version)
@@ -143,7 +146,9 @@ class Dataset:
     def _expand_categories(self) -> tuple[TeacherCategory, ...]:
         out: list[TeacherCategory] = []
         for cat in self._targets["categories"]:
-            base = TeacherCategory(cat["code"], cat["name_zh"], cat["name_en"], cat["description_zh"], cat["description_en"])
+            base = TeacherCategory(
+                cat["code"], cat["name_zh"], cat["name_en"], cat["description_zh"], cat["description_en"]
+            )
             out.append(base)
             if cat.get("per_industry"):
                 for ind in self._industries:
@@ -217,7 +222,9 @@ class Dataset:
         overrides: dict[str, str] = dict((cat.get("indicator_targets") or {}).get(stage, {}))
         scale = self.level_scale(self._targets["scale"])
         dimension_of = {
-            code: code.split(".")[0] for code, data in self._teacher.nodes(data=True) if data["kind"] == "indicator"
+            code: code.split(".")[0]
+            for code, data in self._teacher.nodes(data=True)
+            if data["kind"] == "indicator"
         }
         for code in self._targets.get("industry_focus", {}).get(industry, []) if industry else []:
             current = overrides.get(code, targets[dimension_of[code]])

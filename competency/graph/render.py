@@ -8,7 +8,7 @@ pairing meets WCAG AA contrast (checked in the tests).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 import networkx as nx
 
@@ -130,12 +130,16 @@ def render_svg(
     return "\n".join(out)
 
 
+def _text_width(text: str) -> float:
+    # CJK glyphs are about one em (14px) wide, Latin ones about half an em
+    return sum(14.0 if ord(ch) > 0x2E80 else 7.8 for ch in text)
+
+
 def _clip(label: str, x: int) -> str:
-    """Shorten very long labels so they do not run under the level badge (full text stays in <title>)."""
-    room = (WIDTH - x - BADGE - 30) // 14  # CJK glyphs are ~14px wide at this size
-    return label if len(label) <= room else label[: max(room - 1, 1)] + "…"
-
-
-def svg_attr(value: str) -> str:
-    """Quote a value for an SVG attribute (exported for templates that extend the drawing)."""
-    return quoteattr(value)
+    """Shorten long labels so they do not run under the level badge (the full text stays in <title>)."""
+    room = WIDTH - x - BADGE - 30
+    if _text_width(label) <= room:
+        return label
+    while label and _text_width(label + "…") > room:
+        label = label[:-1]
+    return label + "…"

@@ -103,7 +103,9 @@ class LevelScale:
             raise ValueError("theta must be a number")
         bounds = tuple(self.cuts if cuts is None else cuts)
         if len(bounds) != len(self.levels) - 1:
-            raise ValueError(f"scale {self.name!r} needs {len(self.levels) - 1} cut scores, got {len(bounds)}")
+            raise ValueError(
+                f"scale {self.name!r} needs {len(self.levels) - 1} cut scores, got {len(bounds)}"
+            )
         if any(b >= a for a, b in zip(bounds[1:], bounds, strict=False)):
             raise ValueError("cut scores must be strictly increasing")
         return self.levels[bisect_right(bounds, theta)]

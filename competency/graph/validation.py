@@ -112,7 +112,9 @@ def validate_scales(c: _Collector, doc: Any, version: str | None) -> dict[str, l
             c.add(name, "cuts", "a list of numbers is required")
         else:
             if len(cuts) != max(len(codes) - 1, 0):
-                c.add(name, "cuts", f"{len(codes)} levels need {len(codes) - 1} cut scores, found {len(cuts)}")
+                c.add(
+                    name, "cuts", f"{len(codes)} levels need {len(codes) - 1} cut scores, found {len(cuts)}"
+                )
             if any(b <= a for a, b in zip(cuts, cuts[1:], strict=False)):
                 c.add(name, "cuts", "cut scores must be strictly increasing")
     for name in REQUIRED_SCALES:
@@ -189,12 +191,11 @@ def validate_map(
         if kind == "indicator" and student:
             _check_student_indicator(c, code, node, doc)
         elif kind == "indicator":
-            _check_teacher_indicator(c, code, node, doc, scales.get(scale, []))
+            _check_teacher_indicator(c, code, node, scales.get(scale, []))
     _check_children(c, nodes, kinds)
     _check_weights(c, nodes)
     _check_prerequisites(c, doc.get("prerequisites", []), nodes)
-    if not student:
-        _check_crosswalk_coverage(c, doc, nodes)
+    _check_crosswalks(c, doc, nodes)
     return nodes
 
 
@@ -237,10 +238,16 @@ def _check_weights(c: _Collector, nodes: dict) -> None:
             c.add(code, "weight", f"weight must be a number in (0, 1], found {weight!r}")
             continue
         if node.get("role_specific"):
-            c.add(code, "weight", "role-specific indicators must have weight null (they count only in job profiles)")
+            c.add(
+                code,
+                "weight",
+                "role-specific indicators must have weight null (they count only in job profiles)",
+            )
             continue
         parent = node.get("parent")
-        groups[parent if parent in nodes else None].append(code)
+        if parent is not None and parent not in nodes:
+            continue  # dangling container: reported already, its group is unknown
+        groups[parent].append(code)
     for parent, members in groups.items():
         total = sum(nodes[m]["weight"] for m in members)
         if abs(total - 1.0) > WEIGHT_TOLERANCE:
@@ -251,7 +258,7 @@ def _check_weights(c: _Collector, nodes: dict) -> None:
             )
 
 
-def _check_teacher_indicator(c: _Collector, code: str, node: dict, doc: dict, levels: list[str]) -> None:
+def _check_teacher_indicator(c: _Collector, code: str, node: dict, levels: list[str]) -> None:
     descriptors = node.get("descriptors")
     if not isinstance(descriptors, dict):
         c.add(code, "descriptors", "missing level descriptors")
@@ -266,28 +273,41 @@ def _check_teacher_indicator(c: _Collector, code: str, node: dict, doc: dict, le
         for level in descriptors:
             if levels and level not in levels:
                 c.add(code, f"descriptors.{level}", "unknown level code")
-    targets = {
-        item.get("code")
-        for item in ((doc.get("crosswalk_targets") or {}).get("digcompedu") or {}).get("items", [])
-        if item.get("kind") == "competence"
-    }
     refs = node.get("digcompedu")
     if not isinstance(refs, list) or not refs:
         c.add(code, "digcompedu", "missing DigCompEdu crosswalk")
+
+
+def _check_crosswalks(c: _Collector, doc: dict, nodes: dict) -> None:
+    """Node crosswalk codes resolve to the listed target framework, and every competence is linked."""
+    targets = doc.get("crosswalk_targets") or {}
+    if not isinstance(targets, dict):
+        c.add(None, "crosswalk_targets", "must be an object")
         return
-    for ref in refs:
-        if ref not in targets:
-            c.add(code, "digcompedu", f"dangling reference to unknown DigCompEdu competence {ref!r}")
-
-
-def _check_crosswalk_coverage(c: _Collector, doc: dict, nodes: dict) -> None:
-    items = ((doc.get("crosswalk_targets") or {}).get("digcompedu") or {}).get("items", [])
-    used = {ref for n in nodes.values() for ref in (n.get("digcompedu") or [])}
-    for item in items:
-        where = f"DigCompEdu {item.get('code')}"
-        c.pair(where, item, "name")
-        if item.get("kind") == "competence" and item.get("code") not in used:
-            c.add(where, "digcompedu", "competence is not linked to any indicator")
+    for key, spec in targets.items():
+        items = spec.get("items") if isinstance(spec, dict) else None
+        if not isinstance(items, list) or not items:
+            c.add(None, f"crosswalk_targets.{key}", "needs a list of items")
+            continue
+        codes = {item.get("code") for item in items}
+        for item in items:
+            c.pair(f"{key} {item.get('code')}", item, "name")
+        used: set[str] = set()
+        for code, node in nodes.items():
+            refs = node.get(key)
+            if refs is None:
+                continue
+            if not isinstance(refs, list):
+                c.add(code, key, "crosswalk must be a list of codes")
+                continue
+            for ref in refs:
+                if ref not in codes:
+                    c.add(code, key, f"dangling reference to unknown {key} code {ref!r}")
+            if node.get("kind") == "indicator":
+                used.update(refs)
+        for item in items:
+            if item.get("kind") == "competence" and item.get("code") not in used:
+                c.add(f"{key} {item.get('code')}", key, "competence is not linked to any indicator")
 
 
 def _check_student_indicator(c: _Collector, code: str, node: dict, doc: dict) -> None:
@@ -313,7 +333,9 @@ def _check_prerequisites(c: _Collector, edges: Any, nodes: dict) -> None:
                 c.add(where, field, f"dangling reference to unknown node {end!r}")
                 ok = False
             elif nodes[end].get("kind") != "indicator":
-                c.add(where, field, f"prerequisites link indicators only; {end!r} is a {nodes[end].get('kind')}")
+                c.add(
+                    where, field, f"prerequisites link indicators only; {end!r} is a {nodes[end].get('kind')}"
+                )
                 ok = False
         if not isinstance(edge, dict) or edge.get("source") != "platform":
             c.add(where, "source", 'prerequisite edges must be labelled source="platform"')
@@ -387,7 +409,9 @@ def validate_targets(
                 want = "dimension" if field == "dimension_targets" else "indicator"
                 for node, level in per_stage.items():
                     if teacher and (node not in teacher or teacher[node].get("kind") != want):
-                        c.add(code, f"{field}.{stage}.{node}", f"dangling reference: {node!r} is not a {want}")
+                        c.add(
+                            code, f"{field}.{stage}.{node}", f"dangling reference: {node!r} is not a {want}"
+                        )
                     if levels and level not in levels:
                         c.add(code, f"{field}.{stage}.{node}", f"unknown level {level!r}")
     if not seen:
@@ -429,7 +453,9 @@ def validate_jobs(
                 c.add(code, "indicator", f"{node!r} is not the role-specific indicator of industry {code!r}")
     for node in student.values():
         if node.get("role_specific") and node.get("industry") not in industries:
-            c.add(node["code"], "industry", f"dangling reference to unknown industry {node.get('industry')!r}")
+            c.add(
+                node["code"], "industry", f"dangling reference to unknown industry {node.get('industry')!r}"
+            )
     roles: set[str] = set()
     for role in doc.get("roles") or []:
         code = role.get("code")
@@ -455,9 +481,13 @@ def validate_jobs(
             continue
         for node, level in reqs.items():
             if student and (node not in student or student[node].get("kind") != "indicator"):
-                c.add(code, f"requirements.{node}", f"dangling reference to unknown student indicator {node!r}")
+                c.add(
+                    code, f"requirements.{node}", f"dangling reference to unknown student indicator {node!r}"
+                )
             if levels and (level not in levels or level == levels[0]):
-                c.add(code, f"requirements.{node}", f"target level must be one of {levels[1:]}, found {level!r}")
+                c.add(
+                    code, f"requirements.{node}", f"target level must be one of {levels[1:]}, found {level!r}"
+                )
         own = industries.get(industry, {}).get("indicator")
         if own and own not in reqs:
             c.add(code, "requirements", f"must require its industry's role-specific indicator {own!r}")
@@ -470,23 +500,28 @@ def validate_documents(docs: Docs, version: str | None) -> list[Problem]:
     """Validate all data documents together (cross-file references included)."""
     problems: list[Problem] = []
 
-    def collector(key: str) -> tuple[_Collector, Any]:
+    def run(key: str, check: Any, default: Any) -> Any:
         file, doc = docs.get(key, (f"{key}.json", None))
-        return _Collector(file, problems), doc
+        if doc is None:
+            return default
+        try:
+            return check(_Collector(file, problems), doc)
+        except (AttributeError, TypeError, KeyError, ValueError) as exc:
+            # a value of the wrong JSON type somewhere the checks expected an object or list
+            problems.append(Problem(file, None, None, f"malformed document ({type(exc).__name__}: {exc})"))
+            return default
 
-    c, doc = collector("level_scales")
-    scales = validate_scales(c, doc, version) if doc is not None else {}
-    c, doc = collector("teacher_map")
-    teacher = (
-        validate_map(c, doc, "competency.graph.teacher/1", TEACHER_KINDS, scales, version) if doc is not None else {}
+    scales = run("level_scales", lambda c, d: validate_scales(c, d, version), {})
+    teacher = run(
+        "teacher_map",
+        lambda c, d: validate_map(c, d, "competency.graph.teacher/1", TEACHER_KINDS, scales, version),
+        {},
     )
-    c, doc = collector("student_indicators")
-    student = (
-        validate_map(c, doc, "competency.graph.student/1", STUDENT_KINDS, scales, version) if doc is not None else {}
+    student = run(
+        "student_indicators",
+        lambda c, d: validate_map(c, d, "competency.graph.student/1", STUDENT_KINDS, scales, version),
+        {},
     )
-    c, doc = collector("job_profiles")
-    industries = validate_jobs(c, doc, student, scales, version) if doc is not None else None
-    c, doc = collector("teacher_targets")
-    if doc is not None:
-        validate_targets(c, doc, teacher, scales, industries, version)
+    industries = run("job_profiles", lambda c, d: validate_jobs(c, d, student, scales, version), None)
+    run("teacher_targets", lambda c, d: validate_targets(c, d, teacher, scales, industries, version), None)
     return problems

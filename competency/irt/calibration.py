@@ -18,8 +18,9 @@ Identification:
   ``estimate_latent=False``.
 
 Standard errors come from the observed information: the Hessian of the marginal
-log-likelihood (log-posterior with priors), obtained by central differences of its
-exact gradient (Fisher's identity), then the delta method to the IRT form. Fixed
+log-likelihood (log-posterior with priors), by Louis' identity (``information``) or,
+as a cross-check, by central differences of its exact gradient (Fisher's identity);
+then the delta method to the IRT form. Fixed
 parameters get SE NaN.
 """
 
@@ -35,8 +36,16 @@ from scipy.special import expit, logit
 
 from competency.irt import estep
 from competency.irt.data import MISSING, as_response_codes, build_design, check_weights, compress_patterns
+from competency.irt.information import louis_information
 from competency.irt.items import DICHOTOMOUS, POLYTOMOUS, ItemSet, item_set, model_list
-from competency.irt.mstep import Block, Priors, gradient_and_information, log_prior, maximise, probs_and_jacobian
+from competency.irt.mstep import (
+    Block,
+    Priors,
+    gradient_and_information,
+    log_prior,
+    maximise,
+    probs_and_jacobian,
+)
 from competency.irt.quadrature import DEFAULT_BOUND, DEFAULT_POINTS, normal_grid
 
 DEFAULT_GUESS_PRIOR = (5.0, 17.0)  # Beta(20p+1, 20(1−p)+1) for p = 0.2, i.e. 4-option items
@@ -89,6 +98,9 @@ def _check_items(codes, weights, models, fixed_idx, fixed_ncat) -> np.ndarray:
     n_cat = np.zeros(codes.shape[1], dtype=int)
     for j, m in enumerate(models):
         col = used[answered[:, j], j]
+        if col.size == 0 and j in fixed_idx:
+            n_cat[j] = fixed_ncat[j]  # an anchor needs no data of its own
+            continue
         if col.size == 0:
             raise ValueError(f"responses: item {j} (column {j}) has no responses")
         top = int(col.max())
@@ -164,9 +176,15 @@ def _start_values(codes, weights, n_cat, j, kind, slope0) -> np.ndarray:
 
 
 def _slope_start(codes, weights) -> np.ndarray:
-    """Slopes from item–rest correlations (a ≈ 1.7 r / √(1 − r²)), clipped to [0.3, 3]."""
+    """Slopes from item–rest correlations (a ≈ 1.7 r / √(1 − r²)), clipped to [0.3, 3].
+
+    Start values only: at most 20,000 evenly spaced rows are used.
+    """
+    step = max(1, codes.shape[0] // 20_000)
+    codes, weights = codes[::step], weights[::step]
     x = np.where(codes == MISSING, np.nan, codes).astype(float)
-    mean = np.nanmean(x, axis=0)
+    seen = ~np.isnan(x)
+    mean = np.where(seen, x, 0.0).sum(axis=0) / np.maximum(seen.sum(axis=0), 1)
     filled = np.where(np.isnan(x), mean, x)
     total = filled.sum(axis=1)
     out = np.ones(codes.shape[1])
@@ -348,31 +366,31 @@ def _set_block_vector(b: Block, x: np.ndarray, pos: int) -> int:
 
 
 def _run_em(engine: _Engine, max_iter: int, tol: float, tol_loglik: float, accelerate: bool):
+    """EM cycles, optionally SQUAREM-extrapolated (scheme S3, steplength ≤ −1, with a
+    fall-back to the plain double EM step whenever the extrapolation lowers the objective
+    or leaves the parameter space). Converged = EM step at the current point below ``tol``
+    and relative change of the log-posterior below ``tol_loglik``."""
     x = engine.vector()
     prev_obj = -np.inf
     iterations, converged = 0, False
     while iterations < max_iter:
         if accelerate and iterations + 3 <= max_iter:
-            x1, obj0, _ = engine.cycle(x)
+            x1, _, _ = engine.cycle(x)
             x2, obj1, _ = engine.cycle(x1)
-            iterations += 2
             r, v = x1 - x, x2 - 2 * x1 + x
-            alpha = -np.linalg.norm(r) / max(np.linalg.norm(v), 1e-300)
-            alpha = min(alpha, -1.0)
-            x_acc = x - 2 * alpha * r + alpha**2 * v if np.isfinite(alpha) else x2
-            x_new, obj_acc, ok = engine.cycle(x_acc)
-            iterations += 1
-            if not ok or not np.isfinite(obj_acc) or obj_acc < obj1:
-                x_acc, obj_acc = x2, None
-                x_new, obj_acc, _ = engine.cycle(x2)
+            alpha = min(-np.linalg.norm(r) / max(np.linalg.norm(v), 1e-300), -1.0)
+            start = x - 2 * alpha * r + alpha**2 * v if np.isfinite(alpha) else x2
+            x_new, obj, ok = engine.cycle(start)
+            iterations += 3
+            if not ok or not np.isfinite(obj) or obj < obj1:
+                start = x2
+                x_new, obj, _ = engine.cycle(start)
                 iterations += 1
-            step = np.max(np.abs(x_new - x_acc)) if x_new.size else 0.0
-            obj = obj_acc
         else:
-            x_acc = x
-            x_new, obj, _ = engine.cycle(x)
+            start = x
+            x_new, obj, _ = engine.cycle(start)
             iterations += 1
-            step = np.max(np.abs(x_new - x)) if x_new.size else 0.0
+        step = float(np.max(np.abs(x_new - start))) if x_new.size else 0.0
         change = abs(obj - prev_obj) / (1.0 + abs(obj))
         x, prev_obj = x_new, obj
         if step < tol and change < tol_loglik:
@@ -399,8 +417,11 @@ def _observed_information(engine: _Engine) -> np.ndarray:
     return -(hess + hess.T) / 2
 
 
-def _covariance(engine: _Engine) -> np.ndarray:
-    info = _observed_information(engine)
+def _covariance(engine: _Engine, method: str) -> np.ndarray:
+    if method == "louis":
+        info = louis_information(engine, _param_index(engine))
+    else:
+        info = _observed_information(engine)
     try:
         cov = np.linalg.inv(info)
     except np.linalg.LinAlgError:
@@ -477,6 +498,7 @@ def fit(
     tol_loglik: float = 1e-8,
     accelerate: bool = True,
     se: bool = True,
+    se_method: str = "louis",
     estimate_latent: bool | None = None,
 ) -> FitResult:
     """Calibrate items by marginal maximum likelihood (Bock–Aitkin EM).
@@ -489,7 +511,11 @@ def fit(
     slope_prior: lognormal (meanlog, sdlog) on slopes; guess_prior: Beta(α, β) on c for 3pl
         (default Beta(5, 17); None for plain ML). Priors make the EM Bayes-modal.
     quadrature: (points, bound) of the equally spaced normal grid (default 61 on [−6, 6]).
+    se_method: "louis" (exact observed information in one pass, default) or "numerical"
+        (central differences of the exact score, one E-step per parameter; a cross-check).
     """
+    if se_method not in ("louis", "numerical"):
+        raise ValueError(f"se_method: expected 'louis' or 'numerical', got {se_method!r}")
     codes = as_response_codes(responses)
     n_rows, n_items = codes.shape
     w = check_weights(weights, n_rows)
@@ -498,7 +524,9 @@ def fit(
     models = model_list(model, n_items)
     single = len(set(models)) == 1
     if not single and any(m in ("rasch", "1pl") for m in models):
-        raise ValueError("model: rasch and 1pl apply to the whole test; they cannot be mixed with other models")
+        raise ValueError(
+            "model: rasch and 1pl apply to the whole test; they cannot be mixed with other models"
+        )
     fixed_sets = _fixed_items(fixed, n_items, models)
     fixed_ncat = {j: int(s.n_categories[0]) for j, s in fixed_sets.items()}
     n_cat = _check_items(codes, w, models, set(fixed_sets), fixed_ncat)
@@ -518,7 +546,9 @@ def fit(
     design = build_design(patterns, n_cat)
     nodes, qweights = normal_grid(*quadrature)
     blocks = _build_blocks(fit_models, n_cat, codes, w, fixed_sets, priors.guess)
-    engine = _Engine(blocks, design, counts, n_items, int(n_cat.max()), nodes, qweights, priors, estimate_latent)
+    engine = _Engine(
+        blocks, design, counts, n_items, int(n_cat.max()), nodes, qweights, priors, estimate_latent
+    )
 
     converged, iterations = _run_em(engine, max_iter, tol, tol_loglik, accelerate)
     if not converged:
@@ -535,7 +565,7 @@ def fit(
     log_post = ll + engine.prior_total()
     k_max = int(n_cat.max())
     n_free = int(engine.vector(latent=False).size) + (2 if engine.estimate_latent else 0)
-    cov = _covariance(engine) if se else np.full((0, 0), np.nan)
+    cov = _covariance(engine, se_method) if se else np.full((0, 0), np.nan)
     cov_irt = _irt_covariance(engine, cov, k_max) if se else np.full((n_items, k_max + 1, k_max + 1), np.nan)
 
     items = _items_from_blocks(engine, models, n_cat, k_max)

@@ -68,14 +68,16 @@ def infit_outfit(
 ) -> dict[str, np.ndarray]:
     """Mean-square infit/outfit per item and their Wilson–Hilferty z values.
 
-    θ defaults to the EAP estimates. Residuals use the model's expected category score
-    and its variance, so the same formulas serve dichotomous and polytomous items.
+    θ defaults to the WLE estimates, as in Rasch practice: EAP shrinkage pulls the mean
+    squares below 1 even when the model holds. Residuals use the model's expected category
+    score and its variance, so the same formulas serve dichotomous and polytomous items.
     """
     params, model, mu, sigma = _resolve(params, model, None, None)
     items = item_set(params, model, n_items=np.asarray(responses).shape[-1])
     codes = _checked_codes(responses, items)
     if theta is None:
-        theta, _ = score(codes.astype(float), params, model, method="eap", prior_mean=mu, prior_sd=sigma)
+        x = np.where(codes == MISSING, np.nan, codes.astype(float))
+        theta, _ = score(x, params, model, method="wle", prior_mean=mu, prior_sd=sigma)
     theta = np.asarray(theta, dtype=float)
     probs = items.category_probs(theta)  # (N, n, K)
     cats = np.arange(probs.shape[2], dtype=float)
@@ -120,7 +122,9 @@ def sx2(
         j = int(np.argwhere(codes == MISSING)[0][1])
         raise ValueError(f"responses: item {j} (column {j}) has missing responses; S-X² needs complete data")
     if n_params is None:
-        n_par = np.array([_N_PARAMS.get(m, int(k)) for m, k in zip(items.models, items.n_categories, strict=True)])
+        n_par = np.array(
+            [_N_PARAMS.get(m, int(k)) for m, k in zip(items.models, items.n_categories, strict=True)]
+        )
     else:
         n_par = np.broadcast_to(np.asarray(n_params, dtype=int), (items.n_items,))
     z, w = normal_grid(*quadrature)

@@ -35,7 +35,7 @@ def posterior(
     np.exp(post, out=post)
     total = post.sum(axis=1, keepdims=True)
     loglik = float(np.sum(counts * (top[:, 0] + np.log(total[:, 0]))))
-    post *= (counts[:, None] / total)
+    post *= counts[:, None] / total
     return loglik, post
 
 

@@ -13,7 +13,9 @@ DEFAULT_POINTS = 61
 DEFAULT_BOUND = 6.0
 
 
-def normal_grid(n_points: int = DEFAULT_POINTS, bound: float = DEFAULT_BOUND) -> tuple[np.ndarray, np.ndarray]:
+def normal_grid(
+    n_points: int = DEFAULT_POINTS, bound: float = DEFAULT_BOUND
+) -> tuple[np.ndarray, np.ndarray]:
     """Standard-normal nodes and weights (weights sum to 1)."""
     if n_points < 5 or bound <= 0:
         raise ValueError("quadrature: need at least 5 points and a positive bound")

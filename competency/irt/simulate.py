@@ -42,8 +42,8 @@ def random_bank(
         steps = np.sort(rng.normal(0.0, 1.0, (n_items, n_categories - 1)), axis=1)
         # Spread the steps so that every category is used by a sizeable share of people.
         centre = steps.mean(axis=1, keepdims=True)
-        params["thresholds"] = centre + np.linspace(-1.2, 1.2, n_categories - 1)[None, :] + 0.2 * (
-            steps - centre
+        params["thresholds"] = (
+            centre + np.linspace(-1.2, 1.2, n_categories - 1)[None, :] + 0.2 * (steps - centre)
         )
     else:
         params["b"] = np.clip(rng.normal(0.0, 1.0, n_items), -2.5, 2.5)

@@ -13,9 +13,24 @@ from competency.models.accounts import (
     TeacherCategory,
     User,
 )
+from competency.models.assessments import ACTIVE_STATUSES, Assessment, Attempt, Response
 from competency.models.base import Base, UTCDateTime, utcnow
+from competency.models.items import Item, ItemParams
+from competency.models.outcomes import Certificate, CohortAssignment, PathTemplate, Plan, PlanTask, Resource
 
 __all__ = [
+    "Certificate",
+    "CohortAssignment",
+    "PathTemplate",
+    "Plan",
+    "PlanTask",
+    "Resource",
+    "ACTIVE_STATUSES",
+    "Assessment",
+    "Attempt",
+    "Item",
+    "ItemParams",
+    "Response",
     "ApiToken",
     "AuditEvent",
     "Base",

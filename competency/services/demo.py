@@ -137,7 +137,19 @@ def seed_accounts(log: Callable[[str], None]) -> None:
         log(f"cohort {name}")
 
 
-SEED_STEPS: list[Callable[[Callable[[str], None]], None]] = [seed_accounts]
+def _seed_items(log: Callable[[str], None]) -> None:
+    from competency.services.items import seed_demo_bank
+
+    seed_demo_bank(log)
+
+
+def _seed_assessments(log: Callable[[str], None]) -> None:
+    from competency.services.demo_assessments import seed_demo_assessments
+
+    seed_demo_assessments(log)
+
+
+SEED_STEPS: list[Callable[[Callable[[str], None]], None]] = [seed_accounts, _seed_items, _seed_assessments]
 
 
 def seed_demo(log: Callable[[str], None] = print) -> None:

@@ -4,7 +4,9 @@ It copies fields by whitelist: id, type, stem, option keys and texts. Never the 
 scores, the explanation, the IRT parameters, tags, level or status. Stem and option texts are
 passed through nh3 again (defence in depth), so they are safe HTML fragments in the allowed subset.
 Options keep their authored order (no shuffling), so an ordered item's "category number" answer
-(the option position) means the same on client and server.
+(the option position) means the same on client and server. For a sequence item the authored order
+is the starting order the taker rearranges; validation refuses an item whose authored order is the
+correct one, so the payload never gives the key away.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ def truefalse_labels(lang: str) -> tuple[str, str]:
     return TRUEFALSE_LABELS.get(lang.split("-")[0].lower(), TRUEFALSE_LABELS["en"])
 
 
-def delivery_payload(item: Item, position: int, dimension: str, *, include_media: bool = False) -> dict[str, Any]:
+def delivery_payload(
+    item: Item, position: int, dimension: str, *, include_media: bool = False
+) -> dict[str, Any]:
     """``{item_id, position, type, stem, options: [{key, text}], dimension}`` (+ ``media`` if asked)."""
     if isinstance(position, bool) or not isinstance(position, int) or position < 0:
         raise ValueError("position must be a whole number ≥ 0")

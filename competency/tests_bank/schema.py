@@ -10,6 +10,8 @@ Choices beyond codes.md (documented in templates/FORMAT.md):
   follow codes.md and carry no status, are usable as they are.
 * ``irt`` may be omitted (null) only for ``draft`` items.
 * ``media`` entries are ``{"src", "alt"}`` objects; a bare string is read as ``{"src": s, "alt": ""}``.
+* ``sequence`` items (put the options in order): ``key`` is the correct order as a list of every
+  option key, ``scoring`` is ``all_or_nothing`` (default) or ``partial`` (correct adjacent pairs).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class ItemType(StrEnum):
     MULTIPLE = "multiple"
     TRUEFALSE = "truefalse"
     ORDERED = "ordered"
+    SEQUENCE = "sequence"
 
 
 class ItemStatus(StrEnum):
@@ -109,12 +112,14 @@ class IrtParams:
 
 
 AnswerKey = str | tuple[str, ...] | bool | None
+SCORED_TYPES = frozenset({ItemType.MULTIPLE, ItemType.SEQUENCE})  # types with a scoring rule
 
 
 @dataclass(frozen=True)
 class Item:
     """One bank item. ``key``: option key (single), tuple of keys (multiple), bool (truefalse),
-    None (ordered). ``scores``: (option key, category) pairs in option order, ordered items only."""
+    None (ordered), tuple of every option key in the correct order (sequence). ``scoring``: multiple
+    and sequence items. ``scores``: (option key, category) pairs in option order, ordered items only."""
 
     id: str
     type: ItemType
@@ -158,7 +163,7 @@ class Item:
         }
         if self.type is not ItemType.TRUEFALSE:
             out["options"] = [{"key": o.key, "text": o.text} for o in self.options]
-        if self.type is ItemType.MULTIPLE:
+        if self.type in SCORED_TYPES:
             out["key"] = list(self.key)  # type: ignore[arg-type]
             out["scoring"] = str(self.scoring or Scoring.ALL_OR_NOTHING)
         elif self.type is ItemType.ORDERED:
@@ -176,7 +181,7 @@ class Item:
         key: AnswerKey = data.get("key")
         scoring = None
         scores = None
-        if item_type is ItemType.MULTIPLE:
+        if item_type in SCORED_TYPES:
             key = tuple(key or ())
             scoring = Scoring(data.get("scoring") or Scoring.ALL_OR_NOTHING)
         elif item_type is ItemType.ORDERED:

@@ -7,10 +7,19 @@ Accepted answers (JSON values):
 * truefalse: ``true``/``false``, or the delivered option keys ``"true"``/``"false"``
 * ordered: the option key, ``"C"``, or the option's 0-based position in the delivered option list
   (the "category number" of DESIGN.md is this position, never the score: scores stay secret)
+* sequence: a list of every option key, once each, in the taker's order, ``["C", "A", "D", "B"]``
 
 Multiple choice: ``all_or_nothing`` scores 1 when the chosen set equals the key, else 0;
 ``partial`` scores right minus wrong, floored at 0: max(0, |chosen ∩ key| − |chosen \\ key|),
 so categories run 0..|key| (K = |key| + 1, matching its GRM/GPCM thresholds).
+
+Sequence: ``all_or_nothing`` scores 1 when the order equals the key, else 0; ``partial`` counts the
+correct adjacent pairs: the places j where the option the taker put at j + 1 is the one that comes
+directly after answer[j] in the key. Categories run 0..n−1 for n options (K = n), n−1 only for the
+key itself, and every category is reachable (the key cut into blocks, written in reverse block
+order, scores exactly the pairs inside the blocks). Counting options in their correct position
+would be harsher on one misplaced step (moving the first step to the end scores 0) and could
+never score n−1, leaving a GRM category unused.
 """
 
 from __future__ import annotations
@@ -19,7 +28,7 @@ from typing import Any
 
 from competency.tests_bank.schema import Item, ItemType, Scoring
 
-Answer = str | frozenset[str] | bool
+Answer = str | frozenset[str] | bool | tuple[str, ...]
 
 
 class AnswerError(ValueError):
@@ -32,8 +41,11 @@ class AnswerError(ValueError):
 
 
 def validate_answer(item: Item, answer: Any) -> Answer:
-    """The answer in canonical form (key, frozenset of keys, or bool); :class:`AnswerError` if invalid."""
+    """The answer in canonical form (key, frozenset of keys, bool, or tuple of keys in order);
+    :class:`AnswerError` if invalid."""
     keys = item.option_keys
+    if item.type is ItemType.SEQUENCE:
+        return _sequence_answer(keys, answer)
     if item.type is ItemType.TRUEFALSE:
         if isinstance(answer, bool):
             return answer
@@ -64,12 +76,34 @@ def validate_answer(item: Item, answer: Any) -> Answer:
     return answer
 
 
+def _sequence_answer(keys: tuple[str, ...], answer: Any) -> tuple[str, ...]:
+    if not isinstance(answer, list | tuple) or not all(isinstance(k, str) for k in answer):
+        raise AnswerError("answer must be a list of every option key in your order")
+    unknown = [k for k in answer if k not in keys]
+    if unknown:
+        raise AnswerError(f"unknown option key(s): {', '.join(unknown)}")
+    if len(set(answer)) != len(answer):
+        raise AnswerError("an option is listed twice")
+    missing = [k for k in keys if k not in answer]
+    if missing:
+        raise AnswerError(f"put every option in the order; missing: {', '.join(missing)}")
+    return tuple(answer)
+
+
+def adjacent_pairs(order: tuple[str, ...], key: tuple[str, ...]) -> int:
+    """How many neighbours in ``order`` are also direct neighbours, in that order, in ``key``."""
+    follows = dict(zip(key, key[1:], strict=False))
+    return sum(follows.get(first) == second for first, second in zip(order, order[1:], strict=False))
+
+
 def max_category(item: Item) -> int:
     """K − 1: the highest category the item can score."""
     if item.type is ItemType.ORDERED:
         return max(item.score_map.values())
     if item.type is ItemType.MULTIPLE and item.scoring is Scoring.PARTIAL:
         return len(item.key or ())  # type: ignore[arg-type]
+    if item.type is ItemType.SEQUENCE and item.scoring is Scoring.PARTIAL:
+        return len(item.options) - 1
     return 1
 
 
@@ -84,4 +118,10 @@ def score_answer(item: Item, answer: Any) -> int:
         if item.scoring is Scoring.PARTIAL:
             return max(0, len(chosen & key) - len(chosen - key))
         return int(chosen == key)
+    if item.type is ItemType.SEQUENCE:
+        order: tuple[str, ...] = value  # type: ignore[assignment]
+        key_order = tuple(item.key or ())  # type: ignore[arg-type]
+        if item.scoring is Scoring.PARTIAL:
+            return adjacent_pairs(order, key_order)
+        return int(order == key_order)
     return int(value == item.key)

@@ -17,11 +17,12 @@ from competency.tests_bank.problems import BankImportError, ImportProblem, RawBa
 from competency.tests_bank.schema import (
     OPTION_KEYS,
     PARAMETERISATION,
+    SCORED_TYPES,
+    IrtModel,
     Item,
     ItemBank,
     ItemStatus,
     ItemType,
-    IrtModel,
     Scoring,
 )
 
@@ -31,6 +32,7 @@ REPORTED = object()
 ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 LANG_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 SOURCE_PATTERN = re.compile(r"^(provisional|expert|calibration:[A-Za-z0-9._:-]{1,64})$")
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 MEDIA_HTTPS = re.compile(r"^https://[^\s<>\"']+$")
 MEDIA_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$")
 
@@ -41,10 +43,31 @@ MAX_A = 10.0  # plausibility bound on slopes (logistic, D = 1)
 MAX_LOCATION = 10.0  # plausibility bound on |b| and |thresholds|
 
 ITEM_FIELDS = frozenset(
-    {"id", "type", "node", "tags", "roles", "lang", "level", "status", "stem", "options", "key",
-     "scoring", "scores", "explanation", "media", "irt"}
+    {
+        "id",
+        "type",
+        "node",
+        "tags",
+        "roles",
+        "lang",
+        "level",
+        "status",
+        "stem",
+        "options",
+        "key",
+        "scoring",
+        "scores",
+        "explanation",
+        "media",
+        "irt",
+    }
 )
 IRT_FIELDS = frozenset({"model", "a", "b", "c", "thresholds", "parameterisation", "source", "version"})
+
+
+def canonical_number(value: float) -> float:
+    """``value`` to 12 significant digits, so that every format (XLSX stores 16) keeps it exactly."""
+    return float(f"{value:.12g}")
 
 
 def levels_for_node(node: str) -> tuple[str, ...]:
@@ -59,8 +82,13 @@ def levels_for_node(node: str) -> tuple[str, ...]:
 class _Checker:
     """Checks one raw item; problems go to ``report(field, message)``."""
 
-    def __init__(self, data: Mapping[str, Any], known_nodes: Collection[str], known_roles: Collection[str],
-                 report: Callable[[str, str], None]) -> None:
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        known_nodes: Collection[str],
+        known_roles: Collection[str],
+        report: Callable[[str, str], None],
+    ) -> None:
         self.data = data
         self.known_nodes = known_nodes
         self.known_roles = known_roles
@@ -87,6 +115,9 @@ class _Checker:
         if not isinstance(value, str):
             self.fail(name, f"must be text, got {type(value).__name__}")
             return None
+        if CONTROL_CHARS.search(value):
+            self.fail(name, "control characters are not allowed")
+            return None
         if markup:
             problems = markup_problems(value)
             if problems:
@@ -109,7 +140,7 @@ class _Checker:
         if not math.isfinite(value):
             self.fail(name, "must be a finite number")
             return None
-        return float(value)
+        return canonical_number(value)
 
     def codes(self, name: str, known: Collection[str], what: str) -> list[str]:
         value = self.data.get(name)
@@ -154,11 +185,15 @@ class _Checker:
         if lang is not None and not LANG_PATTERN.match(lang):
             self.fail("lang", f"not a language tag like 'zh-CN' or 'en': {lang!r}")
         level = self.text("level", data.get("level"), required=True)
-        if level is not None and node is not None:
+        if level is not None and node is not None and node in self.known_nodes:
             allowed = levels_for_node(node)
             if level not in allowed:
-                self.fail("level", f"{level!r} is not a level of node {node}; use one of {', '.join(allowed)}")
-        status = self.choice("status", data.get("status"), ItemStatus, required=False) or ItemStatus.OPERATIONAL
+                self.fail(
+                    "level", f"{level!r} is not a level of node {node}; use one of {', '.join(allowed)}"
+                )
+        status = (
+            self.choice("status", data.get("status"), ItemStatus, required=False) or ItemStatus.OPERATIONAL
+        )
 
         stem = self.text("stem", data.get("stem"), required=True, markup=True)
         explanation = self.text("explanation", data.get("explanation"), required=False, markup=True) or ""
@@ -185,14 +220,21 @@ class _Checker:
                 )
                 if scoring is Scoring.PARTIAL and key:
                     categories = len(key) + 1
+            elif item_type is ItemType.SEQUENCE:
+                key = self.sequence_key(option_keys)
+                scoring = self.choice("scoring", data.get("scoring"), Scoring, required=False) or (
+                    Scoring.ALL_OR_NOTHING
+                )
+                if scoring is Scoring.PARTIAL and len(option_keys) >= 2:
+                    categories = len(option_keys)  # 0..n−1 correct adjacent pairs
             else:
                 if self.present("key"):
                     self.fail("key", "omit key for an ordered item; give scores per option")
                 scores = self.scores(option_keys)
                 if scores:
                     categories = max(scores.values()) + 1
-        if item_type is not ItemType.MULTIPLE and self.present("scoring"):
-            self.fail("scoring", "only multiple-choice items have a scoring rule")
+        if item_type not in SCORED_TYPES and self.present("scoring"):
+            self.fail("scoring", "only multiple-choice and sequence items have a scoring rule")
         if item_type is not ItemType.ORDERED and self.present("scores"):
             self.fail("scores", "only ordered items have category scores")
 
@@ -200,9 +242,22 @@ class _Checker:
         if not self.ok:
             return None
         return {
-            "id": item_id, "type": item_type, "node": node, "tags": tags, "roles": roles, "lang": lang,
-            "level": level, "status": status, "stem": stem, "options": options, "key": key,
-            "scoring": scoring, "scores": scores, "explanation": explanation, "media": media, "irt": irt,
+            "id": item_id,
+            "type": item_type,
+            "node": node,
+            "tags": tags,
+            "roles": roles,
+            "lang": lang,
+            "level": level,
+            "status": status,
+            "stem": stem,
+            "options": options,
+            "key": key,
+            "scoring": scoring,
+            "scores": scores,
+            "explanation": explanation,
+            "media": media,
+            "irt": irt,
         }
 
     def choice(self, name: str, value: Any, enum: type, *, required: bool) -> Any:
@@ -271,8 +326,10 @@ class _Checker:
                 self.fail(f"options[{i}].{extra}", "unknown field")
             expected = OPTION_KEYS[i]
             if option.get("key") != expected:
-                self.fail(f"options[{i}].key", f"options are keyed A, B, C… in order: expected {expected!r}, "
-                                               f"got {option.get('key')!r}")
+                self.fail(
+                    f"options[{i}].key",
+                    f"options are keyed A, B, C… in order: expected {expected!r}, got {option.get('key')!r}",
+                )
             text = self.text(f"options[{i}].text", option.get("text"), required=True, markup=True)
             if text is not None:
                 out.append({"key": expected, "text": text})
@@ -287,7 +344,7 @@ class _Checker:
             self.fail("key", "missing field")
             return None
         if not isinstance(key, str):
-            self.fail("key", "must be one option key, e.g. \"B\"")
+            self.fail("key", 'must be one option key, e.g. "B"')
             return None
         if option_keys and key not in option_keys:
             self.fail("key", f"{key!r} is not among the options ({', '.join(option_keys)})")
@@ -303,7 +360,7 @@ class _Checker:
             self.fail("key", "missing field")
             return None
         if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
-            self.fail("key", "must be a list of option keys, e.g. [\"A\", \"C\"]")
+            self.fail("key", 'must be a list of option keys, e.g. ["A", "C"]')
             return None
         bad = [k for k in key if option_keys and k not in option_keys]
         if bad:
@@ -313,6 +370,45 @@ class _Checker:
             self.fail("key", "a key is listed twice")
             return None
         return [k for k in option_keys if k in key] if option_keys else key
+
+    def sequence_key(self, option_keys: list[str]) -> list[str] | None:
+        """The correct order: a permutation of the option keys that differs from the written order."""
+        key = self.data.get("key")
+        if key is REPORTED:
+            self.ok = False
+            return None
+        if key is None or key == []:
+            self.fail("key", "missing field")
+            return None
+        if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
+            self.fail("key", 'must list every option key in the correct order, e.g. ["C", "A", "D", "B"]')
+            return None
+        ok = True
+        unknown = [k for k in key if option_keys and k not in option_keys]
+        if unknown:
+            self.fail(
+                "key", f"not among the options ({', '.join(option_keys)}): {', '.join(map(repr, unknown))}"
+            )
+            ok = False
+        twice = sorted({k for k in key if key.count(k) > 1})
+        if twice:
+            self.fail("key", f"an option is listed twice in the order: {', '.join(map(repr, twice))}")
+            ok = False
+        missing = [k for k in option_keys if k not in key]
+        if missing:
+            self.fail("key", f"the order must list every option; missing: {', '.join(missing)}")
+            ok = False
+        if not ok:
+            return None
+        if option_keys and key == option_keys:
+            self.fail(
+                "key",
+                f"the correct order {', '.join(key)} is the order the options are written in, so "
+                "delivering them would give the answer away; write the options in another order "
+                "(keys A, B, C… follow the written order) and the key to match",
+            )
+            return None
+        return key
 
     def truefalse_key(self) -> bool | None:
         key = self.data.get("key")
@@ -359,8 +455,9 @@ class _Checker:
             return None
         return {k: value[k] for k in option_keys}
 
-    def irt(self, item_type: ItemType | None, scoring: Scoring | None, categories: int | None,
-            status: ItemStatus) -> dict[str, Any] | None:
+    def irt(
+        self, item_type: ItemType | None, scoring: Scoring | None, categories: int | None, status: ItemStatus
+    ) -> dict[str, Any] | None:
         value = self.data.get("irt")
         if value is REPORTED:
             self.ok = False
@@ -370,7 +467,9 @@ class _Checker:
                 self.fail("irt", "missing field (only draft items may lack IRT parameters)")
             return None
         if not isinstance(value, dict):
-            self.fail("irt", "must be an object with model, a, b, c, thresholds, parameterisation, source, version")
+            self.fail(
+                "irt", "must be an object with model, a, b, c, thresholds, parameterisation, source, version"
+            )
             return None
         for name in sorted(set(value) - IRT_FIELDS):
             self.fail(f"irt.{name}", "unknown field")
@@ -406,15 +505,25 @@ class _Checker:
                 self.fail("irt.c", f"must be null for model {model}")
             if thresholds is not None:
                 if categories is not None and len(thresholds) != categories - 1:
-                    self.fail("irt.thresholds", f"give K−1 = {categories - 1} thresholds for {categories} "
-                                                f"categories, not {len(thresholds)}")
-                if model is IrtModel.GRM and any(x >= y for x, y in zip(thresholds, thresholds[1:], strict=False)):
-                    self.fail("irt.thresholds", f"GRM thresholds must be strictly increasing, got {thresholds}")
+                    self.fail(
+                        "irt.thresholds",
+                        f"give K−1 = {categories - 1} thresholds for {categories} "
+                        f"categories, not {len(thresholds)}",
+                    )
+                if model is IrtModel.GRM and any(
+                    x >= y for x, y in zip(thresholds, thresholds[1:], strict=False)
+                ):
+                    self.fail(
+                        "irt.thresholds", f"GRM thresholds must be strictly increasing, got {thresholds}"
+                    )
 
         parameterisation = self.text("irt.parameterisation", value.get("parameterisation"), required=True)
         if parameterisation is not None and parameterisation != PARAMETERISATION:
-            self.fail("irt.parameterisation", f"only {PARAMETERISATION!r} is accepted (IRT form, logistic, D = 1; "
-                                              f"convert slope–intercept with b = −d/a), not {parameterisation!r}")
+            self.fail(
+                "irt.parameterisation",
+                f"only {PARAMETERISATION!r} is accepted (IRT form, logistic, D = 1; "
+                f"convert slope–intercept with b = −d/a), not {parameterisation!r}",
+            )
         source = self.text("irt.source", value.get("source"), required=True)
         if source is not None and not SOURCE_PATTERN.match(source):
             self.fail("irt.source", f"use 'provisional', 'expert' or 'calibration:<run id>', not {source!r}")
@@ -423,8 +532,16 @@ class _Checker:
             self.ok = False
         elif isinstance(version, bool) or not isinstance(version, int) or version < 1:
             self.fail("irt.version", f"must be a whole number ≥ 1, got {version!r}")
-        return {"model": model, "a": a, "b": b, "c": c, "thresholds": thresholds,
-                "parameterisation": parameterisation, "source": source, "version": version}
+        return {
+            "model": model,
+            "a": a,
+            "b": b,
+            "c": c,
+            "thresholds": thresholds,
+            "parameterisation": parameterisation,
+            "source": source,
+            "version": version,
+        }
 
     def thresholds(self, value: Any, *, required: bool) -> list[float] | None:
         if value is REPORTED:
@@ -465,14 +582,20 @@ def item_location(index: int, data: Mapping[str, Any]) -> str:
     return f"item {index} ({item_id})" if isinstance(item_id, str) and item_id else f"item {index}"
 
 
-def validate_items(raw_items: Iterable[RawItem], known_nodes: Collection[str],
-                   known_roles: Collection[str] = (), *, source: str = "",
-                   problems: Iterable[ImportProblem] = ()) -> list[Item]:
+def validate_items(
+    raw_items: Iterable[RawItem],
+    known_nodes: Collection[str],
+    known_roles: Collection[str] = (),
+    *,
+    source: str = "",
+    problems: Iterable[ImportProblem] = (),
+) -> list[Item]:
     """Items from raw records, or :class:`BankImportError` listing every problem (plus ``problems``)."""
     found: list[ImportProblem] = list(problems)
     items: list[Item] = []
     first_seen: dict[str, str] = {}
     for raw in raw_items:
+
         def report(field: str, message: str, raw: RawItem = raw) -> None:
             found.append(ImportProblem(source, raw.location, _label(raw.labels, field), message))
 
@@ -493,8 +616,9 @@ def validate_items(raw_items: Iterable[RawItem], known_nodes: Collection[str],
     return items
 
 
-def validate_bank(raw: RawBank, known_nodes: Collection[str], known_roles: Collection[str] = (),
-                  *, default_name: str = "") -> ItemBank:
+def validate_bank(
+    raw: RawBank, known_nodes: Collection[str], known_roles: Collection[str] = (), *, default_name: str = ""
+) -> ItemBank:
     """Validate what a reader found; the reader's own problems are listed with the others."""
     items = validate_items(raw.items, known_nodes, known_roles, source=raw.source, problems=raw.problems)
     if not items:

@@ -6,13 +6,21 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from competency.web import admin, api, auth, cohorts, errors, main
+    from competency.web import admin, api, assess, auth, cohorts, errors, items, main
     from competency.web.context import register_context
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(cohorts.bp)
+    app.register_blueprint(items.bp)
+    app.register_blueprint(assess.bp)
     app.register_blueprint(api.bp)
+    # Outcomes (certificates, plans, trainer tools) register below.
+    from competency.web import certificates, plans, trainer
+
+    app.register_blueprint(certificates.bp)
+    app.register_blueprint(plans.bp)
+    app.register_blueprint(trainer.bp)
     errors.register(app)
     register_context(app)

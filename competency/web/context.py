@@ -10,7 +10,13 @@ from competency.web import i18n
 
 
 def register_context(app: Flask) -> None:
-    from competency.web.forms import CATEGORY_LABELS, INSTITUTION_TYPE_LABELS, ROLE_LABELS, STAGE_LABELS
+    from competency.web.forms import (
+        CATEGORY_LABELS,
+        INSTITUTION_TYPE_LABELS,
+        ROLE_LABELS,
+        STAGE_LABELS,
+        STATUS_LABELS,
+    )
 
     def labeller(labels: dict):
         by_value = {str(k.value): v for k, v in labels.items()}
@@ -26,8 +32,10 @@ def register_context(app: Flask) -> None:
             "category_label": labeller(CATEGORY_LABELS),
             "stage_label": labeller(STAGE_LABELS),
             "institution_type_label": labeller(INSTITUTION_TYPE_LABELS),
+            "status_label": lambda value: STATUS_LABELS.get(value, value),
         }
 
+    app.jinja_env.filters["combine_page"] = lambda args, page: {**args, "page": page}
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "medium") if value else ""
 
     @app.after_request

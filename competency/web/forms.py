@@ -43,6 +43,14 @@ STAGE_LABELS = {
     CareerStage.EXPERT: _l("Expert"),
 }
 
+STATUS_LABELS = {
+    "started": _l("Started"),
+    "in_progress": _l("In progress"),
+    "finished": _l("Finished"),
+    "timed_out": _l("Timed out"),
+    "graded": _l("Graded"),
+}
+
 
 def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(str(value), label) for value, label in pairs]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, has_request_context, session
+from flask import current_app, g, has_request_context, session
 from flask_login import current_user
 
 HTML_LANG = {"zh_Hans_CN": "zh-CN", "en": "en"}
@@ -13,6 +13,9 @@ def select_locale() -> str:
         # Command-line tools and logs speak English; people in the browser get Chinese first.
         return current_app.config.get("CLI_LOCALE", "en")
     languages = current_app.config["LANGUAGES"]
+    api_user = g.get("api_user")
+    if api_user is not None:
+        return api_user.locale if api_user.locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("lang")

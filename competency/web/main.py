@@ -45,4 +45,8 @@ def home():
         context["cohorts"] = institutions.visible_cohorts(current_user)
     elif role == Role.TRAINER:
         context["cohorts"] = institutions.visible_cohorts(current_user)
+    else:
+        from competency.services import assessments
+
+        context["assessments"] = assessments.open_assessments(current_user)
     return render_template(f"home/{role}.html", **context)

@@ -91,6 +91,7 @@ def app(_schema, app_config):
         db.session.remove()
         _wipe()
         db.session.remove()
+        db.engine.dispose()  # each test's app has its own pool; close it rather than leak connections
 
 
 @pytest.fixture
@@ -148,3 +149,57 @@ def api_token(client, username: str, password: str = PASSWORD) -> str:
     response = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     assert response.status_code == 200, response.get_json()
     return response.get_json()["token"]
+
+
+# ----------------------------------------------------------------------------- item bank and assessments
+
+
+@pytest.fixture
+def bank(app):
+    """The demo item bank (teacher, student and job items) in the database."""
+    from competency.services.items import seed_demo_bank
+
+    seed_demo_bank(lambda _line: None)
+    db.session.commit()
+
+
+def make_assessment(spec: dict, n_simulees: int = 20, **changes):
+    from competency.models import Assessment
+    from competency.services.assessments import publish
+
+    spec = {**spec, **changes}
+    assessment = Assessment(**spec)
+    db.session.add(assessment)
+    db.session.flush()
+    publish(assessment, n_simulees=n_simulees)
+    return assessment
+
+
+@pytest.fixture
+def job_assessment(bank):
+    """A short job-skill evaluation for 大数据分析员 (J-BD-01), open to students."""
+    from competency.services.demo_assessments import _job
+
+    spec = _job("J-BD-01")
+    spec["engine"] = {**spec["engine"], "min_items": 4, "max_items": 6}
+    return make_assessment(spec)
+
+
+@pytest.fixture
+def teacher_assessment(bank):
+    """The five-dimension teacher assessment, shortened for tests."""
+    from competency.services.demo_assessments import _teacher
+
+    spec = _teacher()
+    spec["engine"] = {**spec["engine"], "min_items": 6, "max_items": 7, "content_min": {}}
+    return make_assessment(spec)
+
+
+def answer_for(item: dict, right_first: bool = True):
+    """A valid answer of the item's type (not necessarily correct)."""
+    keys = [o["key"] for o in item["options"]]
+    if item["type"] == "multiple":
+        return keys[:2]
+    if item["type"] == "truefalse":
+        return True
+    return keys[0]

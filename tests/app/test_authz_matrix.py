@@ -11,6 +11,7 @@ from competency.extensions import db
 from competency.models import Cohort, Role
 from competency.web.authz import ALL_ROLES
 from tests.app.conftest import api_token, csrf_from, login
+from tests.app.outcomes_factory import outcome_params
 
 ROLES = list(ALL_ROLES)
 SKIP_ENDPOINTS = {"static"}
@@ -38,8 +39,28 @@ def world(app, make_user, institution):
     cohort = Cohort(name="矩阵班", institution_id=institution.id, owner_id=people["trainer"].id)
     db.session.add(cohort)
     db.session.commit()
-    params = {"cohort_id": cohort.id, "user_id": people["teacher"].id}
+    params = {"cohort_id": cohort.id, "user_id": people["teacher"].id, "fmt": "json", "name": "csv"}
+    params.update(outcome_params(people, cohort))
+    params.update(_assessment_params(people))
     return people, params
+
+
+def _assessment_params(people) -> dict:
+    """A published assessment open to everyone and an attempt of the teacher's (others get 404, not 403)."""
+    from competency.models import Assessment, Attempt
+
+    assessment = Assessment(
+        code="MATRIX", title_zh="矩阵", title_en="Matrix", kind="job_skill", role_code="J-BD-01", scale="job",
+        dimensions=["J-BD-01"], nodes=["S6.5"], engine={}, cut_scores={"*": [-1.0, 0.0, 1.0]}, grade_rule={},
+        status="published", audience={},
+    )
+    db.session.add(assessment)
+    db.session.flush()
+    attempt = Attempt(assessment_id=assessment.id, user_id=people["teacher"].id, status="graded", state={},
+                      engine={}, param_versions={}, result=None)
+    db.session.add(attempt)
+    db.session.commit()
+    return {"assessment_id": assessment.id, "attempt_id": attempt.id}
 
 
 def _protected_rules(app):

@@ -105,6 +105,7 @@ class Bank:
         self.dimension = np.array([dlookup[str(d)] for d in dims], dtype=np.intp)
         self.enemies: tuple[tuple[int, ...], ...] = self._enemy_lists(enemies, n)
         self.grid = grid or Grid()
+        self.has_enemies = np.array([bool(e) for e in self.enemies], dtype=bool)
 
     # ------------------------------------------------------------------ construction
 
@@ -186,10 +187,8 @@ class Bank:
     @cached_property
     def location(self) -> NDArray[np.float64]:
         """b for dichotomous items, the mean threshold for polytomous ones (a-stratified b-matching)."""
-        with np.errstate(invalid="ignore"):
-            mean_thr = np.nanmean(np.where(np.isnan(self.thresholds), np.nan, self.thresholds), axis=1) if (
-                self.poly.any()
-            ) else np.zeros(len(self))
+        finite = ~np.isnan(self.thresholds)
+        mean_thr = np.where(finite, self.thresholds, 0.0).sum(axis=1) / np.maximum(finite.sum(axis=1), 1)
         return np.where(self.poly, mean_thr, self.b)
 
     @cached_property
@@ -239,6 +238,54 @@ class Bank:
         absent = np.arange(kmax)[None, :] >= self.n_cats[:, None]
         logp[absent] = -np.inf
         return prob, logp, np.ascontiguousarray(info)
+
+    @cached_property
+    def logp_rows(self) -> NDArray[np.float64]:
+        """logprob table as float32 (n·K, G) rows: row i·K + x is item i, category x."""
+        _, logp, _ = self.tables
+        return np.maximum(logp.reshape(-1, logp.shape[2]), _LOG_FLOOR).astype(np.float32)
+
+    def mfi_ranking(self, depth: int, step: float = 0.01) -> NDArray[np.int32]:
+        """Operational items ranked by Fisher information at each point of a fine θ grid.
+
+        Row m lists the ``depth`` most informative items at θ = -bound + m·step, best first (ties:
+        lower index first). Maximum-information selection then reads the first eligible entry of
+        one row instead of scoring the whole bank, so its cost does not grow with the bank.
+        """
+        depth = int(min(depth, int(self.operational.sum())))
+        key = (depth, step)
+        cache = self.__dict__.setdefault("_rankings", {})
+        if key not in cache:
+            fine = np.arange(-self.grid.bound, self.grid.bound + step / 2, step)
+            ops = np.flatnonzero(self.operational)
+            out = np.zeros((fine.size, depth), np.int32)
+            for lo in range(0, fine.size, 64):
+                info = self._info_at(fine[lo : lo + 64], ops)  # (q, m)
+                if depth < ops.size:
+                    part = np.argpartition(-info, depth - 1, axis=1)[:, :depth]
+                else:
+                    part = np.tile(np.arange(ops.size), (info.shape[0], 1))
+                vals = np.take_along_axis(info, part, axis=1)
+                # sort by information (desc), then index (asc) for a deterministic tie order
+                order = np.lexsort((part, -vals), axis=1)
+                out[lo : lo + 64] = ops[np.take_along_axis(part, order, axis=1)]
+            cache[key] = out
+        return cache[key]
+
+    def _info_at(self, theta: NDArray[np.float64], items: NDArray[np.intp]) -> NDArray[np.float64]:
+        """Exact Fisher information (Q, len(items)) from the kernels."""
+        out = np.zeros((theta.size, items.size))
+        poly = self.poly[items]
+        d = items[~poly]
+        if d.size:
+            out[:, ~poly] = kernels.info_dichotomous(theta, self.a[d], self.b[d], self.c[d])
+        for name, fn in (("grm", kernels.info_grm), ("gpcm", kernels.info_gpcm)):
+            sel = self.model[items] == name
+            if sel.any():
+                it = items[sel]
+                width = max(int(self.n_cats[it].max()) - 1, 1)
+                out[:, sel] = fn(theta, self.a[it], self.thresholds[it, :width])
+        return out
 
     def response_probs(self, items: NDArray[np.intp], theta: NDArray[np.float64]) -> NDArray[np.float64]:
         """Category probabilities (N, K) of item items[j] at theta[j], pairwise (for simulation)."""

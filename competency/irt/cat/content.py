@@ -17,8 +17,11 @@ class ContentRules:
     def __init__(self, s: Sessions) -> None:
         cfg, codes = s.cfg, s.area_codes
         lookup = {c: k for k, c in enumerate(codes)}
-        for name, mapping in (("content_targets", cfg.content_targets), ("content_min", cfg.content_min),
-                              ("content_max", cfg.content_max)):
+        for name, mapping in (
+            ("content_targets", cfg.content_targets),
+            ("content_min", cfg.content_min),
+            ("content_max", cfg.content_max),
+        ):
             for code in mapping:
                 if code not in lookup:
                     raise ConfigError(f"{name}: unknown content code {code!r}")
@@ -64,7 +67,9 @@ class ContentRules:
             mask[tight] = self._item_area_mask(short[tight] > 0)
         return mask
 
-    def deficit_mask(self, s: Sessions, rows: NDArray[np.intp], eligible: NDArray[np.bool_]) -> NDArray[np.bool_] | None:
+    def deficit_mask(
+        self, s: Sessions, rows: NDArray[np.intp], eligible: NDArray[np.bool_]
+    ) -> NDArray[np.bool_] | None:
         """Kingsbury–Zara: the area furthest below its target proportion that still has items."""
         if not self.has_targets:
             return None

@@ -28,12 +28,10 @@ from .errors import (
 )
 from .estimators import make_estimator
 from .exposure import rate_mask, sh_vector
-from .selectors import AStratified, make_selector
+from .selectors import AStratified, RankedMaxInfo, make_selector
 from .sessions import Prior, Sessions
 from .state import CatState
 from .stopping import Stopper, cut_matrix, levels
-
-_NONE = np.empty(0, np.intp)
 
 
 class Engine:
@@ -45,7 +43,9 @@ class Engine:
     >>> state = engine.record(state, item_id, 1)     # a new state; the old one is unchanged
     """
 
-    def __init__(self, bank: Bank | Mapping[str, Any] | str, config: EngineConfig | Mapping[str, Any] | None = None):
+    def __init__(
+        self, bank: Bank | Mapping[str, Any] | str, config: EngineConfig | Mapping[str, Any] | None = None
+    ):
         cfg = config if isinstance(config, EngineConfig) else EngineConfig.from_dict(dict(config or {}))
         bank = load_bank(bank)
         if (bank.grid.points, bank.grid.bound) != (cfg.grid_points, cfg.grid_bound):
@@ -67,6 +67,13 @@ class Engine:
         self.cuts = cut_matrix(cfg.cut_scores, dims)
         self.pilot_positions = np.array(sorted({int(p) for p in cfg.pilot_positions}), np.intp)
         self.se_target = self.stopper.se_target
+        plain = (
+            cfg.selector == "mfi"
+            and dims == 1
+            and cfg.exposure == "none"
+            and not (cfg.content_targets or cfg.content_min or cfg.content_max)
+        )
+        self.ranked = RankedMaxInfo(template) if plain and self.bank.operational.any() else None
 
     # ------------------------------------------------------------------ step API
 
@@ -128,9 +135,10 @@ class Engine:
         if state.stop_reason is not None:
             raise CatError(f"stop_reason: the test has stopped ({state.stop_reason}); no more responses")
         x = _valid_score(score, int(self.bank.n_cats[idx]), str(item_id))
-        s = self._rebuild(state)
+        # A pilot response changes no estimate, so the replayed one must stand.
+        s = self._rebuild(state, estimate=bool(self.bank.pilot[idx]))
         self.apply(s, np.zeros(1, np.intp), np.array([idx]), np.array([x]))
-        new = copy.deepcopy(state)
+        new = state.copy()
         new.administered.append(self.bank.ids[idx])
         new.responses.append(x)
         new.pending = None
@@ -158,15 +166,21 @@ class Engine:
                 row["level"] = state.level[d]
             out.append(row)
         n_pilot = sum(1 for i in state.administered if self.bank.pilot[self.bank.index[i]])
-        return {"dimensions": out, "items": len(state.administered) - n_pilot, "pilot_items": n_pilot,
-                "stop_reason": state.stop_reason}
+        return {
+            "dimensions": out,
+            "items": len(state.administered) - n_pilot,
+            "pilot_items": n_pilot,
+            "stop_reason": state.stop_reason,
+        }
 
     # ------------------------------------------------------------------ batch core (shared with simulation)
 
     def new_sessions(self, seeds: NDArray[np.int64], capacity: int = 0) -> Sessions:
         return Sessions(self.bank, self.cfg, seeds, self.prior, capacity)
 
-    def apply(self, s: Sessions, rows: NDArray[np.intp], items: NDArray[np.intp], resp: NDArray[np.intp]) -> None:
+    def apply(
+        self, s: Sessions, rows: NDArray[np.intp], items: NDArray[np.intp], resp: NDArray[np.intp]
+    ) -> None:
         """Record responses and re-estimate the rows whose scored evidence changed."""
         changed = s.record(rows, items, resp)
         if changed.size:
@@ -197,14 +211,21 @@ class Engine:
             elig = _narrow(elig, m)
         return _narrow(elig, self.content.deficit_mask(s, rows, elig))
 
-    def choose(self, s: Sessions, rows: NDArray[np.intp], rates: NDArray[np.float64] | None = None) -> NDArray[np.intp]:
+    def choose(
+        self, s: Sessions, rows: NDArray[np.intp], rates: NDArray[np.float64] | None = None
+    ) -> NDArray[np.intp]:
         """One item per row (-1 when nothing is eligible): pilot slot, else the selector's pick."""
         items = np.full(len(rows), -1, np.intp)
         if self.pilot_positions.size and self.bank.pilot.any():
             self._pilot(s, rows, items)
         todo = np.flatnonzero(items < 0)
-        if todo.size == 0:
+        if todo.size == 0 or not self.bank.operational.any():
             return items
+        if self.ranked is not None:
+            items[todo] = self._ranked_pick(s, rows[todo])
+            todo = todo[items[todo] < 0]
+            if todo.size == 0:
+                return items
         ar = rows[todo]
         elig = self.eligible(s, ar, rates)
         crit = self.selector.criterion(s, ar)
@@ -226,6 +247,8 @@ class Engine:
         if k > 1 and crit.shape[1] > 1:
             k = min(k, crit.shape[1])
             top = np.argpartition(-crit, k - 1, axis=1)[:, :k]
+            # best first, so the j-th draw means the j-th best on both selection paths
+            top = np.take_along_axis(top, np.argsort(-np.take_along_axis(crit, top, axis=1), axis=1), axis=1)
             finite = np.isfinite(np.take_along_axis(crit, top, axis=1))
             count = finite.sum(axis=1)
             u = rng.uniforms(s.seeds[rows], rng.STREAM_RANDOMESQUE, s.n_total[rows], s.n_skipped[rows])
@@ -234,6 +257,27 @@ class Engine:
             order = np.argsort(~finite, axis=1, kind="stable")
             best = np.where(count > 0, top[np.arange(len(rows)), order[np.arange(len(rows)), j]], best)
         return np.where(ok, best, -1)
+
+    def _ranked_pick(self, s: Sessions, rows: NDArray[np.intp]) -> NDArray[np.intp]:
+        """Fast maximum information (+ randomesque) from the ranking; -1 where it cannot decide."""
+        assert self.ranked is not None
+        k = self.cfg.randomesque
+        cand, ok = self.ranked.candidates(s, rows, k)
+        if k == 1:
+            pos = np.argmax(ok, axis=1)  # first eligible = most informative
+            out = np.where(ok[np.arange(len(rows)), pos], cand[np.arange(len(rows)), pos], -1)
+            np.add.at(s.selected_count, out[out >= 0], 1)
+            return out
+        rank = np.cumsum(ok, axis=1)  # 1-based rank among eligible candidates
+        enough = rank[:, -1] >= k
+        j = np.zeros(len(rows), np.intp)
+        if k > 1:
+            u = rng.uniforms(s.seeds[rows], rng.STREAM_RANDOMESQUE, s.n_total[rows], s.n_skipped[rows])
+            j = np.minimum((u * k).astype(np.intp), k - 1)
+        pos = np.argmax(ok & (rank == (j + 1)[:, None]), axis=1)
+        out = np.where(enough, cand[np.arange(len(rows)), pos], -1)
+        np.add.at(s.selected_count, out[out >= 0], 1)
+        return out
 
     def _sympson_hetter(
         self, s: Sessions, rows: NDArray[np.intp], crit: NDArray[np.float64], pick: NDArray[np.intp]
@@ -254,6 +298,7 @@ class Engine:
             # With nothing left the lottery cannot hold the item back: administer it anyway.
             keep = nxt >= 0
             s.blocked[rows[pr[keep]], pit[keep]] = True
+            s.any_blocked = s.any_blocked or bool(keep.any())
             for r, i in zip(rows[pr[keep]].tolist(), pit[keep].tolist(), strict=True):
                 s.skipped[r].append(i)
             s.n_skipped[rows[pr[~keep]]] -= 1
@@ -300,7 +345,7 @@ class Engine:
                 f"bank: the state belongs to bank {state.bank!r}, this engine's bank is {self.bank.fingerprint!r}"
             )
 
-    def _rebuild(self, state: CatState) -> Sessions:
+    def _rebuild(self, state: CatState, estimate: bool = True) -> Sessions:
         """Sessions of one row replayed from the state; raises StateMismatchError on any inconsistency."""
         self._check_bank(state)
         if len(state.administered) != len(state.responses):
@@ -314,17 +359,19 @@ class Engine:
             if idx is None:
                 raise StateMismatchError(f"skipped: {item_id!r} is not in this bank")
             s.blocked[0, idx] = True
+            s.any_blocked = True
             s.skipped[0].append(idx)
         s.n_skipped[0] = len(state.skipped)
-        any_scored = False
-        for item_id, x in zip(state.administered, state.responses, strict=True):
-            idx = self.bank.index.get(item_id)
-            if idx is None:
+        idx = np.empty(len(state.administered), np.intp)
+        for k, (item_id, x) in enumerate(zip(state.administered, state.responses, strict=True)):
+            j = self.bank.index.get(item_id)
+            if j is None:
                 raise StateMismatchError(f"administered: {item_id!r} is not in this bank")
-            if not 0 <= x < self.bank.n_cats[idx]:
+            if not 0 <= x < self.bank.n_cats[j]:
                 raise StateMismatchError(f"responses: {x} is outside the categories of {item_id!r}")
-            any_scored |= bool(s.record(row, np.array([idx]), np.array([x])).size)
-        if any_scored:
+            idx[k] = j
+        any_scored = s.replay(0, idx, np.asarray(state.responses, np.intp))
+        if any_scored and estimate:
             s.theta[0], s.cov[0] = (v[0] for v in self.estimator.estimate(s, row))
         return s
 
@@ -347,11 +394,12 @@ def _narrow(elig: NDArray[np.bool_], mask: NDArray[np.bool_] | None) -> NDArray[
 
 
 def _valid_score(score: Any, n_cats: int, item_id: str) -> int:
-    if isinstance(score, (bool, np.bool_)):
-        x = int(score)
-    elif isinstance(score, (int, np.integer)):
-        x = int(score)
-    elif isinstance(score, (float, np.floating)) and math.isfinite(score) and float(score).is_integer():
+    if (
+        isinstance(score, (bool, np.bool_, int, np.integer))
+        or isinstance(score, (float, np.floating))
+        and math.isfinite(score)
+        and float(score).is_integer()
+    ):
         x = int(score)
     else:
         raise InvalidResponseError(f"score: {score!r} for {item_id!r} is not a category number")
@@ -366,6 +414,3 @@ def _with_grid(bank: Bank, grid: Grid) -> Bank:
     for name in ("tables",):
         clone.__dict__.pop(name, None)
     return clone
-
-
-__all__ = ["Engine", "_NONE"]

@@ -41,20 +41,32 @@ def log_prior_grid(s: Sessions) -> Arr:
     return -0.5 * ((g - s.prior.mean[0]) / s.prior.sd[0]) ** 2
 
 
+def _unnormalised(s: Sessions, rows: NDArray[np.intp]) -> Arr:
+    last = s.last_loglik
+    if last is not None and last[0] is rows:
+        lp = last[1]  # the rows' log-likelihood just gathered by Sessions.record
+        s.last_loglik = None
+        lp += s.log_prior
+    else:
+        lp = s.loglik[rows, 0, :]
+        lp += s.log_prior  # lp is a fresh copy (fancy indexing), so in-place is safe
+    lp -= lp.max(axis=1, keepdims=True)
+    return np.exp(lp, out=lp)
+
+
 def posterior_weights(s: Sessions, rows: NDArray[np.intp]) -> Arr:
     """Normalised grid posterior (r, G) for a one-dimensional test."""
-    lp = s.loglik[rows, 0, :] + log_prior_grid(s)
-    lp -= lp.max(axis=1, keepdims=True)
-    w = np.exp(lp)
+    w = _unnormalised(s, rows)
     return w / w.sum(axis=1, keepdims=True)
 
 
 class EAPGrid:
     def estimate(self, s: Sessions, rows: NDArray[np.intp]) -> tuple[Arr, Arr]:
-        w = posterior_weights(s, rows)
-        g = s.bank.grid.theta
-        mean = w @ g
-        var = w @ (g * g) - mean * mean
+        w = _unnormalised(s, rows)
+        # three mat-vecs: a (G, 3) mat-mat product is several times slower here
+        z = w.sum(axis=1, dtype=np.float64)
+        mean = (w @ s.grid32).astype(np.float64) / z
+        var = (w @ s.grid_sq32).astype(np.float64) / z - mean * mean
         return mean[:, None], np.maximum(var, 1e-12)[:, None, None]
 
 
@@ -65,7 +77,7 @@ def local_derivatives(s: Sessions, rows: NDArray[np.intp], theta: Arr) -> tuple[
     ll = s.loglik  # indexed in place: rows may repeat (quadrature nodes), so never copy ll[rows]
     r_idx = rows[:, None]
     d_idx = np.arange(s.dims)[None, :]
-    lo, mid, hi = ll[r_idx, d_idx, m - 1], ll[r_idx, d_idx, m], ll[r_idx, d_idx, m + 1]
+    lo, mid, hi = (ll[r_idx, d_idx, k].astype(np.float64) for k in (m - 1, m, m + 1))
     h = grid.step
     d1 = (hi - lo) / (2 * h)
     d2 = (hi - 2 * mid + lo) / (h * h)

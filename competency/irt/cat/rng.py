@@ -35,10 +35,12 @@ def _u64(x: ArrayLike) -> NDArray[np.uint64]:
     return np.atleast_1d(np.asarray(x, dtype=np.int64)).astype(np.uint64)
 
 
-def uniforms(seed: ArrayLike, stream: int, position: ArrayLike, attempt: ArrayLike = 0) -> NDArray[np.float64]:
+def uniforms(
+    seed: ArrayLike, stream: int, position: ArrayLike, attempt: ArrayLike = 0
+) -> NDArray[np.float64]:
     """Uniform(0, 1) draws, one per element of the broadcast inputs."""
     s, p, t = np.broadcast_arrays(_u64(seed), _u64(position), _u64(attempt))
-    x = _mix(s + _GOLD * _u64(stream)[0])
+    x = _mix(s + _GOLD * _u64(stream))
     x = _mix(x ^ (p * _K[0]) ^ (t * _K[1]))
     return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
 

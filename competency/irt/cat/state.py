@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import StateMismatchError
@@ -40,7 +39,19 @@ class CatState:
         return len(self.administered)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "bank": self.bank,
+            "seed": self.seed,
+            "theta": list(self.theta),
+            "se": list(self.se),
+            "administered": list(self.administered),
+            "responses": list(self.responses),
+            "skipped": list(self.skipped),
+            "level": None if self.level is None else list(self.level),
+            "pending": self.pending,
+            "stop_reason": self.stop_reason,
+            "version": self.version,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CatState:
@@ -67,4 +78,4 @@ class CatState:
         return state
 
     def copy(self) -> CatState:
-        return copy.deepcopy(self)
+        return CatState(**self.to_dict())

@@ -34,7 +34,9 @@ def cut_matrix(cuts: list[float] | list[list[float]] | None, dims: int) -> list[
 
 def levels(theta: NDArray[np.float64], cuts: list[NDArray[np.float64]]) -> NDArray[np.intp]:
     """Level index per dimension: number of cuts at or below θ̂."""
-    return np.stack([np.searchsorted(cuts[d], theta[:, d], side="right") for d in range(theta.shape[1])], axis=1)
+    return np.stack(
+        [np.searchsorted(cuts[d], theta[:, d], side="right") for d in range(theta.shape[1])], axis=1
+    )
 
 
 class Stopper:
@@ -48,7 +50,9 @@ class Stopper:
         self.upper = math.log((1 - cfg.sprt_beta) / cfg.sprt_alpha)
         self.lower = math.log(cfg.sprt_beta / (1 - cfg.sprt_alpha))
 
-    def reasons(self, s: Sessions, rows: NDArray[np.intp], elapsed: float | None = None) -> NDArray[np.object_]:
+    def reasons(
+        self, s: Sessions, rows: NDArray[np.intp], elapsed: float | None = None
+    ) -> NDArray[np.object_]:
         cfg = self.cfg
         out = np.full(len(rows), None, dtype=object)
         if cfg.time_limit is not None and elapsed is not None and elapsed >= cfg.time_limit:
@@ -98,6 +102,8 @@ class Stopper:
                 above[:, k] = llr >= self.upper
                 decided[:, k] = above[:, k] | (llr <= self.lower)
             # "above" decisions must form a prefix of the ordered cuts (a single level).
-            monotone = np.all(above[:, :-1] >= above[:, 1:], axis=1) if cuts.size > 1 else np.ones(len(rows), bool)
+            monotone = (
+                np.all(above[:, :-1] >= above[:, 1:], axis=1) if cuts.size > 1 else np.ones(len(rows), bool)
+            )
             ok &= decided.all(axis=1) & monotone
         return ok

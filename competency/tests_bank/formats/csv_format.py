@@ -57,7 +57,7 @@ def read(source: str | Path | bytes, *, name: str | None = None) -> RawBank:
                 raw.problem(f"row {row_number}", "", f"more than {MAX_ROWS} rows")
                 break
             location = f"row {row_number}"
-            if len(row) > len(header) and any(cell.strip() for cell in row[len(header):]):
+            if len(row) > len(header) and any(cell.strip() for cell in row[len(header) :]):
                 raw.problem(location, "", f"{len(row)} cells but {len(header)} columns")
             cells = {column: _unmark(cell) for column, cell in zip(header, row, strict=False) if column}
             item = row_to_raw(cells, location, raw)

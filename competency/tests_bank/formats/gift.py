@@ -1,5 +1,5 @@
 """Moodle GIFT: single choice, multiple choice with weights, true/false; ordered items as single
-choice with partial credit.
+choice with partial credit; sequence items as matching questions (option -> position).
 
 Convention (templates/FORMAT.md): each question is preceded by one comment line
 ``// @competency {JSON}`` carrying the fields GIFT has no place for (id, type, node, tags, roles,
@@ -11,6 +11,12 @@ code supply the node, the title the id, and the type is read from the answer wei
 * no ``=``, ``~%w%`` weights, some positive             → multiple (key = positive weights)
 * one ``=`` plus ``~%w%`` answers with 0 < w < 100       → ordered (categories = ranks of weights)
 * ``{T}``/``{TRUE}``/``{F}``/``{FALSE}``                  → truefalse
+* matching ``=option -> n``, the n a permutation of 1..N  → sequence (key = options by n)
+
+GIFT has no put-in-order question, so a sequence item is written as the matching question
+"match each option, in its authored order, to its position 1..N in the correct order". Moodle
+imports it (for N ≥ 3: Moodle wants three answers) and grades it per option in the right place;
+the scoring rule we use stays in the ``// @competency`` comment. Other matching questions are refused.
 
 Export weights: multiple: key options +100/k %, others −100/k % (Moodle then scores right minus
 wrong, floored at 0, which is our "partial" rule); ordered: category j of K gets 100·j/(K−1) %.
@@ -82,7 +88,9 @@ def _weight(value: float) -> str:
     return f"{value:.5f}".rstrip("0").rstrip(".")
 
 
-def _question_blocks(text: str, raw: RawBank) -> list[tuple[int, list[str], dict[str, Any] | None, str | None]]:
+def _question_blocks(
+    text: str, raw: RawBank
+) -> list[tuple[int, list[str], dict[str, Any] | None, str | None]]:
     """(first line, lines, metadata, category) per question; metadata problems are reported."""
     blocks: list[tuple[int, list[str], dict[str, Any] | None, str | None]] = []
     lines: list[str] = []
@@ -104,7 +112,7 @@ def _question_blocks(text: str, raw: RawBank) -> list[tuple[int, list[str], dict
         elif stripped.startswith(META_PREFIX.strip()):
             flush()
             try:
-                parsed = json.loads(stripped[len(META_PREFIX.strip()):])
+                parsed = json.loads(stripped[len(META_PREFIX.strip()) :])
             except ValueError as exc:
                 raw.problem(f"line {number}", "@competency", f"malformed JSON: {exc}")
                 parsed = {}
@@ -115,7 +123,7 @@ def _question_blocks(text: str, raw: RawBank) -> list[tuple[int, list[str], dict
         elif stripped.startswith("//"):
             continue
         elif stripped.startswith("$CATEGORY:") and not lines:
-            category = stripped[len("$CATEGORY:"):].strip()
+            category = stripped[len("$CATEGORY:") :].strip()
         else:
             if not lines:
                 start = number
@@ -124,8 +132,8 @@ def _question_blocks(text: str, raw: RawBank) -> list[tuple[int, list[str], dict
     return blocks
 
 
-def _answers(block: str) -> list[tuple[str, float | None, str]] | None:
-    """(marker, weight, text) per answer of a choice block; None if the block is not one."""
+def _split_answers(block: str) -> list[tuple[str, str]] | None:
+    """(marker, raw body) per ``=``/``~`` answer of a block; None if the block is not a list of them."""
     positions, i = [], 0
     while i < len(block):
         if block[i] == "\\":
@@ -136,10 +144,31 @@ def _answers(block: str) -> list[tuple[str, float | None, str]] | None:
         i += 1
     if not positions or block[: positions[0]].strip():
         return None
+    ends = positions[1:] + [len(block)]
+    return [(block[pos], block[pos + 1 : end].strip()) for pos, end in zip(positions, ends, strict=True)]
+
+
+def _matching(block: str) -> list[tuple[str, str]] | None:
+    """(option, target) per ``=option -> target`` answer of a matching block; None if not one."""
+    split = _split_answers(block)
+    if split is None or len(split) < 2 or any(marker != "=" for marker, _ in split):
+        return None
+    pairs = []
+    for _, body in split:
+        arrow = body.rfind("->")  # targets are position numbers, so the last arrow is the one
+        if arrow == -1:
+            return None
+        pairs.append((unescape(body[:arrow]).strip(), unescape(body[arrow + 2 :]).strip()))
+    return pairs
+
+
+def _answers(block: str) -> list[tuple[str, float | None, str]] | None:
+    """(marker, weight, text) per answer of a choice block; None if the block is not one."""
+    split = _split_answers(block)
+    if split is None:
+        return None
     answers = []
-    for n, pos in enumerate(positions):
-        end = positions[n + 1] if n + 1 < len(positions) else len(block)
-        body = block[pos + 1 : end].strip()
+    for marker, body in split:
         weight = None
         match = WEIGHT.match(body)
         if match:
@@ -147,7 +176,7 @@ def _answers(block: str) -> list[tuple[str, float | None, str]] | None:
             body = body[match.end() :]
         feedback = _find(body, "#")
         text = body if feedback == -1 else body[:feedback]
-        answers.append((block[pos], weight, unescape(text).strip()))
+        answers.append((marker, weight, unescape(text).strip()))
     return answers
 
 
@@ -178,7 +207,9 @@ def _parse(lines: list[str], location: str, raw: RawBank) -> dict[str, Any] | No
         raw.problem(location, "answers", "no {…} answer block (descriptions are not items)")
         return None
     if text[close_at + 1 :].strip():
-        raw.problem(location, "answers", "text after the answer block (missing-word questions are not supported)")
+        raw.problem(
+            location, "answers", "text after the answer block (missing-word questions are not supported)"
+        )
         return None
     stem = FORMAT_MARKER.sub("", text[:open_at].strip())
     data["stem"] = unescape(stem).strip()
@@ -193,17 +224,32 @@ def _parse(lines: list[str], location: str, raw: RawBank) -> dict[str, Any] | No
         data["type"] = ItemType.TRUEFALSE
         data["key"] = match.group(1).upper().startswith("T")
         return data
+    matching = _matching(block)
+    if matching is not None:
+        data["options"] = [{"key": _option_key(i), "text": text} for i, (text, _) in enumerate(matching)]
+        data["_positions"] = [target for _, target in matching]
+        return data
     answers = _answers(block)
     if answers is None:
-        raw.problem(location, "answers", "unsupported GIFT question (use =right ~wrong, ~%w% weights or {T}/{F})")
+        raw.problem(
+            location,
+            "answers",
+            "unsupported GIFT question (use =right ~wrong, ~%w% weights, {T}/{F} or =option -> position)",
+        )
         return None
-    data["options"] = [{"key": OPTION_KEYS[i] if i < len(OPTION_KEYS) else f"#{i + 1}", "text": a[2]}
-                       for i, a in enumerate(answers)]
+    data["options"] = [{"key": _option_key(i), "text": a[2]} for i, a in enumerate(answers)]
     data["_answers"] = answers
     return data
 
 
+def _option_key(index: int) -> str:
+    return OPTION_KEYS[index] if index < len(OPTION_KEYS) else f"#{index + 1}"
+
+
 def _apply_type(data: dict[str, Any], item_type: Any, location: str, raw: RawBank) -> None:
+    if "_positions" in data:
+        _apply_positions(data, item_type, location, raw)
+        return
     answers = data.pop("_answers", None)
     if answers is None:
         if item_type not in (None, ItemType.TRUEFALSE, "truefalse"):
@@ -222,10 +268,33 @@ def _apply_type(data: dict[str, Any], item_type: Any, location: str, raw: RawBan
     elif item_type == ItemType.ORDERED:
         ranks = sorted(set(weights))
         data["scores"] = {k: ranks.index(w) for k, w in zip(keys, weights, strict=True)}
+    elif item_type == ItemType.SEQUENCE:
+        raw.problem(location, "answers", "write a sequence item as a matching question: =option -> position")
+        return
     else:
         raw.problem(location, "type", "cannot tell the item type from the answer weights; add // @competency")
         return
     data["type"] = item_type
+
+
+def _apply_positions(data: dict[str, Any], item_type: Any, location: str, raw: RawBank) -> None:
+    """A matching question read as a sequence: the key lists the options by their position."""
+    positions: list[str] = data.pop("_positions")
+    if item_type not in (None, ItemType.SEQUENCE):
+        raw.problem(location, "type", f"metadata says {item_type!r} but the answers are a matching question")
+        return
+    expected = [str(i) for i in range(1, len(positions) + 1)]
+    if sorted(positions, key=lambda p: (len(p), p)) != expected:
+        raw.problem(
+            location,
+            "key",
+            "matching questions are read only as sequences: match every option to a different "
+            f"position 1..{len(positions)}, not {', '.join(positions)}",
+        )
+        return
+    keys = [o["key"] for o in data["options"]]
+    data["key"] = [key for _, key in sorted(zip(map(int, positions), keys, strict=True))]
+    data["type"] = ItemType.SEQUENCE
 
 
 def read(source: str | Path | bytes, *, name: str | None = None) -> RawBank:
@@ -267,20 +336,31 @@ def _metadata(item: Item) -> str:
 def _block(item: Item) -> list[str]:
     if item.type is ItemType.TRUEFALSE:
         return ["TRUE" if item.key else "FALSE"]
-    lines = []
+
+    def answer(marker: str, weight: str | None, text: str) -> str:
+        # a text that itself starts with "%" needs an explicit weight so it is not read as one
+        if weight is None and text.startswith("%"):
+            weight = "100" if marker == "=" else "0"
+        return marker + (f"%{weight}%" if weight is not None else "") + escape(text)
+
     if item.type is ItemType.SINGLE:
-        lines = [("=" if o.key == item.key else "~") + escape(o.text) for o in item.options]
-    elif item.type is ItemType.MULTIPLE:
+        return [answer("=" if o.key == item.key else "~", None, o.text) for o in item.options]
+    if item.type is ItemType.SEQUENCE:
+        position = {key: n for n, key in enumerate(item.key or (), start=1)}  # type: ignore[arg-type]
+        return [f"={escape(o.text)} -> {position[o.key]}" for o in item.options]
+    if item.type is ItemType.MULTIPLE:
         keys = set(item.key or ())  # type: ignore[arg-type]
         share = _weight(100 / len(keys))
-        lines = [f"~%{share if o.key in keys else '-' + share}%{escape(o.text)}" for o in item.options]
-    else:
-        scores = item.score_map
-        top = max(scores.values())
-        for o in item.options:
-            k = scores[o.key]
-            marker = "=" if k == top else ("~" if k == 0 else f"~%{_weight(100 * k / top)}%")
-            lines.append(marker + escape(o.text))
+        return [answer("~", share if o.key in keys else "-" + share, o.text) for o in item.options]
+    scores = item.score_map
+    top = max(scores.values())
+    lines = []
+    for o in item.options:
+        k = scores[o.key]
+        if k == top:
+            lines.append(answer("=", None, o.text))
+        else:
+            lines.append(answer("~", _weight(100 * k / top) if k else None, o.text))
     return lines
 
 

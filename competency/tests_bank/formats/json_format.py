@@ -47,7 +47,9 @@ def read(source: str | Path | bytes, *, name: str | None = None) -> RawBank:
         raw.problem("", "", f"malformed JSON: {exc}")
         return raw
     if not isinstance(doc, dict):
-        raw.problem("", "", f'the file must be an object {{"format": "{ITEM_FORMAT}", "bank": …, "items": […]}}')
+        raw.problem(
+            "", "", f'the file must be an object {{"format": "{ITEM_FORMAT}", "bank": …, "items": […]}}'
+        )
         return raw
     if doc.get("format") != ITEM_FORMAT:
         raw.problem("", "format", f"expected {ITEM_FORMAT!r}, got {doc.get('format')!r}")
@@ -68,7 +70,9 @@ def read(source: str | Path | bytes, *, name: str | None = None) -> RawBank:
 
 
 def dumps(items: Sequence[Item], *, bank: str) -> bytes:
-    return (json.dumps(bank_to_dict(items, bank), ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode()
+    return (
+        json.dumps(bank_to_dict(items, bank), ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    ).encode()
 
 
 def write(items: Sequence[Item], path: str | Path | None = None, *, bank: str = "export") -> bytes:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import defusedxml
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 
@@ -46,6 +47,16 @@ def _zip_problem(data: bytes) -> str | None:
     return None
 
 
+def _reason(exc: BaseException) -> str:
+    """The exception's name, naming a defusedxml refusal anywhere in its chain."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, defusedxml.DefusedXmlException):
+            return f"refused XML: {type(cause).__name__}"
+        cause = cause.__cause__ or cause.__context__
+    return type(exc).__name__
+
+
 def read(source: str | Path | bytes, *, name: str | None = None) -> RawBank:
     data, name = load(source, name)
     raw = RawBank(name)
@@ -56,7 +67,7 @@ def read(source: str | Path | bytes, *, name: str | None = None) -> RawBank:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many types for broken workbooks
-        raw.problem("", "", f"not a readable XLSX workbook ({type(exc).__name__})")
+        raw.problem("", "", f"not a readable XLSX workbook ({_reason(exc)})")
         return raw
     try:
         sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
@@ -82,7 +93,7 @@ def read(source: str | Path | bytes, *, name: str | None = None) -> RawBank:
             if item is not None:
                 raw.items.append(item)
     except Exception as exc:  # a damaged sheet can fail while streaming rows
-        raw.problem("", "", f"not a readable XLSX workbook ({type(exc).__name__})")
+        raw.problem("", "", f"not a readable XLSX workbook ({_reason(exc)})")
     finally:
         workbook.close()
     return raw
@@ -138,7 +149,9 @@ def _fixed_timestamps(data: bytes) -> bytes:
 
 
 def _fixed_core(content: bytes) -> bytes:
-    return re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>2024-01-01T00:00:00Z\g<3>", content)
+    return re.sub(
+        rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>2024-01-01T00:00:00Z\g<3>", content
+    )
 
 
 def write(items: Sequence[Item], path: str | Path | None = None, *, bank: str = "export") -> bytes:

@@ -9,4 +9,5 @@ from competency.extensions import csrf
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-from competency.web.api import auth  # noqa: E402,F401  (routes register on import)
+# Routes register on import.
+from competency.web.api import assessments, auth, certificates, plans  # noqa: E402,F401

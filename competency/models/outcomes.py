@@ -1,0 +1,147 @@
+"""Outcomes of assessments: certificates, learning resources, improvement plans, cohort assignments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from competency.models.accounts import Cohort, Institution, User
+from competency.models.assessments import Assessment, Attempt
+from competency.models.base import Base, UTCDateTime, utcnow
+
+
+class Certificate(Base):
+    """A graded certificate; names and levels are copied at issue so later edits cannot change it."""
+
+    __tablename__ = "certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    holder_name: Mapped[str] = mapped_column(String(120))
+    institution_name: Mapped[str] = mapped_column(String(200), default="")
+    assessment_title_zh: Mapped[str] = mapped_column(String(200))
+    assessment_title_en: Mapped[str] = mapped_column(String(200))
+    scale: Mapped[str] = mapped_column(String(16))
+    overall_level: Mapped[str | None] = mapped_column(String(8))
+    # [{"code", "name_zh", "name_en", "level"}] per dimension, in report order.
+    levels: Mapped[list] = mapped_column(JSON, default=list)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(500))
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+
+    holder: Mapped[User] = relationship(foreign_keys=[user_id])
+    attempt: Mapped[Attempt] = relationship()
+    assessment: Mapped[Assessment] = relationship()
+    institution: Mapped[Institution | None] = relationship()
+
+
+class Resource(Base):
+    """A learning resource (micro-lecture, online course, training project, teaching case)."""
+
+    __tablename__ = "resource"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    title_zh: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    summary_zh: Mapped[str] = mapped_column(Text, default="")
+    summary_en: Mapped[str] = mapped_column(Text, default="")
+    nodes: Mapped[list] = mapped_column(JSON, default=list)
+    roles: Mapped[list] = mapped_column(JSON, default=list)
+    levels: Mapped[list] = mapped_column(JSON, default=list)
+    hours: Mapped[float] = mapped_column(Float, default=0)
+    provider: Mapped[str] = mapped_column(String(200), default="")
+    url: Mapped[str | None] = mapped_column(String(500))
+
+
+class PathTemplate(Base):
+    """A staged learning path a trainer assigns to a layer; stages hold tasks with nodes and resources."""
+
+    __tablename__ = "path_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    title_zh: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str] = mapped_column(String(200))
+    audience: Mapped[str] = mapped_column(String(16))
+    layer_levels: Mapped[list] = mapped_column(JSON, default=list)
+    roles: Mapped[list] = mapped_column(JSON, default=list)
+    stages: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class Plan(Base):
+    """An improvement plan: from an attempt's gaps, or from a path template assigned to a cohort layer."""
+
+    __tablename__ = "plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempt.id", ondelete="SET NULL"), unique=True)
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohort.id", ondelete="SET NULL"), index=True)
+    template_code: Mapped[str | None] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(16))  # "attempt" | "template"
+    title_zh: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    scale: Mapped[str] = mapped_column(String(16))
+    # Target level per node the plan aims at, and the measured levels it started from.
+    targets: Mapped[dict] = mapped_column(JSON, default=dict)
+    measured: Mapped[dict] = mapped_column(JSON, default=dict)
+    # [{"title_zh", "title_en"}] per stage; tasks refer to stages by index.
+    stages: Mapped[list] = mapped_column(JSON, default=list)
+    graph_version: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+    cohort: Mapped[Cohort | None] = relationship()
+    tasks: Mapped[list[PlanTask]] = relationship(
+        back_populates="plan",
+        order_by="(PlanTask.stage, PlanTask.position)",
+        cascade="all, delete-orphan",
+    )
+
+
+class PlanTask(Base):
+    __tablename__ = "plan_task"
+    __table_args__ = (UniqueConstraint("plan_id", "stage", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plan.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    nodes: Mapped[list] = mapped_column(JSON, default=list)
+    title_zh: Mapped[str] = mapped_column(String(300))
+    title_en: Mapped[str] = mapped_column(String(300))
+    resources: Mapped[list] = mapped_column(JSON, default=list)  # resource codes
+    hours: Mapped[float] = mapped_column(Float, default=0)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    plan: Mapped[Plan] = relationship(back_populates="tasks")
+
+
+class CohortAssignment(Base):
+    """An assessment assigned to a cohort for a window; a re-assessment names the assignment it repeats."""
+
+    __tablename__ = "cohort_assignment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohort.id", ondelete="CASCADE"), index=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessment.id"), index=True)
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    baseline_id: Mapped[int | None] = mapped_column(ForeignKey("cohort_assignment.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    cohort: Mapped[Cohort] = relationship()
+    assessment: Mapped[Assessment] = relationship()
+    baseline: Mapped[CohortAssignment | None] = relationship(remote_side=[id])

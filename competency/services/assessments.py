@@ -1,0 +1,277 @@
+"""Assessment definitions: validation, the frozen item pool, the engine's bank, publishing with a simulation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from competency import graph
+from competency.extensions import db
+from competency.irt.cat import Bank, EngineConfig
+from competency.irt.cat import simulate as run_simulation
+from competency.irt.cat.errors import CatError
+from competency.models import Assessment, CohortMembership, Item, ItemParams, User, utcnow
+from competency.services import audit
+from competency.services.errors import ServiceError
+from competency.services.items import current_params
+
+KIND_SCALE = {"teacher_graded": "teacher", "student_literacy": "job", "job_skill": "job"}
+
+
+def map_for(assessment: Assessment):
+    return graph.teacher_map() if assessment.scale == "teacher" else graph.student_indicators()
+
+
+def node_dimension(node: str, dimensions: Sequence[str], tree) -> str | None:
+    """The dimension (an ancestor or the node itself) an item node reports to."""
+    if node in dimensions:
+        return node
+    current = node
+    while True:
+        parents = [p for p, _c, rel in tree.in_edges(current, data="relation") if rel == "contains"]
+        if not parents:
+            return None
+        current = parents[0]
+        if current in dimensions:
+            return current
+
+
+def dimension_for(assessment: Assessment, node: str, tree) -> str | None:
+    """The reporting dimension of an item node; a one-dimension test (a job role) takes every node."""
+    if len(assessment.dimensions) == 1:
+        return assessment.dimensions[0]
+    return node_dimension(node, assessment.dimensions, tree)
+
+
+def pool_rows(assessment: Assessment) -> list[tuple[Item, ItemParams]]:
+    """The frozen pool: each item with the parameter version it is scored with."""
+    codes = {entry["code"]: entry["version"] for entry in assessment.pool}
+    rows = db.session.scalars(select(Item).where(Item.code.in_(codes))).all()
+    out = []
+    for row in sorted(rows, key=lambda r: r.code):
+        version = next(v for v in row.versions if v.version == codes[row.code])
+        out.append((row, version))
+    return out
+
+
+def candidate_items(assessment: Assessment) -> list[tuple[Item, ItemParams]]:
+    """Operational (and pilot) items measuring the assessment's nodes, at their current parameters."""
+    tree = map_for(assessment)
+    wanted = set()
+    for code in assessment.nodes:
+        if code not in tree:
+            raise ServiceError("unknown_node", _("unknown map node %(code)s", code=code), "nodes")
+        wanted.add(code)
+        wanted.update(_descendants(tree, code))
+    rows = db.session.scalars(
+        select(Item).where(Item.node.in_(wanted), Item.status.in_(("operational", "pilot"))).order_by(Item.code)
+    ).all()
+    return [(row, current_params(row)) for row in rows if current_params(row) is not None]
+
+
+def _descendants(tree, code: str) -> set[str]:
+    out, stack = set(), [code]
+    while stack:
+        node = stack.pop()
+        for _p, child, rel in tree.out_edges(node, data="relation"):
+            if rel == "contains" and child not in out:
+                out.add(child)
+                stack.append(child)
+    return out
+
+
+def bank_items(assessment: Assessment, rows: Sequence[tuple[Item, ItemParams]]) -> list[dict]:
+    tree = map_for(assessment)
+    out = []
+    for item, params in rows:
+        dim = dimension_for(assessment, item.node, tree)
+        out.append(
+            {
+                "id": item.code,
+                "model": params.model,
+                "a": params.a,
+                "b": params.b,
+                "c": params.c,
+                "thresholds": params.thresholds,
+                "content": item.node,
+                "dimension": dim if len(assessment.dimensions) > 1 else 0,
+                "pilot": item.status == "pilot",
+                "enemies": item.content.get("enemies") or [],
+            }
+        )
+    return out
+
+
+# Banks derived from a frozen pool never change, so each process may keep them: the key includes the
+# publication time, and republishing (a new pool) gets a new key. Attempt state is never cached.
+_BANKS: dict[tuple[int, str], Bank] = {}
+
+
+def engine_bank(assessment: Assessment) -> Bank:
+    key = (assessment.id, assessment.published_at.isoformat() if assessment.published_at else "")
+    bank = _BANKS.get(key)
+    if bank is None:
+        bank = Bank.from_items(bank_items(assessment, pool_rows(assessment)))
+        if len(_BANKS) >= 64:
+            _BANKS.clear()
+        _BANKS[key] = bank
+    return bank
+
+
+def engine_config(assessment: Assessment) -> EngineConfig:
+    try:
+        return EngineConfig.from_dict(dict(assessment.engine))
+    except (CatError, TypeError, ValueError) as exc:
+        raise ServiceError("invalid_engine", str(exc), "engine") from exc
+
+
+def check_definition(assessment: Assessment, rows: Sequence[tuple[Item, ItemParams]]) -> list[str]:
+    """Problems that stop publication, each naming its field."""
+    problems = []
+    scale = graph.level_scale(assessment.scale)
+    tree = map_for(assessment)
+    if assessment.kind not in KIND_SCALE or KIND_SCALE[assessment.kind] != assessment.scale:
+        problems.append(f"kind/scale: {assessment.kind} is graded on the {KIND_SCALE.get(assessment.kind)} scale")
+    if assessment.kind == "job_skill":
+        try:
+            graph.job_profile(assessment.role_code or "")
+        except KeyError:
+            problems.append(f"role_code: unknown job role {assessment.role_code!r}")
+    for dim in assessment.dimensions:
+        if dim not in tree and not (assessment.kind == "job_skill" and dim == assessment.role_code):
+            problems.append(f"dimensions: unknown node {dim}")
+    cuts = assessment.cut_scores or {}
+    for dim in assessment.dimensions:
+        dim_cuts = cuts.get(dim, cuts.get("*"))
+        if dim_cuts is None:
+            problems.append(f"cut_scores.{dim}: missing")
+        elif len(dim_cuts) != len(scale) - 1 or any(b <= a for a, b in zip(dim_cuts, dim_cuts[1:], strict=False)):
+            problems.append(f"cut_scores.{dim}: need {len(scale) - 1} increasing θ cuts")
+    try:
+        cfg = engine_config(assessment)
+    except ServiceError as exc:
+        return [*problems, f"engine: {exc.message}"]
+    operational = [(i, p) for i, p in rows if i.status == "operational"]
+    if len(operational) < cfg.min_items:
+        problems.append(f"pool: {len(operational)} operational items, fewer than min_items {cfg.min_items}")
+    by_dim: dict[str, int] = {}
+    by_node: dict[str, int] = {}
+    for item, _p in operational:
+        dim = dimension_for(assessment, item.node, tree) or "?"
+        by_dim[dim] = by_dim.get(dim, 0) + 1
+        by_node[item.node] = by_node.get(item.node, 0) + 1
+    for dim in assessment.dimensions:
+        if not by_dim.get(dim):
+            problems.append(f"pool: no operational item measures dimension {dim}")
+    counts = by_dim if cfg.content_by == "dimension" else by_node
+    for code, minimum in cfg.content_min.items():
+        if counts.get(code, 0) < minimum:
+            problems.append(
+                f"engine.content_min.{code}: needs {minimum} items, the pool has {counts.get(code, 0)}"
+            )
+    if sum(cfg.content_min.values()) > cfg.max_items:
+        problems.append("engine.content_min: the minimum counts add up to more than max_items")
+    if cfg.pilot_positions and not any(i.status == "pilot" for i, _ in rows):
+        problems.append("engine.pilot_positions: the pool has no pilot items")
+    return problems
+
+
+def simulate_definition(assessment: Assessment, bank: Bank, n: int = 200, seed: int = 7) -> dict:
+    """Expected behaviour of the test on simulated people: length, precision by θ, exposure."""
+    cfg = engine_config(assessment)
+    rng = np.random.default_rng(seed)
+    dims = len(assessment.dimensions)
+    if cfg.mcat and dims > 1:
+        rho = cfg.prior_correlation if isinstance(cfg.prior_correlation, float) else 0.7
+        cov = np.full((dims, dims), float(rho))
+        np.fill_diagonal(cov, 1.0)
+        thetas = rng.multivariate_normal(np.zeros(dims), cov, size=n)
+    else:
+        thetas = rng.standard_normal(n)
+    report = run_simulation(
+        bank,
+        thetas,
+        selector=cfg.selector,
+        estimator=cfg.estimator,
+        se_target=cfg.se_target,
+        min_items=cfg.min_items,
+        max_items=cfg.max_items,
+        seed=seed,
+        config=cfg,
+    )
+    rmse = np.atleast_1d(report.rmse)
+    mean_se = np.atleast_1d(report.mean_se)
+    return {
+        "examinees": int(n),
+        "mean_length": float(np.mean(report.lengths)),
+        "min_length": int(np.min(report.lengths)),
+        "max_length": int(np.max(report.lengths)),
+        "rmse": [round(float(x), 3) for x in rmse],
+        "mean_se": [round(float(x), 3) for x in mean_se],
+        "max_exposure": round(float(np.max(report.exposure)), 3),
+        "items_never_used": int(np.sum(report.exposure == 0)),
+        "overlap_rate": round(float(report.overlap_rate), 3),
+        "stop_reasons": {k: int(v) for k, v in report.stop_reasons.items()},
+        "conditional": [{k: _json_number(v) for k, v in row.items()} for row in report.conditional],
+        "dimensions": list(assessment.dimensions),
+    }
+
+
+def _json_number(value):
+    """JSON has no infinity or NaN (PostgreSQL refuses them): open bin edges become null."""
+    if isinstance(value, float | np.floating):
+        return round(float(value), 3) if np.isfinite(value) else None
+    return value
+
+
+def publish(assessment: Assessment, actor: User | None = None, n_simulees: int = 200, commit: bool = True) -> dict:
+    """Freeze the pool, run the simulation and open the assessment; refuse a definition that cannot work."""
+    rows = candidate_items(assessment)
+    problems = check_definition(assessment, rows)
+    if problems:
+        raise ServiceError("cannot_publish", "; ".join(problems), "definition", status=422)
+    assessment.pool = [{"code": item.code, "version": params.version} for item, params in rows]
+    assessment.graph_version = graph.data_version()
+    assessment.published_at = utcnow()
+    bank = Bank.from_items(bank_items(assessment, rows))
+    assessment.simulation = simulate_definition(assessment, bank, n=n_simulees)
+    assessment.status = "published"
+    audit.record("assessment.publish", "assessment", assessment.id, actor=actor)
+    if commit:
+        db.session.commit()
+    return assessment.simulation
+
+
+# ---------------------------------------------------------------------------- audience
+
+
+def cohort_ids_of(user: User) -> set[int]:
+    return set(db.session.scalars(select(CohortMembership.cohort_id).where(CohortMembership.user_id == user.id)))
+
+
+def is_open_to(assessment: Assessment, user: User, now: datetime | None = None) -> bool:
+    """Published, inside its window, and the person is in its audience."""
+    now = now or utcnow()
+    if assessment.status != "published":
+        return False
+    if assessment.opens_at and now < assessment.opens_at:
+        return False
+    if assessment.closes_at and now >= assessment.closes_at:
+        return False
+    audience = assessment.audience or {}
+    if audience.get("roles") and user.role not in audience["roles"]:
+        return False
+    if audience.get("institution_ids") and user.institution_id not in audience["institution_ids"]:
+        return False
+    if audience.get("cohort_ids") and not (cohort_ids_of(user) & set(audience["cohort_ids"])):
+        return False
+    return not (assessment.institution_id and assessment.institution_id != user.institution_id)
+
+
+def open_assessments(user: User) -> list[Assessment]:
+    rows = db.session.scalars(select(Assessment).where(Assessment.status == "published").order_by(Assessment.id))
+    return [a for a in rows if is_open_to(a, user)]

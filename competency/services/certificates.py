@@ -1,0 +1,186 @@
+"""Graded certificates: issue when an attempt is graded, verify publicly, revoke with a reason."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from competency.extensions import db
+from competency.graph import level_scale
+from competency.models import Attempt, Certificate, Role, User, utcnow
+from competency.services import audit
+from competency.services.errors import NotFound, ServiceError
+
+# No 0/O, 1/I/L: codes are read aloud and typed from paper. 31 symbols × 20 ≈ 99 bits.
+ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 20
+DEFAULT_RULE = {"enabled": True, "min_overall": None, "validity_years": 2}
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(code: str) -> str:
+    """Accept the grouped, lower-case form people type (``abcd-efgh-…``)."""
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())[:64]
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def _add_years(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def rule_for(attempt: Attempt) -> dict:
+    return {**DEFAULT_RULE, **(attempt.assessment.certificate_rule or {})}
+
+
+def _reaches(scale_name: str, level: str | None, minimum: str | None) -> bool:
+    if not minimum:
+        return True
+    if level is None:
+        return False
+    scale = level_scale(scale_name)
+    return level in scale and minimum in scale and scale.index(level) >= scale.index(minimum)
+
+
+def certificate_for_attempt(attempt_id: int) -> Certificate | None:
+    return db.session.scalar(select(Certificate).where(Certificate.attempt_id == attempt_id))
+
+
+def issue_for_attempt(attempt: Attempt) -> Certificate | None:
+    """Issue the certificate the assessment's rule allows for a graded attempt (idempotent; no commit)."""
+    if attempt.status != "graded" or not attempt.result:
+        return None
+    existing = certificate_for_attempt(attempt.id)
+    if existing is not None:
+        return existing
+    rule = rule_for(attempt)
+    result = attempt.result
+    overall = result.get("overall_level") or attempt.overall_level
+    scale = result.get("scale") or attempt.assessment.scale
+    if not rule.get("enabled", True) or not _reaches(scale, overall, rule.get("min_overall")):
+        return None
+    holder: User = db.session.get(User, attempt.user_id)
+    issued = attempt.finished_at or utcnow()
+    assessment = attempt.assessment
+    cert = Certificate(
+        code=new_code(),
+        attempt_id=attempt.id,
+        user_id=holder.id,
+        assessment_id=assessment.id,
+        institution_id=holder.institution_id,
+        holder_name=holder.display_name,
+        institution_name=holder.institution.name if holder.institution else "",
+        assessment_title_zh=assessment.title_zh,
+        assessment_title_en=assessment.title_en,
+        scale=scale,
+        overall_level=overall,
+        levels=[
+            {
+                "code": d.get("code"),
+                "name_zh": d.get("name_zh", ""),
+                "name_en": d.get("name_en", ""),
+                "level": d.get("level"),
+            }
+            for d in result.get("dimensions", [])
+        ],
+        issued_at=issued,
+        expires_at=_add_years(issued, int(rule.get("validity_years") or 2)),
+    )
+    db.session.add(cert)
+    db.session.flush()
+    audit.record(
+        "certificate.issue", "certificate", cert.id, detail={"attempt_id": attempt.id, "level": overall}
+    )
+    return cert
+
+
+def status(cert: Certificate, now: datetime | None = None) -> str:
+    if cert.revoked_at is not None:
+        return "revoked"
+    if cert.expires_at <= (now or utcnow()):
+        return "expired"
+    return "valid"
+
+
+def find(code: str) -> Certificate:
+    """A certificate by its code, or NotFound (the same answer for malformed and unknown codes)."""
+    cert = db.session.scalar(select(Certificate).where(Certificate.code == normalise_code(code)))
+    if cert is None:
+        raise NotFound("certificate_not_found", _("No certificate has this code."))
+    return cert
+
+
+def public_view(cert: Certificate, locale: str = "zh_Hans_CN") -> dict:
+    """What anyone may see: display name, assessment, levels and dates; nothing else about the holder."""
+    english = locale == "en"
+    out = {
+        "code": cert.code,
+        "status": status(cert),
+        "holder": cert.holder_name,
+        "assessment": cert.assessment_title_en if english else cert.assessment_title_zh,
+        "levels": {
+            "overall": cert.overall_level,
+            "dimensions": [
+                {"code": d["code"], "name": d["name_en"] if english else d["name_zh"], "level": d["level"]}
+                for d in cert.levels
+            ],
+        },
+        "issued_at": cert.issued_at.isoformat(),
+        "expires_at": cert.expires_at.isoformat(),
+    }
+    if cert.revoked_at is not None:
+        out["revoked_at"] = cert.revoked_at.isoformat()
+        out["revoked_reason"] = cert.revoked_reason
+    return out
+
+
+def can_manage(actor: User, cert: Certificate) -> bool:
+    return actor.role == Role.PLATFORM_ADMIN or (
+        actor.role == Role.INSTITUTION_ADMIN and actor.institution_id == cert.institution_id
+    )
+
+
+def can_download(actor: User, cert: Certificate) -> bool:
+    return actor.id == cert.user_id or can_manage(actor, cert)
+
+
+def revoke(cert: Certificate, reason: str, actor: User) -> Certificate:
+    """Revoke with a reason; a second revocation is refused so the first reason stays on record."""
+    if not can_manage(actor, cert):
+        raise NotFound("certificate_not_found", _("No certificate has this code."))
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 500:
+        raise ServiceError(
+            "reason_required", _("Give a reason for the revocation (1–500 characters)."), "reason"
+        )
+    if cert.revoked_at is not None:
+        raise ServiceError("already_revoked", _("This certificate is already revoked."), "reason", status=409)
+    cert.revoked_at = utcnow()
+    cert.revoked_reason = reason
+    cert.revoked_by_id = actor.id
+    audit.record("certificate.revoke", "certificate", cert.id, actor=actor, detail={"reason": reason})
+    db.session.commit()
+    return cert
+
+
+def held_by(user: User) -> list[Certificate]:
+    stmt = select(Certificate).where(Certificate.user_id == user.id).order_by(Certificate.issued_at.desc())
+    return list(db.session.scalars(stmt))
+
+
+def managed_by(actor: User) -> list[Certificate]:
+    stmt = select(Certificate).order_by(Certificate.issued_at.desc())
+    if actor.role != Role.PLATFORM_ADMIN:
+        stmt = stmt.where(Certificate.institution_id == actor.institution_id)
+    return list(db.session.scalars(stmt.limit(500)))

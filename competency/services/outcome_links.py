@@ -1,0 +1,16 @@
+"""Where a graded attempt's certificate and improvement plan are."""
+
+from __future__ import annotations
+
+from competency.models import Attempt
+
+
+def outcome_links(attempt: Attempt) -> dict:
+    from competency.services import certificates, plans
+
+    certificate = certificates.certificate_for_attempt(attempt.id)
+    plan = plans.plan_for_attempt(attempt.id)
+    return {
+        "certificate_code": certificate.code if certificate is not None else None,
+        "plan_id": plan.id if plan is not None else None,
+    }

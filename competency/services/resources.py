@@ -1,0 +1,93 @@
+"""The learning-resource catalog and the staged path templates: seeding and matching resources to gaps."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from sqlalchemy import select
+
+from competency.extensions import db
+from competency.models import PathTemplate, Resource
+
+CATALOG_DIR = Path(__file__).resolve().parent.parent / "catalog" / "data"
+RESOURCE_FIELDS = ("kind", "title_zh", "title_en", "summary_zh", "summary_en", "nodes", "roles", "levels", "hours", "provider", "url")  # fmt: skip
+TEMPLATE_FIELDS = ("title_zh", "title_en", "audience", "layer_levels", "roles", "stages")
+KINDS = ("micro_lecture", "online_course", "training_project", "teaching_case")
+
+
+def _load(name: str, key: str) -> list[dict]:
+    return json.loads((CATALOG_DIR / name).read_text(encoding="utf-8"))[key]
+
+
+def _upsert(model, rows: list[dict], fields: tuple[str, ...]) -> tuple[int, int]:
+    existing = {row.code: row for row in db.session.scalars(select(model))}
+    added = updated = 0
+    for data in rows:
+        row = existing.get(data["code"])
+        if row is None:
+            db.session.add(model(code=data["code"], **{f: data.get(f) for f in fields}))
+            added += 1
+        elif any(getattr(row, f) != data.get(f) for f in fields):
+            for f in fields:
+                setattr(row, f, data.get(f))
+            updated += 1
+    return added, updated
+
+
+def seed_resources(log: Callable[[str], None] = print) -> None:
+    """Load the demo resource catalog and path templates; a second run changes nothing (no commit here)."""
+    added, updated = _upsert(Resource, _load("resources.json", "resources"), RESOURCE_FIELDS)
+    log(f"resources: {added} added, {updated} updated")
+    added, updated = _upsert(PathTemplate, _load("path_templates.json", "templates"), TEMPLATE_FIELDS)
+    log(f"path templates: {added} added, {updated} updated")
+    db.session.flush()
+
+
+def resources_by_code(codes: Iterable[str]) -> dict[str, Resource]:
+    codes = list(dict.fromkeys(codes))
+    if not codes:
+        return {}
+    return {r.code: r for r in db.session.scalars(select(Resource).where(Resource.code.in_(codes)))}
+
+
+def pick_resources(
+    node: str,
+    wanted_levels: list[str],
+    role: str | None = None,
+    catalog: list[Resource] | None = None,
+    limit: int = 3,
+) -> list[Resource]:
+    """Resources serving ``node``, best first: level match, then the person's job role, then kind variety."""
+    rows = (
+        catalog if catalog is not None else list(db.session.scalars(select(Resource).order_by(Resource.code)))
+    )
+    candidates = [r for r in rows if node in (r.nodes or [])]
+    wanted = set(wanted_levels)
+
+    def rank(r: Resource) -> tuple:
+        level_hit = bool(wanted & set(r.levels or []))
+        role_hit = role is not None and role in (r.roles or [])
+        foreign_role = bool(r.roles) and not role_hit
+        return (not level_hit, foreign_role, not role_hit, r.code)
+
+    chosen: list[Resource] = []
+    kinds: set[str] = set()
+    ordered = sorted(candidates, key=rank)
+    # First pass keeps one resource per kind, so a task mixes a lecture with practice where possible.
+    for r in ordered:
+        if len(chosen) < limit and r.kind not in kinds and rank(r)[0] is False:
+            chosen.append(r)
+            kinds.add(r.kind)
+    for r in ordered:
+        if len(chosen) < limit and r not in chosen:
+            chosen.append(r)
+    return chosen
+
+
+def templates(audience: str | None = None) -> list[PathTemplate]:
+    stmt = select(PathTemplate).order_by(PathTemplate.code)
+    if audience:
+        stmt = stmt.where(PathTemplate.audience == audience)
+    return list(db.session.scalars(stmt))

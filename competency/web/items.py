@@ -1,0 +1,190 @@
+"""Item bank administration: browse, filter, preview, edit, import and export."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from sqlalchemy import func, select
+from wtforms import FloatField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, NumberRange, Optional
+
+from competency.extensions import db
+from competency.models import Item
+from competency.services import audit
+from competency.services.items import current_params, import_file, to_schema, upsert
+from competency.tests_bank.bankio import export_bytes
+from competency.tests_bank.delivery import delivery_payload
+from competency.tests_bank.problems import BankImportError
+from competency.web.authz import roles_required
+from competency.web.forms import choices
+
+bp = Blueprint("items", __name__, url_prefix="/admin/items")
+PAGE_SIZE = 50
+TEMPLATES = Path(__file__).resolve().parent.parent / "tests_bank" / "templates"
+EXPORT_TYPES = {
+    "json": ("application/json", "json"),
+    "csv": ("text/csv", "csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "gift": ("text/plain", "gift"),
+    "qti21": ("application/zip", "zip"),
+    "qti30": ("application/zip", "qti3.zip"),
+}
+STATUSES = ("draft", "pilot", "operational", "retired")
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("Item file"), validators=[FileRequired()])
+    submit = SubmitField(_l("Import"))
+
+
+class ItemEditForm(FlaskForm):
+    stem = TextAreaField(_l("Stem"), validators=[DataRequired()])
+    explanation = TextAreaField(_l("Explanation"), validators=[Optional()])
+    status = SelectField(_l("Status"), choices=choices((s, s) for s in STATUSES))
+    a = FloatField(_l("Discrimination a"), validators=[DataRequired(), NumberRange(min=0.01, max=10)])
+    b = FloatField(_l("Difficulty b"), validators=[Optional(), NumberRange(min=-10, max=10)])
+    c = FloatField(_l("Guessing c"), validators=[Optional(), NumberRange(min=0, max=0.4999)])
+    submit = SubmitField(_l("Save"))
+
+
+def _filtered(args):
+    stmt = select(Item)
+    if args.get("node"):
+        stmt = stmt.where(Item.node.startswith(args["node"]))
+    if args.get("type"):
+        stmt = stmt.where(Item.type == args["type"])
+    if args.get("status"):
+        stmt = stmt.where(Item.status == args["status"])
+    if args.get("bank"):
+        stmt = stmt.where(Item.bank == args["bank"])
+    if args.get("q"):
+        stmt = stmt.where(Item.code.contains(args["q"]))
+    return stmt
+
+
+@bp.route("/", methods=["GET", "POST"])
+@roles_required("platform_admin")
+def index():
+    """Browse and filter the bank; import a file."""
+    form = ImportForm()
+    problems = None
+    status = 200
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            summary = import_file(upload.filename or "upload", actor=current_user, data=upload.read())
+        except BankImportError as exc:
+            problems, status = exc.problems, 400
+        else:
+            flash(
+                _("Imported %(bank)s: %(created)d new, %(updated)d updated, %(versions)d new parameter versions.",
+                  bank=summary["bank"], created=summary["created"], updated=summary["updated"],
+                  versions=summary["new_versions"]),
+                "success",
+            )
+            return redirect(url_for("items.index"))
+    args = request.args
+    page = max(1, args.get("page", 1, type=int))
+    stmt = _filtered(args)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = db.session.scalars(stmt.order_by(Item.code).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    difficulty = {row.id: current_params(row) for row in rows}
+    lo, hi = args.get("bmin", type=float), args.get("bmax", type=float)
+    if lo is not None or hi is not None:
+        rows = [
+            r for r in rows
+            if difficulty[r.id] and difficulty[r.id].b is not None
+            and (lo is None or difficulty[r.id].b >= lo) and (hi is None or difficulty[r.id].b <= hi)
+        ]
+    banks = db.session.scalars(select(Item.bank).distinct().order_by(Item.bank)).all()
+    return (
+        render_template(
+            "items/index.html", rows=rows, params=difficulty, total=total, page=page, page_size=PAGE_SIZE,
+            args=args, banks=banks, form=form, problems=problems, statuses=STATUSES, export_types=EXPORT_TYPES,
+        ),
+        status,
+    )
+
+
+@bp.route("/<code>", methods=["GET", "POST"])
+@roles_required("platform_admin")
+def detail(code: str):
+    """Preview an item as a test taker sees it, its key and parameter history; edit it."""
+    row = db.session.scalar(select(Item).where(Item.code == code))
+    if row is None:
+        abort(404)
+    params = current_params(row)
+    form = ItemEditForm(
+        data={"stem": row.content.get("stem"), "explanation": row.content.get("explanation"), "status": row.status,
+              "a": params.a if params else None, "b": params.b if params else None, "c": params.c if params else None}
+        if request.method == "GET" else None
+    )
+    status = 200
+    if form.validate_on_submit():
+        data = to_schema(row).to_dict()
+        data.update(stem=form.stem.data, explanation=form.explanation.data or "", status=form.status.data)
+        irt = dict(data["irt"])
+        irt.update(a=form.a.data, b=form.b.data, c=form.c.data if irt["model"] == "3pl" else None, source="expert")
+        data["irt"] = irt
+        from competency.services.items import known_codes
+        from competency.tests_bank.validation import validate_items
+
+        nodes, roles = known_codes()
+        try:
+            items = validate_items([_raw(data)], nodes, roles, source=f"edit {code}")
+        except BankImportError as exc:
+            for problem in exc.problems:
+                getattr(form, problem.field.split(".")[-1], form.stem).errors.append(problem.message)
+            status = 400
+        else:
+            upsert(items, bank=row.bank, actor=current_user)
+            audit.record("item.edit", "item", row.code, actor=current_user)
+            db.session.commit()
+            flash(_("Item saved."), "success")
+            return redirect(url_for("items.detail", code=code))
+    item = to_schema(row)
+    return (
+        render_template(
+            "items/detail.html", row=row, item=item, preview=delivery_payload(item, 1, row.node), form=form,
+            versions=list(reversed(row.versions)),
+        ),
+        status,
+    )
+
+
+def _raw(data: dict):
+    from competency.tests_bank.problems import RawItem
+
+    return RawItem(location=f"item {data['id']}", data=data)
+
+
+@bp.route("/export/<fmt>")
+@roles_required("platform_admin")
+def export(fmt: str):
+    """Download the filtered bank in a format."""
+    if fmt not in EXPORT_TYPES:
+        abort(404)
+    items = [to_schema(row) for row in db.session.scalars(_filtered(request.args).order_by(Item.code))]
+    mimetype, ext = EXPORT_TYPES[fmt]
+    data = export_bytes(items, fmt, bank=request.args.get("bank") or "competency")
+    return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=f"items.{ext}")
+
+
+@bp.route("/template/<name>")
+@roles_required("platform_admin")
+def template(name: str):
+    """The documented CSV/XLSX import templates."""
+    files = {"csv": "items_template.csv", "xlsx": "items_template.xlsx", "format": "FORMAT.md"}
+    if name not in files or not (TEMPLATES / files[name]).exists():
+        abort(404)
+    # Small files: sending bytes avoids an open file handle outliving an unconsumed response.
+    data = (TEMPLATES / files[name]).read_bytes()
+    return send_file(io.BytesIO(data), as_attachment=True, download_name=files[name])
+

@@ -1,0 +1,114 @@
+"""Taking the five-dimension teacher assessment in the browser pages, and the results page."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from competency.extensions import db
+from competency.models import Attempt, Response
+from tests.app.conftest import csrf_from, login
+
+FIELD_RE = re.compile(r'name="(position|item_id)" value="([^"]+)"')
+OPTION_RE = re.compile(r'<input type="(radio|checkbox)" name="answer"\s+id="opt-\d+" value="([^"]+)"')
+
+
+def _form_fields(html: str) -> dict:
+    fields = dict(FIELD_RE.findall(html))
+    options = OPTION_RE.findall(html)
+    return {**fields, "kind": options[0][0] if options else None, "values": [v for _k, v in options]}
+
+
+def _take_to_end(client, url):
+    answered = 0
+    while True:
+        page = client.get(url)
+        if page.status_code == 302:
+            return answered, page.headers["Location"]
+        html = page.get_data(as_text=True)
+        fields = _form_fields(html)
+        token = csrf_from(client, url)
+        data = {"csrf_token": token, "position": fields["position"], "item_id": fields["item_id"]}
+        data["answer"] = fields["values"][:2] if fields["kind"] == "checkbox" else fields["values"][0]
+        response = client.post(url, data=data)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        answered += 1
+
+
+def test_teacher_takes_the_graded_assessment(client, make_user, teacher_assessment):
+    make_user("teacher", "wang", teacher_category="specialty_course", career_stage="proficient")
+    login(client, "wang")
+    home = client.get("/home").get_data(as_text=True)
+    assert teacher_assessment.title_zh in home
+    overview = client.get(f"/assessments/{teacher_assessment.id}").get_data(as_text=True)
+    assert "开始" in overview or "Start" in overview
+    token = csrf_from(client, f"/assessments/{teacher_assessment.id}")
+    started = client.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token})
+    take_url = started.headers["Location"]
+
+    page = client.get(take_url).get_data(as_text=True)
+    assert "<fieldset>" in page and '<legend class="stem">' in page
+    assert '<progress max="7" value="0"' in page
+    assert 'id="timer"' in page and 'aria-live="polite"' in page
+    assert "explanation" not in page
+
+    answered, result_url = _take_to_end(client, take_url)
+    assert 6 <= answered <= 7
+    result = client.get(result_url).get_data(as_text=True)
+    assert "<svg" in result and 'role="img"' in result
+    for code in ("T1", "T2", "T3", "T4", "T5"):
+        assert f"<th scope=\"row\">{code} " in result
+    attempt = db.session.scalar(select(Attempt))
+    assert attempt.status == "graded" and len(attempt.result["dimensions"]) == 5
+    assert attempt.overall_level in {"L1", "L2", "L3", "L4", "L5", "L6"}
+
+
+def test_resume_after_closing_the_browser(app, make_user, teacher_assessment):
+    make_user("teacher", "wang")
+    first = app.test_client()
+    login(first, "wang")
+    token = csrf_from(first, f"/assessments/{teacher_assessment.id}")
+    take_url = first.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token}).headers["Location"]
+    pending = _form_fields(first.get(take_url).get_data(as_text=True))["item_id"]
+    second = app.test_client()  # a new browser session
+    login(second, "wang")
+    token = csrf_from(second, f"/assessments/{teacher_assessment.id}")
+    again = second.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token})
+    assert again.headers["Location"] == take_url
+    assert _form_fields(second.get(take_url).get_data(as_text=True))["item_id"] == pending
+
+
+def test_no_answer_chosen_is_refused_with_a_message(client, make_user, teacher_assessment):
+    make_user("teacher", "wang")
+    login(client, "wang")
+    token = csrf_from(client, f"/assessments/{teacher_assessment.id}")
+    take_url = client.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token}).headers["Location"]
+    fields = _form_fields(client.get(take_url).get_data(as_text=True))
+    response = client.post(take_url, data={"csrf_token": token, "position": fields["position"], "item_id": fields["item_id"]})
+    assert response.status_code == 400
+    assert 'role="alert"' in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_answer_without_csrf_is_refused(client, make_user, teacher_assessment):
+    make_user("teacher", "wang")
+    login(client, "wang")
+    token = csrf_from(client, f"/assessments/{teacher_assessment.id}")
+    take_url = client.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token}).headers["Location"]
+    fields = _form_fields(client.get(take_url).get_data(as_text=True))
+    response = client.post(take_url, data={"position": fields["position"], "item_id": fields["item_id"], "answer": fields["values"][0]})
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_someone_elses_attempt_page_is_404(app, make_user, teacher_assessment):
+    make_user("teacher", "wang")
+    make_user("teacher", "zhang")
+    owner, other = app.test_client(), app.test_client()
+    login(owner, "wang")
+    login(other, "zhang")
+    token = csrf_from(owner, f"/assessments/{teacher_assessment.id}")
+    take_url = owner.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token}).headers["Location"]
+    assert other.get(take_url).status_code == 404
+    assert other.get(take_url + "/result").status_code == 404

@@ -122,7 +122,9 @@ def items_export(path: str, bank: str | None, status: str | None) -> None:
 @click.option("--max-items", default=40, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--plot", "plot_path", default=None, help="Write an SVG plot of conditional SE and RMSE")
-def simulate_command(bank_file, examinees, selector, estimator, se_target, min_items, max_items, seed, plot_path):
+def simulate_command(
+    bank_file, examinees, selector, estimator, se_target, min_items, max_items, seed, plot_path
+):
     """Run a CAT simulation on a bank file and print the report."""
     from competency.irt.cat import EngineConfig, run_simulation_report
     from competency.irt.cat.errors import CatError
@@ -150,10 +152,26 @@ def simulate_command(bank_file, examinees, selector, estimator, se_target, min_i
 
 @click.command("calibrate")
 @click.option("--bank", default=None, help="Only items of this bank")
-@click.option("--model", default="2pl", show_default=True, type=click.Choice(["2pl", "3pl"]), help="Model for dichotomous items")
-@click.option("--mode", default="online", show_default=True, type=click.Choice(["online", "full"]), help="online: anchor operational items")
-@click.option("--min-responses", default=200, show_default=True, help="Items with fewer responses keep their parameters")
-@click.option("--apply", is_flag=True, help="Store the estimates as new parameter versions (default: report only)")
+@click.option(
+    "--model",
+    default="2pl",
+    show_default=True,
+    type=click.Choice(["2pl", "3pl"]),
+    help="Model for dichotomous items",
+)
+@click.option(
+    "--mode",
+    default="online",
+    show_default=True,
+    type=click.Choice(["online", "full"]),
+    help="online: anchor operational items",
+)
+@click.option(
+    "--min-responses", default=200, show_default=True, help="Items with fewer responses keep their parameters"
+)
+@click.option(
+    "--apply", is_flag=True, help="Store the estimates as new parameter versions (default: report only)"
+)
 @with_appcontext
 def calibrate_command(bank: str | None, model: str, mode: str, min_responses: int, apply: bool) -> None:
     """Calibrate dichotomous items from stored responses (fixed-item calibration anchors operational items)."""

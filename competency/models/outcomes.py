@@ -102,6 +102,7 @@ class Plan(Base):
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+    attempt: Mapped[Attempt | None] = relationship()
     cohort: Mapped[Cohort | None] = relationship()
     tasks: Mapped[list[PlanTask]] = relationship(
         back_populates="plan",

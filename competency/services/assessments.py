@@ -68,7 +68,9 @@ def candidate_items(assessment: Assessment) -> list[tuple[Item, ItemParams]]:
         wanted.add(code)
         wanted.update(_descendants(tree, code))
     rows = db.session.scalars(
-        select(Item).where(Item.node.in_(wanted), Item.status.in_(("operational", "pilot"))).order_by(Item.code)
+        select(Item)
+        .where(Item.node.in_(wanted), Item.status.in_(("operational", "pilot")))
+        .order_by(Item.code)
     ).all()
     return [(row, current_params(row)) for row in rows if current_params(row) is not None]
 
@@ -135,7 +137,9 @@ def check_definition(assessment: Assessment, rows: Sequence[tuple[Item, ItemPara
     scale = graph.level_scale(assessment.scale)
     tree = map_for(assessment)
     if assessment.kind not in KIND_SCALE or KIND_SCALE[assessment.kind] != assessment.scale:
-        problems.append(f"kind/scale: {assessment.kind} is graded on the {KIND_SCALE.get(assessment.kind)} scale")
+        problems.append(
+            f"kind/scale: {assessment.kind} is graded on the {KIND_SCALE.get(assessment.kind)} scale"
+        )
     if assessment.kind == "job_skill":
         try:
             graph.job_profile(assessment.role_code or "")
@@ -149,7 +153,9 @@ def check_definition(assessment: Assessment, rows: Sequence[tuple[Item, ItemPara
         dim_cuts = cuts.get(dim, cuts.get("*"))
         if dim_cuts is None:
             problems.append(f"cut_scores.{dim}: missing")
-        elif len(dim_cuts) != len(scale) - 1 or any(b <= a for a, b in zip(dim_cuts, dim_cuts[1:], strict=False)):
+        elif len(dim_cuts) != len(scale) - 1 or any(
+            b <= a for a, b in zip(dim_cuts, dim_cuts[1:], strict=False)
+        ):
             problems.append(f"cut_scores.{dim}: need {len(scale) - 1} increasing θ cuts")
     try:
         cfg = engine_config(assessment)
@@ -228,7 +234,9 @@ def _json_number(value):
     return value
 
 
-def publish(assessment: Assessment, actor: User | None = None, n_simulees: int = 200, commit: bool = True) -> dict:
+def publish(
+    assessment: Assessment, actor: User | None = None, n_simulees: int = 200, commit: bool = True
+) -> dict:
     """Freeze the pool, run the simulation and open the assessment; refuse a definition that cannot work."""
     rows = candidate_items(assessment)
     problems = check_definition(assessment, rows)
@@ -250,7 +258,9 @@ def publish(assessment: Assessment, actor: User | None = None, n_simulees: int =
 
 
 def cohort_ids_of(user: User) -> set[int]:
-    return set(db.session.scalars(select(CohortMembership.cohort_id).where(CohortMembership.user_id == user.id)))
+    return set(
+        db.session.scalars(select(CohortMembership.cohort_id).where(CohortMembership.user_id == user.id))
+    )
 
 
 def is_open_to(assessment: Assessment, user: User, now: datetime | None = None) -> bool:
@@ -273,5 +283,101 @@ def is_open_to(assessment: Assessment, user: User, now: datetime | None = None) 
 
 
 def open_assessments(user: User) -> list[Assessment]:
-    rows = db.session.scalars(select(Assessment).where(Assessment.status == "published").order_by(Assessment.id))
+    rows = db.session.scalars(
+        select(Assessment).where(Assessment.status == "published").order_by(Assessment.id)
+    )
     return [a for a in rows if is_open_to(a, user)]
+
+
+# ---------------------------------------------------------------------------- editing
+
+
+def can_manage(actor: User, assessment: Assessment) -> bool:
+    """Platform admins manage every assessment; institution admins and trainers their institution's."""
+    if actor.role == "platform_admin":
+        return True
+    return (
+        actor.role in ("institution_admin", "trainer") and assessment.institution_id == actor.institution_id
+    )
+
+
+def visible_to_manager(actor: User) -> list[Assessment]:
+    stmt = select(Assessment).order_by(Assessment.id.desc())
+    rows = db.session.scalars(stmt).all()
+    if actor.role == "platform_admin":
+        return list(rows)
+    return [a for a in rows if a.institution_id in (None, actor.institution_id)]
+
+
+def save_definition(assessment: Assessment | None, values: dict, actor: User) -> Assessment:
+    """Create or update a draft; published or archived definitions are frozen (duplicate them instead)."""
+    if assessment is not None and assessment.status != "draft":
+        raise ServiceError(
+            "not_draft", _("only a draft can be edited; duplicate it to make changes"), "status"
+        )
+    code = (values.get("code") or "").strip()
+    clash = db.session.scalar(select(Assessment.id).where(Assessment.code == code))
+    if not code:
+        raise ServiceError("missing_field", _("%(field)s is required", field="code"), "code")
+    if clash is not None and (assessment is None or clash != assessment.id):
+        raise ServiceError("duplicate_code", _("an assessment with code %(code)s exists", code=code), "code")
+    if assessment is None:
+        assessment = Assessment(created_by_id=actor.id, status="draft")
+        if actor.role != "platform_admin":
+            assessment.institution_id = actor.institution_id
+        db.session.add(assessment)
+    for key, value in values.items():
+        setattr(assessment, key, value)
+    db.session.flush()
+    audit.record("assessment.save", "assessment", assessment.id, actor=actor)
+    db.session.commit()
+    return assessment
+
+
+def archive(assessment: Assessment, actor: User) -> None:
+    if assessment.status != "published":
+        raise ServiceError("not_published", _("only a published assessment can be archived"), "status")
+    assessment.status = "archived"
+    audit.record("assessment.archive", "assessment", assessment.id, actor=actor)
+    db.session.commit()
+
+
+def duplicate(assessment: Assessment, actor: User) -> Assessment:
+    """A new draft with the same definition, for changing a published assessment."""
+    base = f"{assessment.code}-v"
+    n = 2
+    while db.session.scalar(select(Assessment.id).where(Assessment.code == f"{base}{n}")) is not None:
+        n += 1
+    columns = (
+        "title_zh",
+        "title_en",
+        "description_zh",
+        "description_en",
+        "kind",
+        "role_code",
+        "scale",
+        "dimensions",
+        "nodes",
+        "engine",
+        "cut_scores",
+        "grade_rule",
+        "certificate_rule",
+        "time_limit_minutes",
+        "max_attempts",
+        "wait_hours",
+        "opens_at",
+        "closes_at",
+        "audience",
+        "institution_id",
+    )
+    copy = Assessment(
+        code=f"{base}{n}",
+        status="draft",
+        created_by_id=actor.id,
+        **{c: getattr(assessment, c) for c in columns},
+    )
+    db.session.add(copy)
+    db.session.flush()
+    audit.record("assessment.duplicate", "assessment", copy.id, actor=actor, detail={"from": assessment.id})
+    db.session.commit()
+    return copy

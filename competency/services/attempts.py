@@ -57,7 +57,9 @@ def _exposure_rates(assessment: Assessment, engine: Engine) -> dict[str, float] 
 def _advance(attempt: Attempt, engine: Engine, state: CatState, now) -> None:
     """Ask the engine for the next item, or close the attempt when it stops."""
     elapsed = (now - attempt.started_at).total_seconds()
-    item_id = engine.next_item(state, elapsed_seconds=elapsed, exposure_rates=_exposure_rates(attempt.assessment, engine))
+    item_id = engine.next_item(
+        state, elapsed_seconds=elapsed, exposure_rates=_exposure_rates(attempt.assessment, engine)
+    )
     attempt.state = state.to_dict()
     if item_id is None:
         attempt.pending_item = None
@@ -234,7 +236,9 @@ def submit_answer(user: User, attempt_id: int, position: Any, item_id: Any, answ
     now = utcnow()
     if close_if_expired(attempt, now):
         db.session.commit()
-        raise AttemptClosed("attempt_timed_out", _("the time limit has passed; the attempt was closed and graded"))
+        raise AttemptClosed(
+            "attempt_timed_out", _("the time limit has passed; the attempt was closed and graded")
+        )
     if attempt.status not in ACTIVE_STATUSES:
         raise AttemptClosed("attempt_closed", _("this attempt is already finished"))
     if position != attempt.position:

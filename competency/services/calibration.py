@@ -44,7 +44,9 @@ def calibrate(
     mode: str = "online",
 ) -> dict:
     if model not in DICHOTOMOUS:
-        raise ServiceError("invalid_model", f"model must be one of {', '.join(DICHOTOMOUS)} for dichotomous items", "model")
+        raise ServiceError(
+            "invalid_model", f"model must be one of {', '.join(DICHOTOMOUS)} for dichotomous items", "model"
+        )
     stmt = (
         select(Response.attempt_id, Response.item_code, Response.score)
         .join(Attempt, Attempt.id == Response.attempt_id)
@@ -59,7 +61,9 @@ def calibrate(
         counts[r.item_code] += 1
     eligible = {code for code, n in counts.items() if n >= min_responses}
     if not eligible:
-        raise ServiceError("too_few_responses", f"no item has {min_responses} or more responses yet", "min_responses")
+        raise ServiceError(
+            "too_few_responses", f"no item has {min_responses} or more responses yet", "min_responses"
+        )
     trees = (graph.teacher_map(), graph.student_indicators())
     groups: dict[str, list[str]] = defaultdict(list)
     for code in sorted(eligible):
@@ -80,7 +84,9 @@ def calibrate(
         fixed = {}
         if mode == "online":
             fixed = {
-                col[c]: _irt(params[c]) for c in codes if items[c].status == "operational" and params[c] is not None
+                col[c]: _irt(params[c])
+                for c in codes
+                if items[c].status == "operational" and params[c] is not None
             }
         free = [c for c in codes if col[c] not in fixed]
         if not free:
@@ -91,12 +97,16 @@ def calibrate(
         except ValueError as exc:
             lines.append(f"{dimension}: skipped ({exc})")
             continue
-        lines.append(f"{dimension}: {len(free)} estimated, {len(fixed)} anchors, converged={result.converged}")
+        lines.append(
+            f"{dimension}: {len(free)} estimated, {len(fixed)} anchors, converged={result.converged}"
+        )
         for code in free:
             j = col[code]
             a = float(result.params["a"][j])
             b = float(result.params["b"][j]) if "b" in result.params else math.nan
-            lines.append(f"  {code}: n={counts[code]} a={a:.3f} b={b:.3f} (was a={params[code].a:.3f} b={params[code].b})")
+            lines.append(
+                f"  {code}: n={counts[code]} a={a:.3f} b={b:.3f} (was a={params[code].a:.3f} b={params[code].b})"
+            )
             if apply and result.converged and math.isfinite(a) and a > 0:
                 row = items[code]
                 row.current_version += 1
@@ -115,7 +125,9 @@ def calibrate(
                 )
                 new_versions += 1
     if apply:
-        audit.record("items.calibrate", "bank", bank or "*", detail={"run": run_id, "new_versions": new_versions})
+        audit.record(
+            "items.calibrate", "bank", bank or "*", detail={"run": run_id, "new_versions": new_versions}
+        )
         db.session.commit()
         lines.append(f"stored {new_versions} new parameter versions (source calibration:{run_id})")
     else:

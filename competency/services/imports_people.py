@@ -6,6 +6,7 @@ import csv
 import io
 import warnings
 import zipfile
+from itertools import islice
 
 from flask_babel import gettext as _
 from openpyxl import load_workbook
@@ -40,7 +41,12 @@ def _rows_csv(data: bytes) -> list[list[str]]:
             text = data.decode("gb18030")  # Excel on Chinese Windows saves CSV in GBK
         except UnicodeDecodeError as exc:
             raise ServiceError("bad_encoding", _("The file is neither UTF-8 nor GBK text."), "file") from exc
-    return [row for row in csv.reader(io.StringIO(text))]
+    try:
+        return list(islice(csv.reader(io.StringIO(text)), MAX_ROWS + 2))
+    except csv.Error as exc:
+        raise ServiceError(
+            "bad_csv", _("The file is not valid CSV: %(problem)s", problem=str(exc)), "file"
+        ) from exc
 
 
 def _rows_xlsx(data: bytes) -> list[list[str]]:
@@ -50,10 +56,8 @@ def _rows_xlsx(data: bytes) -> list[list[str]]:
             warnings.simplefilter("ignore", UserWarning)
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             sheet = book.worksheets[0]
-            rows = [
-                ["" if v is None else str(v).strip() for v in row]
-                for row in sheet.iter_rows(values_only=True)
-            ]
+            cells = islice(sheet.iter_rows(values_only=True), MAX_ROWS + 2)  # enough to tell "too many"
+            rows = [["" if v is None else str(v).strip() for v in row] for row in cells]
             book.close()
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, IndexError) as exc:
         raise ServiceError("bad_file", _("The file is not a readable XLSX workbook."), "file") from exc
@@ -75,7 +79,7 @@ def import_members(cohort: Cohort, filename: str, data: bytes, actor: User) -> i
     Row numbers in errors are the spreadsheet's (the header is row 1). People already in the cohort
     are skipped, not reported as errors, so the same class list can be imported twice.
     """
-    rows = [r for r in read_rows(filename, data)]
+    rows = read_rows(filename, data)
     if not rows or not any(c.strip() for c in rows[0]):
         raise ServiceError("empty_file", _("The file is empty."), "file")
     header = [c.strip().lower().lstrip("\ufeff") for c in rows[0]]

@@ -14,7 +14,7 @@ from competency.services import audit
 from competency.tests_bank import bankio, schema
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "tests_bank" / "data" / "demo"
-DEMO_FILES = ("teacher_items.json", "student_items.json", "job_items.json")
+DEMO_FILES = ("teacher_items.json", "student_items.json", "job_items.json", "sequence_items.json")
 
 
 def known_codes() -> tuple[set[str], set[str]]:

@@ -96,7 +96,9 @@ def build_for_attempt(attempt: Attempt) -> Plan | None:
     # An indicator without items of its own is judged by its dimension's level; one outside the
     # assessment altogether is left out rather than counted as the lowest level.
     dims = result.get("dimensions", [])
-    single = dims[0].get("level") if len(dims) == 1 else None  # e.g. a job-skill test reports one role dimension
+    single = (
+        dims[0].get("level") if len(dims) == 1 else None
+    )  # e.g. a job-skill test reports one role dimension
     known = {c: measured.get(c) or measured.get(area_of(c)) or single for c in targets}
     targets = {c: t for c, t in targets.items() if known[c] is not None}
     report = graph.gap_analysis({c: v for c, v in known.items() if v}, targets, scale, g)

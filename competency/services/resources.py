@@ -52,6 +52,19 @@ def resources_by_code(codes: Iterable[str]) -> dict[str, Resource]:
     return {r.code: r for r in db.session.scalars(select(Resource).where(Resource.code.in_(codes)))}
 
 
+def _rank_of(level: str) -> int:
+    """L1..L6 and J0..J3 carry their rank in the digits."""
+    digits = "".join(ch for ch in level if ch.isdigit())
+    return int(digits) if digits else 0
+
+
+def level_distance(resource_levels: list[str], wanted: list[str]) -> int:
+    """0 when the resource serves a wanted level, else how many levels it is away."""
+    if not resource_levels or not wanted:
+        return 0
+    return min(abs(_rank_of(a) - _rank_of(b)) for a in resource_levels for b in wanted)
+
+
 def pick_resources(
     node: str,
     wanted_levels: list[str],
@@ -59,28 +72,33 @@ def pick_resources(
     catalog: list[Resource] | None = None,
     limit: int = 3,
 ) -> list[Resource]:
-    """Resources serving ``node``, best first: level match, then the person's job role, then kind variety."""
+    """Resources serving ``node`` at the wanted levels, best first: the person's job role, then kind variety.
+
+    Only when nothing serves the wanted levels is the nearest resource offered, so a beginner is not sent
+    to an expert course.
+    """
     rows = (
         catalog if catalog is not None else list(db.session.scalars(select(Resource).order_by(Resource.code)))
     )
     candidates = [r for r in rows if node in (r.nodes or [])]
-    wanted = set(wanted_levels)
 
     def rank(r: Resource) -> tuple:
-        level_hit = bool(wanted & set(r.levels or []))
         role_hit = role is not None and role in (r.roles or [])
         foreign_role = bool(r.roles) and not role_hit
-        return (not level_hit, foreign_role, not role_hit, r.code)
+        return (level_distance(r.levels or [], wanted_levels), foreign_role, not role_hit, r.code)
 
+    ordered = sorted(candidates, key=rank)
+    fitting = [r for r in ordered if rank(r)[0] == 0]
+    if not fitting:
+        return ordered[:1]
     chosen: list[Resource] = []
     kinds: set[str] = set()
-    ordered = sorted(candidates, key=rank)
     # First pass keeps one resource per kind, so a task mixes a lecture with practice where possible.
-    for r in ordered:
-        if len(chosen) < limit and r.kind not in kinds and rank(r)[0] is False:
+    for r in fitting:
+        if len(chosen) < limit and r.kind not in kinds:
             chosen.append(r)
             kinds.add(r.kind)
-    for r in ordered:
+    for r in fitting:
         if len(chosen) < limit and r not in chosen:
             chosen.append(r)
     return chosen

@@ -53,7 +53,8 @@ def _indicator_estimates(attempt: Attempt, dims: dict[str, dict], tree) -> dict[
     if not scored:
         return {}
     rows = {
-        item.code: item for item in db.session.scalars(select(Item).where(Item.code.in_([r.item_code for r in scored])))
+        item.code: item
+        for item in db.session.scalars(select(Item).where(Item.code.in_([r.item_code for r in scored])))
     }
     by_node: dict[str, list] = defaultdict(list)
     for response in scored:
@@ -64,7 +65,8 @@ def _indicator_estimates(attempt: Attempt, dims: dict[str, dict], tree) -> dict[
         for response in responses:
             version = db.session.scalar(
                 select(ItemParams).where(
-                    ItemParams.item_id == rows[response.item_code].id, ItemParams.version == response.param_version
+                    ItemParams.item_id == rows[response.item_code].id,
+                    ItemParams.version == response.param_version,
                 )
             )
             params.append(version)
@@ -73,7 +75,9 @@ def _indicator_estimates(attempt: Attempt, dims: dict[str, dict], tree) -> dict[
             "a": [p.a for p in params],
             "b": [math.nan if p.b is None else p.b for p in params],
             "c": [p.c or 0.0 for p in params],
-            "thresholds": [list(p.thresholds or []) + [math.nan] * (width - len(p.thresholds or [])) for p in params],
+            "thresholds": [
+                list(p.thresholds or []) + [math.nan] * (width - len(p.thresholds or [])) for p in params
+            ],
         }
         if width == 0:
             arrays.pop("thresholds")
@@ -129,8 +133,10 @@ def grade_attempt(attempt: Attempt) -> dict:
     user = db.session.get(User, attempt.user_id)
     targets = targets_for(attempt, user)
     estimates = _indicator_estimates(attempt, by_code, tree)
-    indicator_codes = sorted(set(estimates) | ({c for c in targets if c in tree} if assessment.kind == "job_skill" else set()),
-                             key=graph.code_key)
+    indicator_codes = sorted(
+        set(estimates) | ({c for c in targets if c in tree} if assessment.kind == "job_skill" else set()),
+        key=graph.code_key,
+    )
     indicators = []
     for code in indicator_codes:
         est = estimates.get(code)

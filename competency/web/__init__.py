@@ -6,7 +6,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from competency.web import admin, api, assess, auth, cohorts, errors, items, main
+    from competency.web import admin, api, assess, auth, cohorts, errors, items, main, manage
     from competency.web.context import register_context
 
     app.register_blueprint(main.bp)
@@ -15,6 +15,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cohorts.bp)
     app.register_blueprint(items.bp)
     app.register_blueprint(assess.bp)
+    app.register_blueprint(manage.bp)
     app.register_blueprint(api.bp)
     # Outcomes (certificates, plans, trainer tools) register below.
     from competency.web import certificates, plans, trainer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -220,17 +220,31 @@ def result(attempt_id: int):
                 "next_hint": hint,
             }
         )
-    history = [a for a in attempt_service.history(current_user, assessment) if a.status == "graded" and a.result]
+    history = [
+        a for a in attempt_service.history(current_user, assessment) if a.status == "graded" and a.result
+    ]
     growth = None
     if len(history) > 1:
-        x_labels = [a.finished_at.strftime("%m-%d") if a.finished_at else str(i + 1) for i, a in enumerate(history)]
+        x_labels = [
+            a.finished_at.strftime("%m-%d") if a.finished_at else str(i + 1) for i, a in enumerate(history)
+        ]
         series = [r["name"] for r in rows]
         points = [
-            [next((d["theta"] for d in a.result["dimensions"] if d["code"] == r["code"]), None) for a in history]
+            [
+                next((d["theta"] for d in a.result["dimensions"] if d["code"] == r["code"]), None)
+                for a in history
+            ]
             for r in rows
         ]
-        growth = charts.line(series, points, x_labels, -3, 3, _("Growth over attempts (θ)"),
-                             _("Estimated ability per dimension at each attempt; the table lists the same values."))
+        growth = charts.line(
+            series,
+            points,
+            x_labels,
+            -3,
+            3,
+            _("Growth over attempts (θ)"),
+            _("Estimated ability per dimension at each attempt; the table lists the same values."),
+        )
     overall = scale[res["overall_level"]]
     return render_template(
         "assess/result.html",
@@ -244,6 +258,5 @@ def result(attempt_id: int):
         history=history,
         growth=growth,
         links=outcome_links(attempt),
-        has_endpoint=lambda name: name in current_app.view_functions,
         locale=select_locale(),
     )

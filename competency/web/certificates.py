@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,12 +13,20 @@ from wtforms.validators import DataRequired, Length
 
 from competency.models import Role
 from competency.pdf import render_certificate
+from competency.pdf.certificate import level_label
 from competency.services import certificates
 from competency.services.errors import NotFound, ServiceError
 from competency.web.authz import ALL_ROLES, public, roles_required
 from competency.web.i18n import select_locale
 
 bp = Blueprint("certificates", __name__)
+
+
+@bp.app_template_filter("day")
+def day(value) -> str:
+    """A date without the time of day, in the viewer's time zone (certificates are dated, not timed)."""
+    return format_date(value, "long") if value else ""
+
 
 ADMINS = (Role.PLATFORM_ADMIN.value, Role.INSTITUTION_ADMIN.value)
 
@@ -92,7 +101,11 @@ def verify(code: str):
         return render_template("certificates/verify_unknown.html", code=code[:64]), 404
     view = certificates.public_view(cert, select_locale())
     return render_template(
-        "certificates/verify.html", view=view, cert=cert, format_code=certificates.format_code
+        "certificates/verify.html",
+        view=view,
+        cert=cert,
+        format_code=certificates.format_code,
+        level_label=lambda code: level_label(cert.scale, code),
     )
 
 

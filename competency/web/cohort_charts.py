@@ -11,18 +11,25 @@ from xml.sax.saxutils import escape
 
 INK = "#1b1f24"
 WHITE = "#ffffff"
-# Light → dark, one per level; text switches to white on the dark half for contrast.
-RAMP = ["#e8f0fa", "#c3d7f0", "#8fb3e0", "#4f86c6", "#1f5f9e", "#0b3d6e", "#07294a", "#041a30"]
+# Light → dark blues; each entry carries the text colour that keeps 4.5:1 contrast on it.
+RAMP = [
+    ("#eef4fb", INK),
+    ("#c6dbef", INK),
+    ("#9ecae1", INK),
+    ("#6baed6", INK),
+    ("#2f6fb0", WHITE),
+    ("#08519c", WHITE),
+    ("#08306b", WHITE),
+]
 
 
 def _colour(index: int, count: int) -> tuple[str, str]:
-    pos = round(index * (len(RAMP) - 1) / max(count - 1, 1))
-    return RAMP[pos], (WHITE if pos >= 3 else INK)
+    return RAMP[round(index * (len(RAMP) - 1) / max(count - 1, 1))]
 
 
 def _open(width: float, height: float, ident: str, title: str, desc: str) -> list[str]:
     return [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" width="100%" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}" '
         f'role="img" aria-labelledby="{ident}-title {ident}-desc" class="chart" id="{ident}">',
         f'<title id="{ident}-title">{escape(title)}</title><desc id="{ident}-desc">{escape(desc)}</desc>',
     ]

@@ -22,6 +22,10 @@ def register_context(app: Flask) -> None:
         by_value = {str(k.value): v for k, v in labels.items()}
         return lambda value: by_value.get(value, value or "—")
 
+    from competency.web.manage_forms import KINDS
+
+    app.jinja_env.filters["role_label_filter"] = labeller(ROLE_LABELS)
+
     @app.context_processor
     def inject() -> dict:
         return {
@@ -33,6 +37,7 @@ def register_context(app: Flask) -> None:
             "stage_label": labeller(STAGE_LABELS),
             "institution_type_label": labeller(INSTITUTION_TYPE_LABELS),
             "status_label": lambda value: STATUS_LABELS.get(value, value),
+            "kind_label": lambda value: KINDS.get(value, value),
         }
 
     app.jinja_env.filters["combine_page"] = lambda args, page: {**args, "page": page}

@@ -49,6 +49,9 @@ STATUS_LABELS = {
     "finished": _l("Finished"),
     "timed_out": _l("Timed out"),
     "graded": _l("Graded"),
+    "draft": _l("Draft"),
+    "published": _l("Published"),
+    "archived": _l("Archived"),
 }
 
 

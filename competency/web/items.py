@@ -84,9 +84,13 @@ def index():
             problems, status = exc.problems, 400
         else:
             flash(
-                _("Imported %(bank)s: %(created)d new, %(updated)d updated, %(versions)d new parameter versions.",
-                  bank=summary["bank"], created=summary["created"], updated=summary["updated"],
-                  versions=summary["new_versions"]),
+                _(
+                    "Imported %(bank)s: %(created)d new, %(updated)d updated, %(versions)d new parameter versions.",
+                    bank=summary["bank"],
+                    created=summary["created"],
+                    updated=summary["updated"],
+                    versions=summary["new_versions"],
+                ),
                 "success",
             )
             return redirect(url_for("items.index"))
@@ -99,15 +103,28 @@ def index():
     lo, hi = args.get("bmin", type=float), args.get("bmax", type=float)
     if lo is not None or hi is not None:
         rows = [
-            r for r in rows
-            if difficulty[r.id] and difficulty[r.id].b is not None
-            and (lo is None or difficulty[r.id].b >= lo) and (hi is None or difficulty[r.id].b <= hi)
+            r
+            for r in rows
+            if difficulty[r.id]
+            and difficulty[r.id].b is not None
+            and (lo is None or difficulty[r.id].b >= lo)
+            and (hi is None or difficulty[r.id].b <= hi)
         ]
     banks = db.session.scalars(select(Item.bank).distinct().order_by(Item.bank)).all()
     return (
         render_template(
-            "items/index.html", rows=rows, params=difficulty, total=total, page=page, page_size=PAGE_SIZE,
-            args=args, banks=banks, form=form, problems=problems, statuses=STATUSES, export_types=EXPORT_TYPES,
+            "items/index.html",
+            rows=rows,
+            params=difficulty,
+            total=total,
+            page=page,
+            page_size=PAGE_SIZE,
+            args=args,
+            banks=banks,
+            form=form,
+            problems=problems,
+            statuses=STATUSES,
+            export_types=EXPORT_TYPES,
         ),
         status,
     )
@@ -122,16 +139,25 @@ def detail(code: str):
         abort(404)
     params = current_params(row)
     form = ItemEditForm(
-        data={"stem": row.content.get("stem"), "explanation": row.content.get("explanation"), "status": row.status,
-              "a": params.a if params else None, "b": params.b if params else None, "c": params.c if params else None}
-        if request.method == "GET" else None
+        data={
+            "stem": row.content.get("stem"),
+            "explanation": row.content.get("explanation"),
+            "status": row.status,
+            "a": params.a if params else None,
+            "b": params.b if params else None,
+            "c": params.c if params else None,
+        }
+        if request.method == "GET"
+        else None
     )
     status = 200
     if form.validate_on_submit():
         data = to_schema(row).to_dict()
         data.update(stem=form.stem.data, explanation=form.explanation.data or "", status=form.status.data)
         irt = dict(data["irt"])
-        irt.update(a=form.a.data, b=form.b.data, c=form.c.data if irt["model"] == "3pl" else None, source="expert")
+        irt.update(
+            a=form.a.data, b=form.b.data, c=form.c.data if irt["model"] == "3pl" else None, source="expert"
+        )
         data["irt"] = irt
         from competency.services.items import known_codes
         from competency.tests_bank.validation import validate_items
@@ -152,7 +178,11 @@ def detail(code: str):
     item = to_schema(row)
     return (
         render_template(
-            "items/detail.html", row=row, item=item, preview=delivery_payload(item, 1, row.node), form=form,
+            "items/detail.html",
+            row=row,
+            item=item,
+            preview=delivery_payload(item, 1, row.node),
+            form=form,
             versions=list(reversed(row.versions)),
         ),
         status,
@@ -187,4 +217,3 @@ def template(name: str):
     # Small files: sending bytes avoids an open file handle outliving an unconsumed response.
     data = (TEMPLATES / files[name]).read_bytes()
     return send_file(io.BytesIO(data), as_attachment=True, download_name=files[name])
-

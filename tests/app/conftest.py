@@ -200,6 +200,8 @@ def answer_for(item: dict, right_first: bool = True):
     keys = [o["key"] for o in item["options"]]
     if item["type"] == "multiple":
         return keys[:2]
+    if item["type"] == "sequence":
+        return list(reversed(keys))
     if item["type"] == "truefalse":
         return True
     return keys[0]

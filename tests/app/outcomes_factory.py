@@ -61,8 +61,8 @@ def result_for(
         "dimensions": [
             {
                 "code": code,
-                "name_zh": g.nodes[code]["name_zh"],
-                "name_en": g.nodes[code]["name_en"],
+                "name_zh": g.nodes[code]["name_zh"] if code in g else code,
+                "name_en": g.nodes[code]["name_en"] if code in g else code,
                 "theta": 0.1 * i,
                 "se": 0.35,
                 "level": level,

@@ -28,7 +28,11 @@ def _start(client, headers, assessment_id):
 
 
 def _answer(client, headers, attempt_id, item, answer=None):
-    payload = {"position": item["position"], "item_id": item["item_id"], "answer": answer_for(item) if answer is None else answer}
+    payload = {
+        "position": item["position"],
+        "item_id": item["item_id"],
+        "answer": answer_for(item) if answer is None else answer,
+    }
     return client.post(f"/api/v1/attempts/{attempt_id}/responses", json=payload, headers=headers)
 
 
@@ -45,13 +49,17 @@ def _run_to_end(client, headers, attempt_id, item):
 
 
 def _responses(attempt_id):
-    return db.session.scalar(select(func.count()).select_from(Response).where(Response.attempt_id == attempt_id))
+    return db.session.scalar(
+        select(func.count()).select_from(Response).where(Response.attempt_id == attempt_id)
+    )
 
 
 def test_job_skill_flow(client, student, job_assessment):
     headers = _auth(client, "li")
     listing = client.get("/api/v1/assessments", headers=headers).get_json()
-    assert {"id": job_assessment.id, "title": job_assessment.title_zh, "kind": "job_skill"} in listing["assessments"]
+    assert {"id": job_assessment.id, "title": job_assessment.title_zh, "kind": "job_skill"} in listing[
+        "assessments"
+    ]
 
     started = _start(client, headers, job_assessment.id)
     assert started.status_code == 201
@@ -223,8 +231,16 @@ def test_waiting_time_between_attempts(client, student, job_assessment):
 
 def test_one_active_attempt_is_a_database_constraint(app, student, job_assessment):
     for _ in range(2):
-        db.session.add(Attempt(assessment_id=job_assessment.id, user_id=student.id, status="in_progress",
-                               state={}, engine={}, param_versions={}))
+        db.session.add(
+            Attempt(
+                assessment_id=job_assessment.id,
+                user_id=student.id,
+                status="in_progress",
+                state={},
+                engine={},
+                param_versions={},
+            )
+        )
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
@@ -266,3 +282,31 @@ def test_parameter_versions_stay_with_the_attempt(client, student, job_assessmen
     stored = db.session.scalar(select(Response).where(Response.attempt_id == body["id"]))
     assert stored.param_version == old
     assert db.session.get(Attempt, body["id"]).param_versions[row.code] == old
+
+
+def test_sequence_items_are_delivered_and_scored(client, make_user, bank):
+    from competency.services.demo_assessments import _job
+    from tests.app.conftest import make_assessment
+
+    make_user("student", "sec")
+    spec = _job("J-SEC-01")
+    spec.update(code="SEQ", nodes=["S6.9"])
+    spec["engine"] = {**spec["engine"], "min_items": 8, "max_items": 8, "se_target": 0.05, "randomesque": 1}
+    assessment = make_assessment(spec)
+    pool = {entry["code"] for entry in assessment.pool}
+    assert "J-6.9-09" in pool and len(pool) == 8
+    headers = _auth(client, "sec")
+    body = _start(client, headers, assessment.id).get_json()
+    item, seen = body["item"], {}
+    while True:
+        seen[item["item_id"]] = item
+        if item["type"] == "sequence":
+            bad = _answer(client, headers, body["id"], item, answer=[o["key"] for o in item["options"]][:2])
+            assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "answer"
+        response = _answer(client, headers, body["id"], item).get_json()
+        if response["finished"]:
+            break
+        item = response["item"]
+    assert seen["J-6.9-09"]["type"] == "sequence"
+    stored = db.session.scalar(select(Response).where(Response.item_code == "J-6.9-09"))
+    assert isinstance(stored.answer["value"], list) and 0 <= stored.score <= 3

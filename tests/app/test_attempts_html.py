@@ -12,12 +12,19 @@ from tests.app.conftest import csrf_from, login
 
 FIELD_RE = re.compile(r'name="(position|item_id)" value="([^"]+)"')
 OPTION_RE = re.compile(r'<input type="(radio|checkbox)" name="answer"\s+id="opt-\d+" value="([^"]+)"')
+ORDER_RE = re.compile(r'<select name="(order-[A-F])"')
 
 
 def _form_fields(html: str) -> dict:
     fields = dict(FIELD_RE.findall(html))
     options = OPTION_RE.findall(html)
-    return {**fields, "kind": options[0][0] if options else None, "values": [v for _k, v in options]}
+    orders = ORDER_RE.findall(html)
+    return {
+        **fields,
+        "kind": options[0][0] if options else "sequence",
+        "values": [v for _k, v in options],
+        "orders": orders,
+    }
 
 
 def _take_to_end(client, url):
@@ -30,7 +37,10 @@ def _take_to_end(client, url):
         fields = _form_fields(html)
         token = csrf_from(client, url)
         data = {"csrf_token": token, "position": fields["position"], "item_id": fields["item_id"]}
-        data["answer"] = fields["values"][:2] if fields["kind"] == "checkbox" else fields["values"][0]
+        if fields["kind"] == "sequence":
+            data.update({name: str(i + 1) for i, name in enumerate(fields["orders"])})
+        else:
+            data["answer"] = fields["values"][:2] if fields["kind"] == "checkbox" else fields["values"][0]
         response = client.post(url, data=data)
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         answered += 1
@@ -58,7 +68,7 @@ def test_teacher_takes_the_graded_assessment(client, make_user, teacher_assessme
     result = client.get(result_url).get_data(as_text=True)
     assert "<svg" in result and 'role="img"' in result
     for code in ("T1", "T2", "T3", "T4", "T5"):
-        assert f"<th scope=\"row\">{code} " in result
+        assert f'<th scope="row">{code} ' in result
     attempt = db.session.scalar(select(Attempt))
     assert attempt.status == "graded" and len(attempt.result["dimensions"]) == 5
     assert attempt.overall_level in {"L1", "L2", "L3", "L4", "L5", "L6"}
@@ -69,7 +79,9 @@ def test_resume_after_closing_the_browser(app, make_user, teacher_assessment):
     first = app.test_client()
     login(first, "wang")
     token = csrf_from(first, f"/assessments/{teacher_assessment.id}")
-    take_url = first.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token}).headers["Location"]
+    take_url = first.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token}).headers[
+        "Location"
+    ]
     pending = _form_fields(first.get(take_url).get_data(as_text=True))["item_id"]
     second = app.test_client()  # a new browser session
     login(second, "wang")
@@ -83,9 +95,13 @@ def test_no_answer_chosen_is_refused_with_a_message(client, make_user, teacher_a
     make_user("teacher", "wang")
     login(client, "wang")
     token = csrf_from(client, f"/assessments/{teacher_assessment.id}")
-    take_url = client.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token}).headers["Location"]
+    take_url = client.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token}).headers[
+        "Location"
+    ]
     fields = _form_fields(client.get(take_url).get_data(as_text=True))
-    response = client.post(take_url, data={"csrf_token": token, "position": fields["position"], "item_id": fields["item_id"]})
+    response = client.post(
+        take_url, data={"csrf_token": token, "position": fields["position"], "item_id": fields["item_id"]}
+    )
     assert response.status_code == 400
     assert 'role="alert"' in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Response)) == 0
@@ -95,9 +111,14 @@ def test_answer_without_csrf_is_refused(client, make_user, teacher_assessment):
     make_user("teacher", "wang")
     login(client, "wang")
     token = csrf_from(client, f"/assessments/{teacher_assessment.id}")
-    take_url = client.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token}).headers["Location"]
+    take_url = client.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token}).headers[
+        "Location"
+    ]
     fields = _form_fields(client.get(take_url).get_data(as_text=True))
-    response = client.post(take_url, data={"position": fields["position"], "item_id": fields["item_id"], "answer": fields["values"][0]})
+    response = client.post(
+        take_url,
+        data={"position": fields["position"], "item_id": fields["item_id"], "answer": fields["values"][0]},
+    )
     assert response.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(Response)) == 0
 
@@ -109,6 +130,20 @@ def test_someone_elses_attempt_page_is_404(app, make_user, teacher_assessment):
     login(owner, "wang")
     login(other, "zhang")
     token = csrf_from(owner, f"/assessments/{teacher_assessment.id}")
-    take_url = owner.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token}).headers["Location"]
+    take_url = owner.post(f"/assessments/{teacher_assessment.id}/start", data={"csrf_token": token}).headers[
+        "Location"
+    ]
     assert other.get(take_url).status_code == 404
     assert other.get(take_url + "/result").status_code == 404
+
+
+def test_sequence_answer_from_positions(app):
+    from competency.web.assess import _sequence_from_form
+
+    options = [{"key": "A", "text": "a"}, {"key": "B", "text": "b"}, {"key": "C", "text": "c"}]
+    with app.test_request_context("/", method="POST", data={"order-A": "2", "order-B": "3", "order-C": "1"}):
+        assert _sequence_from_form(options) == ["C", "A", "B"]
+    with app.test_request_context("/", method="POST", data={"order-A": "1", "order-B": "1", "order-C": "2"}):
+        assert _sequence_from_form(options) is None  # a position used twice
+    with app.test_request_context("/", method="POST", data={"order-A": "1", "order-B": "2"}):
+        assert _sequence_from_form(options) is None  # one left out

@@ -35,8 +35,15 @@ def browser_page():
         browser = pw.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         page = browser.new_page()
         yield page
@@ -74,8 +81,14 @@ def test_keyboard_only_test(live_server, browser_page, make_user, job_assessment
         if "/result" in page.url:
             break
         assert page.locator("fieldset legend").count() == 1
-        _tab_to(page, "input[name=answer]")
-        page.keyboard.press("Space")  # selects a radio or ticks a checkbox
+        selects = page.locator("select[name^=order-]")
+        if selects.count():
+            for i in range(selects.count()):  # a sequence item: a position for each step, typed
+                _tab_to(page, f"select[name={selects.nth(i).get_attribute('name')}]")
+                page.keyboard.press(str(i + 1))
+        else:
+            _tab_to(page, "input[name=answer]")
+            page.keyboard.press("Space")  # selects a radio or ticks a checkbox
         _tab_to(page, "form.item-form button[type=submit]")
         with page.expect_navigation():
             page.keyboard.press("Enter")

@@ -165,3 +165,27 @@ def test_console_script_runs_init_and_seed(tmp_path):
         result = subprocess.run([script, *command], env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
     assert (tmp_path / "competency.sqlite3").exists()
+
+
+def test_simulate_prints_a_report_and_writes_a_plot(app, tmp_path):
+    from pathlib import Path
+
+    from competency.cli import simulate_command
+
+    bank = Path(__file__).resolve().parents[2] / "competency" / "tests_bank" / "data" / "demo" / "job_items.json"
+    plot = tmp_path / "sim.svg"
+    result = app.test_cli_runner().invoke(simulate_command, [str(bank), "-n", "60", "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    for fragment in ("RMSE", "length", "exposure", "stop reasons", "conditional"):
+        assert fragment in result.output
+    assert plot.read_text().startswith("<svg") or "<svg" in plot.read_text()[:200]
+
+
+def test_simulate_refuses_a_bad_bank(app, tmp_path):
+    from competency.cli import simulate_command
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"items": [{"id": "x", "a": -1, "b": 0}]}')
+    result = app.test_cli_runner().invoke(simulate_command, [str(bad), "-n", "10"])
+    assert result.exit_code != 0
+    assert "error" in result.output

@@ -15,7 +15,9 @@ def test_concurrent_submissions_store_exactly_one(app, make_user, job_assessment
     make_user("student", "li")
     client = app.test_client()
     headers = {"Authorization": f"Bearer {api_token(client, 'li')}"}
-    body = client.post("/api/v1/attempts", json={"assessment_id": job_assessment.id}, headers=headers).get_json()
+    body = client.post(
+        "/api/v1/attempts", json={"assessment_id": job_assessment.id}, headers=headers
+    ).get_json()
     item = body["item"]
     payload = {"position": item["position"], "item_id": item["item_id"], "answer": answer_for(item)}
     barrier = threading.Barrier(4)
@@ -34,5 +36,8 @@ def test_concurrent_submissions_store_exactly_one(app, make_user, job_assessment
     for thread in threads:
         thread.join(timeout=60)
     assert sorted(statuses) == [200, 409, 409, 409], statuses
-    assert db.session.scalar(select(func.count()).select_from(Response).where(Response.attempt_id == body["id"])) == 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(Response).where(Response.attempt_id == body["id"]))
+        == 1
+    )
     assert db.session.get(Attempt, body["id"]).position == 2

@@ -14,11 +14,21 @@ CUTS = [-1.5, -0.75, 0.0, 0.75, 1.5]
 
 
 def _dims(thetas):
-    return [{"code": f"T{i + 1}", "theta": t, "level": grading.level_of(SCALE, t, CUTS)} for i, t in enumerate(thetas)]
+    return [
+        {"code": f"T{i + 1}", "theta": t, "level": grading.level_of(SCALE, t, CUTS)}
+        for i, t in enumerate(thetas)
+    ]
 
 
 def test_levels_by_cut_scores():
-    assert [grading.level_of(SCALE, t, CUTS) for t in (-2, -1, -0.1, 0, 1, 2)] == ["L1", "L2", "L3", "L4", "L5", "L6"]
+    assert [grading.level_of(SCALE, t, CUTS) for t in (-2, -1, -0.1, 0, 1, 2)] == [
+        "L1",
+        "L2",
+        "L3",
+        "L4",
+        "L5",
+        "L6",
+    ]
 
 
 def test_composite_is_capped_by_the_weakest_dimension():

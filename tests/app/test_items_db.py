@@ -28,8 +28,16 @@ GOOD = {
             ],
             "key": "A",
             "explanation": "个人信息处理应遵循最小必要原则。",
-            "irt": {"model": "2pl", "a": 1.1, "b": -0.3, "c": None, "thresholds": None,
-                    "parameterisation": "logistic-D1-irt", "source": "provisional", "version": 1},
+            "irt": {
+                "model": "2pl",
+                "a": 1.1,
+                "b": -0.3,
+                "c": None,
+                "thresholds": None,
+                "parameterisation": "logistic-D1-irt",
+                "source": "provisional",
+                "version": 1,
+            },
         }
     ],
 }
@@ -119,8 +127,15 @@ def test_admin_edit_creates_a_parameter_version(client, make_user, bank):
     token = csrf_from(client, f"/admin/items/{row.code}")
     response = client.post(
         f"/admin/items/{row.code}",
-        data={"csrf_token": token, "stem": row.content["stem"], "explanation": row.content.get("explanation", ""),
-              "status": "operational", "a": "1.7", "b": "0.2", "c": ""},
+        data={
+            "csrf_token": token,
+            "stem": row.content["stem"],
+            "explanation": row.content.get("explanation", ""),
+            "status": "operational",
+            "a": "1.7",
+            "b": "0.2",
+            "c": "",
+        },
     )
     assert response.status_code == 302, response.get_data(as_text=True)[:800]
     db.session.refresh(row)

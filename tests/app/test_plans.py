@@ -71,8 +71,18 @@ def test_teacher_plan_follows_targets_and_prerequisites(plan, teacher):
             assert stage_of[a] < stage_of[b], (a, b)
     assert len(plan.stages) == max(stage_of.values()) + 1 >= 2
     catalog = {r.code: r for r in db.session.scalars(select(Resource))}
+    codes_in_order = graph.level_scale("teacher").codes
     for task in plan.tasks:
         assert task.resources, task.nodes
+        node = task.nodes[0]
+        wanted = set(
+            codes_in_order[
+                codes_in_order.index(plan.measured[node]) + 1 : codes_in_order.index(plan.targets[node]) + 1
+            ]
+        )
+        serving = [c for c in task.resources if wanted & set(catalog[c].levels)]
+        # Resources at the levels to reach; a single nearest one only where the catalog has none.
+        assert serving == task.resources or len(task.resources) == 1, (node, wanted, task.resources)
         assert all(task.nodes[0] in catalog[c].nodes for c in task.resources)
         assert task.hours == pytest.approx(sum(catalog[c].hours for c in task.resources), abs=0.05)
     assert plans.plan_for_attempt(plan.attempt_id).id == plan.id
@@ -155,6 +165,7 @@ def test_completing_a_stage_suggests_reassessment(client, plan):
         assert response.status_code == 302
     page = client.get(f"/plans/{plan.id}").get_data(as_text=True)
     assert 'id="reassessment-suggestion"' in page and 'data-stage="0" data-complete="true"' in page
+    assert f'href="/assessments/{plan.attempt.assessment_id}"' in page
     assert plans.progress(db.session.get(Plan, plan.id)) == (len(first_stage), len(plan.tasks))
     api = api_token(client, "wang")
     headers = {"Authorization": f"Bearer {api}"}

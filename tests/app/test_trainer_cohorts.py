@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import timedelta
+from xml.etree import ElementTree
 
 import pytest
 from openpyxl import Workbook
@@ -98,6 +99,9 @@ def test_results_distribution_heatmap_and_not_started(client, setup):
     login(client, "coach")
     page = client.get(f"/trainer/cohorts/{cohort.id}/assignments/{assignment.id}").get_data(as_text=True)
     assert page.count('role="img"') == 2 and "<title id=" in page
+    for svg in re.findall(r"<svg.*?</svg>", page, re.S):
+        root = ElementTree.fromstring(svg)  # well-formed, with an accessible name and description
+        assert root.get("aria-labelledby") and root.find("{http://www.w3.org/2000/svg}desc").text
     assert '<td data-level="L3">1</td>' in page
     assert re.search(r'data-member="t_mid">.*?data-indicator="T3.1.2">L3<', page, re.S)
     assert 'id="not-started"' in page and 'data-member="t_none"' in page
@@ -148,6 +152,34 @@ def test_layering_assigns_templates_and_tracks_progress(client, setup):
     assert len(current) == 3
     assert db.session.get(CohortMembership, (cohort.id, people["t_low"].id)).layer == "PT-T-L12"  # T2 = L2
     assert db.session.get(CohortMembership, (cohort.id, people["t_mid"].id)).layer == "PT-T-L34"  # T2 = L4
+
+
+def test_student_layers_prefer_the_role_template(app, make_user, institution):
+    seed_resources(lambda _m: None)
+    trainer = make_user("trainer", "coach")
+    cohort = Cohort(name="大数据班", institution_id=institution.id)
+    db.session.add(cohort)
+    assessment = make_assessment(
+        "JOB-BD", scale="job", kind="job_skill", role_code="J-BD-01", dimensions=["J-BD-01"]
+    )
+    assignment = CohortAssignment(
+        cohort=cohort,
+        assessment=assessment,
+        opens_at=utcnow() - timedelta(days=1),
+        closes_at=utcnow() + timedelta(days=1),
+    )
+    db.session.add(assignment)
+    db.session.flush()
+    for name, level in (("s0", "J0"), ("s1", "J1"), ("s3", "J3")):
+        student = make_user("student", name)
+        db.session.add(CohortMembership(cohort_id=cohort.id, user_id=student.id))
+        make_attempt(student, assessment, {"J-BD-01": level}, overall=level)
+    outcome = layering.layer_cohort(cohort, assignment, "overall", trainer)
+    assert {code: [u.username for u in users] for code, users in outcome.layers.items()} == {
+        "PT-S-J01": ["s0"],
+        "PT-S-J-BD-01": ["s1"],
+        "PT-S-J3": ["s3"],
+    }
 
 
 def test_bad_layering_changes_nothing(client, setup):
@@ -241,6 +273,14 @@ def test_import_is_all_or_nothing_with_row_errors(client, setup, make_user, othe
         content_type="multipart/form-data",
     )
     assert no_column.status_code == 400
+    huge = ("username\n" + "new1\n" * 2001).encode()
+    too_many = client.post(
+        url,
+        data={"csrf_token": token, "import-file": (io.BytesIO(huge), "x.csv")},
+        content_type="multipart/form-data",
+    )
+    assert too_many.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(CohortMembership)) == 6
 
 
 def test_foreign_trainer_reaches_nothing(client, setup, make_user, other_institution):

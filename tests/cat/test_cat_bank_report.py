@@ -109,3 +109,18 @@ def test_overlap_rate_of_a_fixed_form_is_one():
 
     report = simulate(arrays, np.zeros(20), selector="mfi", se_target=None, min_items=10, max_items=10)
     assert report.overlap_rate == pytest.approx(1.0)  # identical θ̂ paths? every pair shares all items
+
+
+def test_a_coarser_grid_gives_the_same_estimates():
+    from competency.irt.cat import Bank, Engine, EngineConfig
+
+    bank = Bank.from_arrays({"a": np.full(20, 1.2), "b": np.linspace(-2, 2, 20)})
+    fine = Engine(bank, EngineConfig())
+    coarse = Engine(bank, EngineConfig(grid_points=61, grid_bound=5.0))
+    assert coarse.bank.grid.points == 61 and bank.grid.points == 121  # the caller's bank is untouched
+    s1, s2 = fine.start(seed=0), coarse.start(seed=0)
+    for k, x in enumerate([1, 0, 1, 1, 0, 1, 0, 0]):
+        s1 = fine.record(s1, f"i{k * 2}", x)
+        s2 = coarse.record(s2, f"i{k * 2}", x)
+    assert s1.theta[0] == pytest.approx(s2.theta[0], abs=1e-3)
+    assert s1.se[0] == pytest.approx(s2.se[0], abs=1e-3)

@@ -18,6 +18,7 @@ from competency.irt.cat import (
     ItemAlreadyAnsweredError,
     StateMismatchError,
     UnknownItemError,
+    rng,
     simulate,
 )
 from competency.irt.cat.simulation import run_sessions
@@ -121,9 +122,7 @@ def test_step_api_makes_the_simulators_decisions(mixed_bank):
     engine = run.engine
     for j in range(3):
         seq = run.items[j]
-        state = engine.start(
-            seed=int(__import__("competency.irt.cat.rng", fromlist=["x"]).derive_seeds(9, 3)[j])
-        )
+        state = engine.start(seed=int(rng.derive_seeds(9, 3)[j]))
         for pos, item in enumerate(seq):
             assert engine.next_item(state) == engine.bank.ids[item]
             x = _sim_response(run, j, pos)
@@ -134,8 +133,6 @@ def test_step_api_makes_the_simulators_decisions(mixed_bank):
 
 
 def _sim_response(run, j, pos):
-    from competency.irt.cat import rng
-
     bank = run.engine.bank
     item = run.items[j][pos]
     seed = rng.derive_seeds(9, 3)[j]

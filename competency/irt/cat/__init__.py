@@ -34,6 +34,11 @@ Step API for the web layer (nothing is kept in memory between requests)::
     state.administered, state.responses, state.stop_reason
     engine.summary(state)                               # per-dimension result for grading
 
+Build each Bank once per item-parameter version and reuse it across requests (a module-level cache
+keyed by bank id + version is enough): its lookup tables and MFI ranking are cached on the object
+(~15 ms to build for 500 items). Attempt state lives only in CatState. For a "max_rate" exposure
+rule pass ``exposure_rates`` (item id -> share of attempts that saw it) to next_item.
+
 Stop reasons: "se_target", "max_items", "time_limit", "classification_ci",
 "classification_sprt", "pool_exhausted", "empty_pool". Bad input raises a CatError subclass
 (UnknownItemError, ItemAlreadyAnsweredError, InvalidResponseError, StateMismatchError,

@@ -240,6 +240,11 @@ class Bank:
         return prob, logp, np.ascontiguousarray(info)
 
     @cached_property
+    def dichotomous_only(self) -> bool:
+        """Every item dichotomous with usable parameters (enables fast paths)."""
+        return bool(not self.poly.any() and self._usable.all())
+
+    @cached_property
     def logp_rows(self) -> NDArray[np.float64]:
         """logprob table as float32 (n·K, G) rows: row i·K + x is item i, category x."""
         _, logp, _ = self.tables

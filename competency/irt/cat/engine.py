@@ -234,7 +234,7 @@ class Engine:
         if self.sh is not None:
             pick = self._sympson_hetter(s, ar, crit, pick)
         else:
-            np.add.at(s.selected_count, pick[pick >= 0], 1)
+            s.selected_count += np.bincount(pick[pick >= 0], minlength=s.selected_count.size)
         items[todo] = pick
         return items
 
@@ -266,7 +266,7 @@ class Engine:
         if k == 1:
             pos = np.argmax(ok, axis=1)  # first eligible = most informative
             out = np.where(ok[np.arange(len(rows)), pos], cand[np.arange(len(rows)), pos], -1)
-            np.add.at(s.selected_count, out[out >= 0], 1)
+            s.selected_count += np.bincount(out[out >= 0], minlength=s.selected_count.size)
             return out
         rank = np.cumsum(ok, axis=1)  # 1-based rank among eligible candidates
         enough = rank[:, -1] >= k
@@ -276,7 +276,7 @@ class Engine:
             j = np.minimum((u * k).astype(np.intp), k - 1)
         pos = np.argmax(ok & (rank == (j + 1)[:, None]), axis=1)
         out = np.where(enough, cand[np.arange(len(rows)), pos], -1)
-        np.add.at(s.selected_count, out[out >= 0], 1)
+        s.selected_count += np.bincount(out[out >= 0], minlength=s.selected_count.size)
         return out
 
     def _sympson_hetter(
@@ -286,7 +286,7 @@ class Engine:
         pending = np.flatnonzero(pick >= 0)
         while pending.size:
             it, rr = pick[pending], rows[pending]
-            np.add.at(s.selected_count, it, 1)
+            s.selected_count += np.bincount(it, minlength=s.selected_count.size)
             u = rng.uniforms(s.seeds[rr], rng.STREAM_SH, s.n_total[rr], s.n_skipped[rr])
             rejected = u > self.sh[it]
             if not rejected.any():
@@ -411,6 +411,6 @@ def _valid_score(score: Any, n_cats: int, item_id: str) -> int:
 def _with_grid(bank: Bank, grid: Grid) -> Bank:
     clone = copy.copy(bank)
     clone.grid = grid
-    for name in ("tables",):
+    for name in ("tables", "logp_rows", "_rankings"):  # everything cached that depends on the grid
         clone.__dict__.pop(name, None)
     return clone

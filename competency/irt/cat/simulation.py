@@ -100,7 +100,7 @@ def run_sessions(
             t0 = time.perf_counter()
             engine.apply(s, active, pick, resp)
             spent += time.perf_counter() - t0
-            np.add.at(counts, pick, 1)
+            counts += np.bincount(pick, minlength=counts.size)
         theta[lo:hi], se[lo:hi] = s.theta, s.se
         lengths[lo:hi], totals[lo:hi] = s.n_scored, s.n_total
         items.extend(s.seq_items[r, : s.n_total[r]].copy() for r in range(hi - lo))
@@ -119,13 +119,17 @@ def _responses(
 ) -> NDArray[np.intp]:
     """Simulated scores: the category whose cumulative probability first exceeds a uniform draw."""
     dims = s.item_dim[items]
+    u = rng.uniforms(s.seeds[rows], rng.STREAM_RESPONSE, s.n_total[rows])
+    if bank.dichotomous_only:
+        # same rule as below with K = 2: score 1 when u falls beyond P(0) = 1 − P(1)
+        p0 = bank.response_probs(items, true[rows, dims])[:, 0]
+        return (p0 < u).astype(np.intp)
     p = bank.response_probs(items, true[rows, dims])
     # Uncalibrated pilot items: every category equally likely.
     bad = ~bank._usable[items]
     if bad.any():
         k = bank.n_cats[items[bad]]
         p[bad] = (np.arange(p.shape[1])[None, :] < k[:, None]) / k[:, None]
-    u = rng.uniforms(s.seeds[rows], rng.STREAM_RESPONSE, s.n_total[rows])
     x = np.sum(np.cumsum(p, axis=1)[:, :-1] < u[:, None], axis=1)
     return np.minimum(x, bank.n_cats[items] - 1).astype(np.intp)
 
@@ -263,14 +267,12 @@ def build_report(run: SimRun) -> SimulationReport:
     overlap = float(np.sum(scored_counts * (scored_counts - 1) / 2) / pairs / mean_len) if pairs else 0.0
     squeeze = (lambda x: x[:, 0]) if engine.dims == 1 else (lambda x: x)  # noqa: E731
     content: dict[str, float] = {}
-    codes = engine.content.area
     if len(run.area_count) and (
         cfg.content_targets or cfg.content_min or cfg.content_max or bank.content_codes
     ):
         area_codes = bank.dimension_codes if cfg.content_by == "dimension" else bank.content_codes
         share = run.area_count / np.maximum(run.lengths, 1)[:, None]
         content = {code: float(share[:, k].mean()) for k, code in enumerate(area_codes) if k < share.shape[1]}
-    del codes
     accuracy = None
     if engine.cuts is not None:
         accuracy = np.mean(

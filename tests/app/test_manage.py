@@ -1,0 +1,124 @@
+"""Admins and trainers define, publish (with a simulation), archive and duplicate assessments."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from competency.extensions import db
+from competency.models import Assessment
+from tests.app.conftest import csrf_from, login
+
+
+def _form(**changes):
+    data = {
+        "code": "TR-JOB-SW",
+        "title_zh": "软件测试员岗位能力评价（班级版）",
+        "title_en": "Software tester readiness (class edition)",
+        "kind": "job_skill",
+        "role_code": "J-SW-01",
+        "selector": "mfi",
+        "estimator": "eap",
+        "se_target": "0.4",
+        "min_items": "5",
+        "max_items": "12",
+        "randomesque": "1",
+        "cuts": "-1, 0, 1",
+        "grade_rule": "composite",
+        "max_attempts": "2",
+        "wait_hours": "0",
+        "audience_roles": ["student"],
+        "certificate": "y",
+        "certificate_min": "",
+        "validity_years": "2",
+    }
+    data.update(changes)
+    return data
+
+
+def test_trainer_creates_and_publishes(client, make_user, bank):
+    make_user("trainer", "zhou")
+    login(client, "zhou")
+    token = csrf_from(client, "/manage/assessments/new")
+    response = client.post("/manage/assessments/new", data={**_form(), "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assessment = db.session.scalar(select(Assessment).where(Assessment.code == "TR-JOB-SW"))
+    assert assessment.status == "draft" and assessment.institution_id is not None
+    assert assessment.dimensions == ["J-SW-01"] and "S6.7" in assessment.nodes
+    published = client.post(f"/manage/assessments/{assessment.id}/publish", data={"csrf_token": token})
+    assert published.status_code == 302
+    db.session.refresh(assessment)
+    assert assessment.status == "published" and assessment.simulation["examinees"] > 0
+    page = client.get(f"/manage/assessments/{assessment.id}").get_data(as_text=True)
+    assert "<svg" in page and "<table>" in page  # the precision chart with its table
+    edit = client.get(f"/manage/assessments/{assessment.id}/edit")
+    assert edit.status_code == 302  # a published definition is frozen
+
+
+def test_bad_form_names_the_fields(client, make_user, bank):
+    make_user("trainer", "zhou")
+    login(client, "zhou")
+    token = csrf_from(client, "/manage/assessments/new")
+    response = client.post(
+        "/manage/assessments/new",
+        data={**_form(cuts="1, 0", min_items="9", max_items="3"), "csrf_token": token},
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'id="cuts-error"' in page and 'id="max_items-error"' in page
+    assert db.session.scalar(select(Assessment)) is None
+
+
+def test_publish_refuses_unreachable_constraints(client, make_user, bank):
+    make_user("platform_admin", "root")
+    login(client, "root")
+    token = csrf_from(client, "/manage/assessments/new")
+    data = _form(
+        code="T-HUGE",
+        kind="teacher_graded",
+        role_code="",
+        dimensions=["T1", "T2"],
+        cuts="-1.5, -0.75, 0, 0.75, 1.5",
+        per_dimension_min="40",
+        max_items="100",
+        audience_roles=["teacher"],
+    )
+    assert client.post("/manage/assessments/new", data={**data, "csrf_token": token}).status_code == 302
+    assessment = db.session.scalar(select(Assessment).where(Assessment.code == "T-HUGE"))
+    client.post(f"/manage/assessments/{assessment.id}/publish", data={"csrf_token": token})
+    db.session.refresh(assessment)
+    assert assessment.status == "draft"
+    page = client.get(f"/manage/assessments/{assessment.id}").get_data(as_text=True)
+    assert "engine.content_min.T1" in page
+
+
+def test_other_institution_cannot_manage(app, make_user, bank, other_institution):
+    owner = make_user("trainer", "zhou")
+    make_user("trainer", "outsider", inst=other_institution)
+    client = app.test_client()
+    login(client, owner.username)
+    token = csrf_from(client, "/manage/assessments/new")
+    client.post("/manage/assessments/new", data={**_form(), "csrf_token": token})
+    assessment = db.session.scalar(select(Assessment))
+    other = app.test_client()
+    login(other, "outsider")
+    assert other.get(f"/manage/assessments/{assessment.id}").status_code == 404
+    token2 = csrf_from(other, "/manage/assessments/")
+    assert (
+        other.post(f"/manage/assessments/{assessment.id}/publish", data={"csrf_token": token2}).status_code
+        == 404
+    )
+    db.session.refresh(assessment)
+    assert assessment.status == "draft"
+
+
+def test_duplicate_and_archive(client, make_user, job_assessment):
+    make_user("platform_admin", "root")
+    login(client, "root")
+    token = csrf_from(client, "/manage/assessments/")
+    copy = client.post(f"/manage/assessments/{job_assessment.id}/duplicate", data={"csrf_token": token})
+    assert copy.status_code == 302
+    draft = db.session.scalar(select(Assessment).where(Assessment.code == f"{job_assessment.code}-v2"))
+    assert draft.status == "draft" and draft.engine == job_assessment.engine
+    client.post(f"/manage/assessments/{job_assessment.id}/archive", data={"csrf_token": token})
+    db.session.refresh(job_assessment)
+    assert job_assessment.status == "archived"

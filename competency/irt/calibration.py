@@ -537,10 +537,14 @@ def fit(
 
     rasch_as_1pl = models[0] == "rasch" and single and not fixed_sets
     fit_models = ["1pl"] * n_items if rasch_as_1pl else models
-    if estimate_latent is None:
-        estimate_latent = bool(fixed_sets) and not rasch_as_1pl
-    if models[0] == "rasch" and not fixed_sets and not rasch_as_1pl:
-        estimate_latent = True
+    if rasch_as_1pl:
+        estimate_latent = False  # the latent SD is the common slope of the equivalent model
+    elif estimate_latent is None:
+        estimate_latent = bool(fixed_sets)
+    elif estimate_latent and not fixed_sets:
+        raise ValueError(
+            "estimate_latent: the latent mean and SD are identified only with fixed items (fixed=...)"
+        )
 
     patterns, counts, _ = compress_patterns(codes, w)
     design = build_design(patterns, n_cat)

@@ -149,7 +149,18 @@ def _seed_assessments(log: Callable[[str], None]) -> None:
     seed_demo_assessments(log)
 
 
-SEED_STEPS: list[Callable[[Callable[[str], None]], None]] = [seed_accounts, _seed_items, _seed_assessments]
+def _seed_resources(log: Callable[[str], None]) -> None:
+    from competency.services.resources import seed_resources
+
+    seed_resources(log)
+
+
+SEED_STEPS: list[Callable[[Callable[[str], None]], None]] = [
+    seed_accounts,
+    _seed_items,
+    _seed_assessments,
+    _seed_resources,
+]
 
 
 def seed_demo(log: Callable[[str], None] = print) -> None:

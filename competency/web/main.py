@@ -48,5 +48,8 @@ def home():
     else:
         from competency.services import assessments
 
+        from competency.services import attempts
+
         context["assessments"] = assessments.open_assessments(current_user)
+        context["history"] = attempts.history(current_user)
     return render_template(f"home/{role}.html", **context)

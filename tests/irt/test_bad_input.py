@@ -114,3 +114,8 @@ def test_non_convergence_is_reported_not_hidden(binary):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert fit(binary, "2pl", se=False).converged
+
+
+def test_latent_distribution_needs_anchors(binary):
+    with pytest.raises(ValueError, match="estimate_latent"):
+        fit(binary, "2pl", estimate_latent=True)

@@ -39,7 +39,10 @@ def _teacher() -> dict:
             "max_items": 30,
             "content_by": "dimension",
             "content_min": {d: 3 for d in dims},
-            "randomesque": 2,
+            # Many teachers take this one: cap how often any item is seen (simulated: ≤ 41 %, ~23 items).
+            "randomesque": 3,
+            "exposure": "max_rate",
+            "r_max": 0.4,
             "cut_scores": [TEACHER_CUTS] * len(dims),
         },
         "cut_scores": {"*": TEACHER_CUTS, "overall": TEACHER_CUTS},

@@ -97,7 +97,8 @@ def line(
     height: int = 220,
 ) -> str:
     """Growth over attempts: one line per series (e.g. per dimension), x = attempt."""
-    left, bottom, top, right = 40, 30, 10, 10
+    left, bottom, right = 40, 30, 10
+    top = 14 + 18 * len(series_labels)  # room for the legend
     colours = ["#0b5cad", "#a4161a", "#1d6b35", "#6f42c1", "#8a4b00", "#005f73", "#3d3d3d"]
     dashes = ["", "6 3", "2 3", "8 3 2 3", "4 4", "1 2", "10 4"]
     n = max(1, len(x_labels) - 1)

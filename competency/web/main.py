@@ -46,9 +46,7 @@ def home():
     elif role == Role.TRAINER:
         context["cohorts"] = institutions.visible_cohorts(current_user)
     else:
-        from competency.services import assessments
-
-        from competency.services import attempts
+        from competency.services import assessments, attempts
 
         context["assessments"] = assessments.open_assessments(current_user)
         context["history"] = attempts.history(current_user)

@@ -105,7 +105,7 @@ def detail(assessment_id: int):
         labels = [str(r.get("label", "")) for r in rows]
         chart = charts.line(
             [_("Mean standard error"), _("RMSE")],
-            [[r.get("mean_se") for r in rows], [r.get("rmse") for r in rows]],
+            [[r.get("se") for r in rows], [r.get("rmse") for r in rows]],
             labels,
             0,
             1.2,

@@ -44,7 +44,12 @@ def login():
             flash(_("Wrong user name or password."), "error")
             status = 401
         else:
+            chosen = session.get("lang")
             session.clear()  # a fresh session on login defeats session fixation
+            if chosen in current_app.config["LANGUAGES"]:
+                session["lang"] = chosen
+                if outcome.user.locale is None:
+                    accounts.set_locale(outcome.user, chosen)  # the choice made before logging in sticks
             login_user(outcome.user)
             return redirect(safe_next(form.next.data) or url_for("main.home"))
     elif request.method == "POST":

@@ -59,3 +59,17 @@ def test_catalog_is_compiled():
 
     mo = Path(competency.__file__).parent / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.mo"
     assert mo.exists(), "run `flask --app competency translate compile` (make does it)"
+
+
+def test_language_chosen_before_login_survives_login(app, make_user):
+    from competency.extensions import db
+    from tests.app.conftest import login
+
+    user = make_user("student", "li")
+    client = app.test_client()
+    token = csrf_from(client, "/login")
+    client.post("/language", data={"lang": "en", "csrf_token": token, "next": "/login"})
+    login(client, "li")
+    assert "Student home" in client.get("/home").get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.locale == "en"

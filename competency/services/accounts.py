@@ -189,3 +189,12 @@ def revoke_token(token: str, actor: User | None = None) -> bool:
 def set_locale(user: User, locale: str) -> None:
     user.locale = locale
     db.session.commit()
+
+
+def set_extra_time(user: User, percent: int, actor: User) -> None:
+    """Accommodation: extra time on timed assessments, in percent of the limit (0–200)."""
+    if not isinstance(percent, int) or not 0 <= percent <= 200:
+        raise ServiceError("invalid_extra_time", _("extra time must be 0–200 percent"), "extra_time_percent")
+    user.extra_time_percent = percent
+    audit.record("user.extra_time", "user", user.id, actor=actor, detail={"percent": percent})
+    db.session.commit()

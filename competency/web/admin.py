@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from competency.models import Institution, Role, User
 from competency.services import accounts, institutions
 from competency.services.errors import ServiceError
 from competency.web.authz import STAFF, roles_required, same_institution
-from competency.web.forms import ROLE_LABELS, InstitutionForm, UserForm, choices
+from competency.web.forms import ROLE_LABELS, ExtraTimeForm, InstitutionForm, UserForm, choices
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -97,11 +97,30 @@ def users_page():
     return render_template("admin/users.html", form=form, users=users, role_labels=ROLE_LABELS)
 
 
-@bp.route("/users/<int:user_id>")
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @roles_required(*STAFF)
 def user_detail(user_id: int):
-    """One person's profile, within the viewer's institution."""
+    """One person's profile, within the viewer's institution; admins set their extra time."""
     person = db.session.get(User, user_id)
     if person is None or not same_institution(current_user, person.institution_id):
         abort(404)
-    return render_template("admin/user_detail.html", person=person, role_labels=ROLE_LABELS)
+    form = ExtraTimeForm(data={"extra_time_percent": person.extra_time_percent})
+    status = 200
+    if request.method == "POST":
+        if current_user.role not in ADMINS:
+            abort(403)
+        if form.validate_on_submit():
+            accounts.set_extra_time(person, form.extra_time_percent.data, current_user)
+            flash(_("Accommodation saved."), "success")
+            return redirect(url_for("admin.user_detail", user_id=person.id))
+        status = 400
+    return (
+        render_template(
+            "admin/user_detail.html",
+            person=person,
+            role_labels=ROLE_LABELS,
+            form=form,
+            can_edit=current_user.role in ADMINS,
+        ),
+        status,
+    )

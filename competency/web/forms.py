@@ -118,3 +118,10 @@ class AddMemberForm(FlaskForm):
 class RemoveMemberForm(FlaskForm):
     user_id = HiddenField(validators=[DataRequired()])
     submit = SubmitField(_l("Remove"))
+
+
+class ExtraTimeForm(FlaskForm):
+    extra_time_percent = IntegerField(
+        _l("Extra time on timed assessments (percent)"), validators=[NumberRange(min=0, max=200)]
+    )
+    submit = SubmitField(_l("Save accommodation"))

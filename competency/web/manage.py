@@ -6,9 +6,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 
 from competency.extensions import db
-from competency.models import Assessment
+from competency.models import Assessment, Institution
 from competency.services import assessments as service
 from competency.services import institutions
 from competency.services.errors import ServiceError
@@ -44,7 +45,10 @@ def _form(assessment: Assessment | None) -> AssessmentForm:
     tz = current_user.timezone or "Asia/Shanghai"
     data = values_to_form_data(assessment, tz) if assessment is not None else None
     form = AssessmentForm(data=data) if data is not None else AssessmentForm()
-    fill_choices(form, institutions.visible_cohorts(current_user))
+    schools = []
+    if current_user.role == "platform_admin":
+        schools = db.session.scalars(select(Institution).order_by(Institution.name)).all()
+    fill_choices(form, institutions.visible_cohorts(current_user), schools)
     if assessment is None and not form.is_submitted():
         form.cuts.data = "-1.5, -0.75, 0, 0.75, 1.5"
         form.dimensions.data = ["T1", "T2", "T3", "T4", "T5"]

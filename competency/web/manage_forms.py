@@ -106,6 +106,7 @@ class AssessmentForm(FlaskForm):
     audience_roles = SelectMultipleField(
         _l("Open to"), choices=choices([("teacher", _l("Teachers")), ("student", _l("Students"))])
     )
+    institution_ids = SelectMultipleField(_l("Only these institutions (none selected: all)"), choices=[])
     cohort_ids = SelectMultipleField(
         _l("Only these cohorts (none selected: everyone in the audience)"), choices=[]
     )
@@ -145,7 +146,8 @@ class AssessmentForm(FlaskForm):
             raise ValidationError(_l("The closing time must come after the opening time."))
 
 
-def fill_choices(form: AssessmentForm, cohorts) -> None:
+def fill_choices(form: AssessmentForm, cohorts, institutions=()) -> None:
+    form.institution_ids.choices = choices((i.id, i.name) for i in institutions)
     form.role_code.choices = choices(
         [("", "—"), *((p.code, f"{p.code} {p.name_zh}") for p in graph.job_profiles())]
     )
@@ -268,6 +270,7 @@ def values_to_form_data(a: Assessment, tz: str) -> dict:
         "closes_at": _to_local(a.closes_at, tz),
         "audience_roles": (a.audience or {}).get("roles", []),
         "cohort_ids": [str(c) for c in (a.audience or {}).get("cohort_ids", [])],
+        "institution_ids": [str(i) for i in (a.audience or {}).get("institution_ids", [])],
         "certificate": rule.get("enabled", True),
         "certificate_min": rule.get("min_overall") or "",
         "validity_years": rule.get("validity_years", 2),

@@ -181,3 +181,23 @@ def test_institution_admin_cannot_create_platform_admin(app, make_user):
     from competency.models import User
 
     assert db.session.scalar(select(User).where(User.username == "sneaky")) is None
+
+
+def test_admin_sets_extra_time_and_trainer_cannot(app, make_user):
+    admin = make_user("institution_admin", "ia")
+    trainer = make_user("trainer", "tr")
+    person = make_user("student", "needs_time")
+    client = app.test_client()
+    login(client, trainer.username)
+    token = csrf_from(client, "/home")
+    refused = client.post(f"/admin/users/{person.id}", data={"csrf_token": token, "extra_time_percent": "50"})
+    assert refused.status_code == 403
+    client = app.test_client()
+    login(client, admin.username)
+    token = csrf_from(client, "/home")
+    bad = client.post(f"/admin/users/{person.id}", data={"csrf_token": token, "extra_time_percent": "500"})
+    assert bad.status_code == 400
+    ok = client.post(f"/admin/users/{person.id}", data={"csrf_token": token, "extra_time_percent": "50"})
+    assert ok.status_code == 302
+    db.session.refresh(person)
+    assert person.extra_time_percent == 50

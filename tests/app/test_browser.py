@@ -96,3 +96,54 @@ def test_keyboard_only_test(live_server, browser_page, make_user, job_assessment
     assert page.locator("svg[role=img]").count() >= 1
     assert page.locator("table").count() >= 1
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
+
+
+def test_pages_pass_axe_wcag_checks(live_server, browser_page, make_user, job_assessment, institution):
+    """axe-core's WCAG 2.0/2.1 A and AA rules find no violation on the main pages of each role."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from competency.extensions import db
+    from competency.models import Cohort, CohortMembership
+
+    student = make_user("student", "li", programme="大数据技术", target_role="J-BD-01")
+    make_user("trainer", "zhou")
+    make_user("platform_admin", "root")
+    cohort = Cohort(name="无障碍检查班", institution_id=institution.id)
+    db.session.add(cohort)
+    db.session.flush()
+    db.session.add(CohortMembership(cohort_id=cohort.id, user_id=student.id))
+    db.session.commit()
+    page = browser_page
+    axe = Axe()
+    rules = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+    failures = []
+
+    def check(url: str) -> None:
+        page.goto(f"{live_server}{url}")
+        for violation in axe.run(page, options=rules).response["violations"]:
+            failures.append(f"{url}: {violation['id']} ({violation['impact']}) at {violation['nodes'][0]['target']}")
+
+    def login_as(username: str) -> None:
+        page.context.clear_cookies()
+        page.goto(f"{live_server}/login")
+        page.fill("#username", username)
+        page.fill("#password", PASSWORD)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+
+    for url in ("/", "/login", "/verify"):
+        check(url)
+    login_as("li")
+    check("/home")
+    check(f"/assessments/{job_assessment.id}")
+    with page.expect_navigation():
+        page.click("form[action$='/start'] button")
+    check(page.url.removeprefix(live_server))
+    login_as("zhou")
+    for url in ("/home", f"/cohorts/{cohort.id}", f"/trainer/cohorts/{cohort.id}", "/manage/assessments/",
+                "/manage/assessments/new", f"/manage/assessments/{job_assessment.id}"):
+        check(url)
+    login_as("root")
+    for url in ("/admin/items/", "/admin/users", "/admin/institutions", "/certificates/manage"):
+        check(url)
+    assert failures == []

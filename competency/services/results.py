@@ -15,14 +15,7 @@ from competency.irt.cat import CatState, Engine
 from competency.models import Attempt, Item, ItemParams, User
 from competency.services import assessments as assessment_service
 from competency.services import grading
-
-TEACHER_CATEGORY_CODES = {"public_course": "public", "practical_training": "practical"}
-
-
-def teacher_category_code(user: User) -> str:
-    if user.teacher_category == "specialty_course":
-        return f"specialty-{user.specialty_industry}" if user.specialty_industry else "specialty"
-    return TEACHER_CATEGORY_CODES.get(user.teacher_category or "", "public")
+from competency.services.plans import DEFAULT_STAGE, teacher_category
 
 
 def targets_for(attempt: Attempt, user: User) -> dict[str, str]:
@@ -30,7 +23,7 @@ def targets_for(attempt: Attempt, user: User) -> dict[str, str]:
     assessment = attempt.assessment
     if assessment.kind == "teacher_graded":
         return graph.teacher_targets(
-            teacher_category_code(user), user.career_stage or "novice", indicators=True
+            teacher_category(user), user.career_stage or DEFAULT_STAGE, indicators=True
         )
     if assessment.kind == "job_skill":
         return dict(graph.job_profile(assessment.role_code).requirements)

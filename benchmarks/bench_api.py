@@ -8,9 +8,13 @@ endpoint (benchmarks/bare_app.py: parse JSON, one SQLite insert, commit) is meas
 with the same load generator, the same gunicorn settings and the same number of concurrent takers.
 Goal: the platform's answers/s at least 30 % of the bare endpoint's.
 
-    .venv/bin/python benchmarks/bench_api.py --quick    # about a minute
-    .venv/bin/python benchmarks/bench_api.py            # about 5 minutes
+    .venv/bin/python benchmarks/bench_api.py --quick    # under a minute (sync -w4, 16 takers)
+    .venv/bin/python benchmarks/bench_api.py            # about 4 minutes (sync and gthread, 8 and 32 takers)
     .venv/bin/python benchmarks/bench_api.py --backends sqlite --servers gthread:4:4 --concurrency 16
+    .venv/bin/python benchmarks/bench_api.py --quick --py-spy /tmp/spy   # where the requests spend their time
+
+Per server setting and number of takers it measures the bare endpoint, each backend, then the bare
+endpoint again: the machine is shared, so the platform is compared with the mean of the two bare runs.
 
 Only 127.0.0.1 is ever contacted. Every run is bounded: a measuring window per configuration, a cap
 on the requests of a configuration, socket timeouts, and the takers stop by themselves at the end
@@ -19,8 +23,9 @@ alive when the worker class allows it); its own CPU time is measured and printed
 
 Each configuration gets a fresh copy of a seeded database (demo content plus benchmark accounts),
 so every run starts from the same state. The seeded SQLite file and PostgreSQL template database are
-cached, keyed by a hash of the competency package; --fresh rebuilds them, --drop-pg-template drops
-the template at the end. PostgreSQL databases are named bench_api_*; no other database is touched.
+cached, keyed by a hash of the schema and demo content; --fresh rebuilds them, --drop-pg-template
+drops the templates at the end. `--app module:factory()` benchmarks another WSGI app over the same
+database (a variant of the platform, for what-if experiments). PostgreSQL databases are named bench_api_*; no other database is touched.
 """
 
 from __future__ import annotations
@@ -179,7 +184,8 @@ def sqlite_template(plan: Plan, fresh: bool) -> Path:
     if fresh or not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
         for old in CACHE.glob("template-*.sqlite3"):
-            old.unlink()
+            if source_fingerprint() not in old.name:  # an older source tree
+                old.unlink()
         building = path.with_suffix(".building")
         building.unlink(missing_ok=True)
         print(f"building the SQLite template {path.name} ...", flush=True)
@@ -214,7 +220,7 @@ def pg_template(plan: Plan, fresh: bool) -> str:
     }
     if fresh or name not in existing:
         for old in sorted(existing):
-            if old.startswith(f"{PG_PREFIX}tpl_"):
+            if old.startswith(f"{PG_PREFIX}tpl_") and (fresh or source_fingerprint() not in old):
                 _pg(f'DROP DATABASE IF EXISTS "{old}"')
         print(f"building the PostgreSQL template {name} ...", flush=True)
         _pg(f'CREATE DATABASE "{name}"')
@@ -551,6 +557,7 @@ class Run:
     taker: Callable[[Client, int, threading.Event], None]
     database: Database
     profile: Path | None = None  # a py-spy raw profile of the server during the window
+    wall_clock: bool = True  # profile waiting too (py-spy --idle), not only CPU
 
     def measure(self, workdir: Path) -> Measurement:
         server = Server(self.app, self.setting, self.database.env, workdir, ROOT / "benchmarks")
@@ -618,7 +625,7 @@ class Run:
         if self.profile is None:
             return None
         cmd = [
-            str(BIN / "py-spy"), "record", "--pid", str(server.proc.pid), "--subprocesses", "--idle",
+            str(BIN / "py-spy"), "record", "--pid", str(server.proc.pid), "--subprocesses", *(["--idle"] if self.wall_clock else []),
             "--nonblocking", "--rate", "50", "--duration", str(max(1, int(self.window))),
             "--format", "raw", "--output", str(self.profile),
         ]  # fmt: skip
@@ -636,7 +643,7 @@ def _frame(frame: str) -> tuple[str, str, str]:
 
 
 def summarise_profile(path: Path, top: int = 20) -> None:
-    """Where requests spend their wall time (waiting included): py-spy samples inside a request, as shares.
+    """Where requests spend their time: py-spy samples inside a request, as shares (wall clock with --idle).
 
     Three views: each competency function with everything it calls; the deepest competency line of each
     sample (which line of ours issued the slow call); the innermost frame (what actually ran or waited).
@@ -662,7 +669,7 @@ def summarise_profile(path: Path, top: int = 20) -> None:
     if not total:
         print(f"  {path.name}: no samples inside requests")
         return
-    print(f"\nprofile {path.name}: {total} samples inside requests (wall clock, waiting included)")
+    print(f"\nprofile {path.name}: {total} samples inside requests")
     for title, counter, k in (
         ("competency functions, inclusive", inclusive, top),
         ("deepest competency line", deepest, top),
@@ -752,7 +759,7 @@ def run_plan(plan: Plan, options: argparse.Namespace) -> list[Measurement]:
                         m = Run(
                             backend, options.app, setting, concurrency, plan.warmup, plan.window, plan.max_requests,
                             lambda client, _index, shortage, users=users: platform_taker(client, users, shortage),
-                            database, profile,
+                            database, profile, not options.py_spy_cpu,
                         ).measure(workdir)  # fmt: skip
                     print_row(m, bare)
                     results.append(m)
@@ -815,6 +822,9 @@ def main(argv: list[str] | None = None) -> int:
         "--py-spy", type=Path, metavar="DIR", help="profile the platform servers with py-spy into DIR"
     )
     parser.add_argument(
+        "--py-spy-cpu", action="store_true", help="profile CPU time only (default: wall clock)"
+    )
+    parser.add_argument(
         "--setup-db", nargs=2, type=int, metavar=("STUDENTS", "TEACHERS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
@@ -828,7 +838,10 @@ def main(argv: list[str] | None = None) -> int:
         if not set(overrides["backends"]) <= {"sqlite", "postgres"}:
             parser.error("--backends: sqlite and/or postgres")
     if args.servers:
-        overrides["servers"] = tuple(ServerSetting.parse(s) for s in args.servers.split(","))
+        try:
+            overrides["servers"] = tuple(ServerSetting.parse(s) for s in args.servers.split(","))
+        except (argparse.ArgumentTypeError, ValueError) as exc:
+            parser.error(str(exc))
     if args.concurrency:
         overrides["concurrency"] = tuple(int(c) for c in args.concurrency.split(","))
     if args.window:

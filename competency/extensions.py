@@ -8,7 +8,8 @@ from flask_wtf import CSRFProtect
 
 from competency.models.base import Base
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay loaded after a commit: a request that commits and then renders needs no reload queries.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

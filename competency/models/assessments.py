@@ -105,6 +105,10 @@ class Attempt(Base):
     result: Mapped[dict | None] = mapped_column(JSON)
     overall_level: Mapped[str | None] = mapped_column(String(8))
 
+    # The position is the optimistic-lock version: every UPDATE checks it, so a concurrent writer that
+    # read an older position changes nothing (StaleDataError). The service sets the new value.
+    __mapper_args__ = {"version_id_col": position, "version_id_generator": False}
+
     assessment: Mapped[Assessment] = relationship()
     responses: Mapped[list[Response]] = relationship(
         back_populates="attempt", order_by="Response.position", cascade="all, delete-orphan"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 
 import numpy as np
 from flask_babel import gettext as _
@@ -11,7 +13,7 @@ from sqlalchemy import select
 
 from competency import graph
 from competency.extensions import db
-from competency.irt.cat import Bank, EngineConfig
+from competency.irt.cat import Bank, Engine, EngineConfig
 from competency.irt.cat import simulate as run_simulation
 from competency.irt.cat.errors import CatError
 from competency.models import Assessment, CohortMembership, Item, ItemParams, User, utcnow
@@ -22,8 +24,16 @@ from competency.services.items import current_params
 KIND_SCALE = {"teacher_graded": "teacher", "student_literacy": "job", "job_skill": "job"}
 
 
+@lru_cache(maxsize=4)
+def _shared_tree(scale: str, version: str):
+    # The graph package hands out deep copies (callers may edit them); services only read, so one copy
+    # per process and data version serves every request.
+    return graph.teacher_map() if scale == "teacher" else graph.student_indicators()
+
+
 def map_for(assessment: Assessment):
-    return graph.teacher_map() if assessment.scale == "teacher" else graph.student_indicators()
+    """The capability map an assessment measures (shared, read-only)."""
+    return _shared_tree("teacher" if assessment.scale == "teacher" else "student", graph.data_version())
 
 
 def node_dimension(node: str, dimensions: Sequence[str], tree) -> str | None:
@@ -122,6 +132,22 @@ def engine_bank(assessment: Assessment) -> Bank:
             _BANKS.clear()
         _BANKS[key] = bank
     return bank
+
+
+_ENGINES: dict[tuple, Engine] = {}
+
+
+def engine_for(assessment: Assessment, config: dict) -> Engine:
+    """The engine for a published pool and settings; engines keep no attempt state, so they are shared."""
+    key = (assessment.id, assessment.published_at.isoformat() if assessment.published_at else "",
+           json.dumps(config, sort_keys=True))
+    engine = _ENGINES.get(key)
+    if engine is None:
+        engine = Engine(engine_bank(assessment), dict(config))
+        if len(_ENGINES) >= 64:
+            _ENGINES.clear()
+        _ENGINES[key] = engine
+    return engine
 
 
 def engine_config(assessment: Assessment) -> EngineConfig:

@@ -12,8 +12,9 @@ from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from competency.extensions import db
 from competency.irt.cat import CatState, Engine
@@ -34,7 +35,7 @@ class AttemptClosed(Conflict):
 
 def _engine(assessment: Assessment, attempt: Attempt | None = None) -> Engine:
     config = attempt.engine if attempt is not None else assessment.engine
-    return Engine(assessment_service.engine_bank(assessment), dict(config))
+    return assessment_service.engine_for(assessment, config)
 
 
 def _deadline(assessment: Assessment, user: User, start) -> Any:
@@ -67,8 +68,11 @@ def _advance(attempt: Attempt, engine: Engine, state: CatState, now) -> None:
         _finish(attempt, "finished", now)
         return
     attempt.pending_item = item_id
+    # Counting a view is not an edit: keep updated_at as it is.
     db.session.execute(
-        Item.__table__.update().where(Item.code == item_id).values(exposure_count=Item.exposure_count + 1)
+        Item.__table__.update()
+        .where(Item.code == item_id)
+        .values(exposure_count=Item.exposure_count + 1, updated_at=Item.updated_at)
     )
 
 
@@ -178,26 +182,16 @@ def start_or_resume(user: User, assessment_id: Any) -> tuple[Attempt, bool]:
     return attempt, True
 
 
-def _serialise_on_sqlite() -> None:
-    """SQLite has no row locks: take the database write lock first, so two answers queue, not collide."""
-    if db.session.get_bind().dialect.name != "sqlite":
-        return
-    try:
-        db.session.execute(text("BEGIN IMMEDIATE"))
-    except OperationalError as exc:
-        if "within a transaction" not in str(exc):
-            raise
-
-
 def get_own_attempt(user: User, attempt_id: int, lock: bool = False) -> Attempt:
     """The caller's attempt; someone else's is reported as missing.
 
     With `lock`, the row is locked for the rest of the transaction (SELECT … FOR UPDATE on PostgreSQL),
-    so concurrent answers to one attempt are handled one after the other.
+    so concurrent answers to one attempt are handled one after the other. SQLite has no row locks;
+    there the attempt's position doubles as a version number (see the model), so of two racing
+    answers the second one's UPDATE matches no row and is refused.
     """
     stmt = select(Attempt).where(Attempt.id == attempt_id)
     if lock:
-        _serialise_on_sqlite()
         stmt = stmt.with_for_update()
     attempt = db.session.scalar(stmt)
     if attempt is None or attempt.user_id != user.id:
@@ -262,24 +256,24 @@ def submit_answer(user: User, attempt_id: int, position: Any, item_id: Any, answ
         state = engine.record(CatState.from_dict(attempt.state), item_id, score)
     except CatError as exc:
         raise ServiceError("invalid_answer", str(exc), "answer") from exc
-    db.session.add(
-        Response(
-            attempt_id=attempt.id,
-            position=position,
-            item_code=item_id,
-            param_version=version.version,
-            answer={"value": answer},
-            score=score,
-            pilot=row.status == "pilot",
-            answered_at=now,
-        )
-    )
-    attempt.position = position + 1
-    attempt.status = "in_progress"
-    _advance(attempt, engine, state, now)
     try:
+        db.session.add(
+            Response(
+                attempt_id=attempt.id,
+                position=position,
+                item_code=item_id,
+                param_version=version.version,
+                answer={"value": answer},
+                score=score,
+                pilot=row.status == "pilot",
+                answered_at=now,
+            )
+        )
+        attempt.position = position + 1
+        attempt.status = "in_progress"
+        _advance(attempt, engine, state, now)
         db.session.commit()
-    except IntegrityError as exc:
+    except (IntegrityError, StaleDataError) as exc:
         # A concurrent request stored this position first (SQLite has no row lock): exactly one wins.
         db.session.rollback()
         raise Conflict("stale_position", _("this position was already answered"), "position") from exc

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from competency import graph
 from competency.extensions import db
 from competency.irt import score as irt_score
-from competency.irt.cat import CatState, Engine
+from competency.irt.cat import CatState
 from competency.models import Attempt, Item, ItemParams, User
 from competency.services import assessments as assessment_service
 from competency.services import grading
@@ -93,7 +93,7 @@ def grade_attempt(attempt: Attempt) -> dict:
     assessment = attempt.assessment
     scale = graph.level_scale(assessment.scale)
     tree = assessment_service.map_for(assessment)
-    engine = Engine(assessment_service.engine_bank(assessment), dict(attempt.engine))
+    engine = assessment_service.engine_for(assessment, attempt.engine)
     summary = engine.summary(CatState.from_dict(attempt.state))
     multi = len(assessment.dimensions) > 1
     counts: dict[str, int] = defaultdict(int)

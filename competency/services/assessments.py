@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 import numpy as np
 from flask_babel import gettext as _
@@ -17,23 +17,17 @@ from competency.irt.cat import Bank, Engine, EngineConfig
 from competency.irt.cat import simulate as run_simulation
 from competency.irt.cat.errors import CatError
 from competency.models import Assessment, CohortMembership, Item, ItemParams, User, utcnow
-from competency.services import audit
+from competency.services import audit, maps
 from competency.services.errors import ServiceError
-from competency.services.items import current_params
+from competency.services.items import current_params, to_schema
+from competency.tests_bank import schema
 
 KIND_SCALE = {"teacher_graded": "teacher", "student_literacy": "job", "job_skill": "job"}
 
 
-@lru_cache(maxsize=4)
-def _shared_tree(scale: str, version: str):
-    # The graph package hands out deep copies (callers may edit them); services only read, so one copy
-    # per process and data version serves every request.
-    return graph.teacher_map() if scale == "teacher" else graph.student_indicators()
-
-
 def map_for(assessment: Assessment):
     """The capability map an assessment measures (shared, read-only)."""
-    return _shared_tree("teacher" if assessment.scale == "teacher" else "student", graph.data_version())
+    return maps.for_scale(assessment.scale)
 
 
 def node_dimension(node: str, dimensions: Sequence[str], tree) -> str | None:
@@ -132,6 +126,42 @@ def engine_bank(assessment: Assessment) -> Bank:
             _BANKS.clear()
         _BANKS[key] = bank
     return bank
+
+
+@dataclass(frozen=True)
+class PoolItem:
+    """A pool item as scored in this assessment: the authored item at its frozen parameter version."""
+
+    item: schema.Item
+    version: int
+    node: str
+    dimension: str | None
+    pilot: bool
+
+
+_POOLS: dict[tuple, dict[str, PoolItem]] = {}
+
+
+def pool_items(assessment: Assessment) -> dict[str, PoolItem]:
+    """Item code → PoolItem for a published assessment (cached per process: the pool never changes)."""
+    key = (assessment.id, assessment.published_at.isoformat() if assessment.published_at else "")
+    pool = _POOLS.get(key)
+    if pool is None:
+        tree = map_for(assessment)
+        pool = {
+            row.code: PoolItem(
+                item=to_schema(row, params),
+                version=params.version,
+                node=row.node,
+                dimension=dimension_for(assessment, row.node, tree),
+                pilot=row.status == "pilot",
+            )
+            for row, params in pool_rows(assessment)
+        }
+        if len(_POOLS) >= 64:
+            _POOLS.clear()
+        _POOLS[key] = pool
+    return pool
 
 
 _ENGINES: dict[tuple, Engine] = {}

@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from competency.extensions import db
@@ -23,7 +24,6 @@ from competency.models import ACTIVE_STATUSES, Assessment, Attempt, Item, Respon
 from competency.services import assessments as assessment_service
 from competency.services import audit
 from competency.services.errors import Conflict, NotFound, ServiceError
-from competency.services.items import to_schema
 from competency.services.results import grade_attempt
 from competency.tests_bank.delivery import delivery_payload
 from competency.tests_bank.scoring import AnswerError, score_answer, validate_answer
@@ -68,11 +68,13 @@ def _advance(attempt: Attempt, engine: Engine, state: CatState, now) -> None:
         _finish(attempt, "finished", now)
         return
     attempt.pending_item = item_id
-    # Counting a view is not an edit: keep updated_at as it is.
-    db.session.execute(
+    # Counting a view is not an edit: keep updated_at as it is. A Core statement on the session's
+    # connection skips the ORM's bulk-update machinery (this runs on every answer).
+    db.session.flush()
+    db.session.connection().execute(
         Item.__table__.update()
-        .where(Item.code == item_id)
-        .values(exposure_count=Item.exposure_count + 1, updated_at=Item.updated_at)
+        .where(Item.__table__.c.code == item_id)
+        .values(exposure_count=Item.__table__.c.exposure_count + 1, updated_at=Item.__table__.c.updated_at)
     )
 
 
@@ -190,9 +192,9 @@ def get_own_attempt(user: User, attempt_id: int, lock: bool = False) -> Attempt:
     there the attempt's position doubles as a version number (see the model), so of two racing
     answers the second one's UPDATE matches no row and is refused.
     """
-    stmt = select(Attempt).where(Attempt.id == attempt_id)
+    stmt = select(Attempt).options(joinedload(Attempt.assessment, innerjoin=True)).where(Attempt.id == attempt_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(of=Attempt)
     attempt = db.session.scalar(stmt)
     if attempt is None or attempt.user_id != user.id:
         raise NotFound("attempt_not_found", _("attempt not found"))
@@ -211,13 +213,8 @@ def pending_payload(attempt: Attempt) -> dict | None:
     """The pending item as it may be shown: no key, no scores, no explanation, no parameters."""
     if attempt.status not in ACTIVE_STATUSES or attempt.pending_item is None:
         return None
-    row = db.session.scalar(select(Item).where(Item.code == attempt.pending_item))
-    version = next(v for v in row.versions if v.version == attempt.param_versions[row.code])
-    item = to_schema(row, version)
-    dimension = assessment_service.dimension_for(
-        attempt.assessment, row.node, assessment_service.map_for(attempt.assessment)
-    )
-    return delivery_payload(item, attempt.position, dimension or "")
+    entry = assessment_service.pool_items(attempt.assessment)[attempt.pending_item]
+    return delivery_payload(entry.item, attempt.position, entry.dimension or "")
 
 
 def submit_answer(user: User, attempt_id: int, position: Any, item_id: Any, answer: Any) -> Attempt:
@@ -243,9 +240,8 @@ def submit_answer(user: User, attempt_id: int, position: Any, item_id: Any, answ
         )
     if item_id != attempt.pending_item:
         raise Conflict("wrong_item", _("item %(item)s is not the pending item", item=item_id), "item_id")
-    row = db.session.scalar(select(Item).where(Item.code == item_id))
-    version = next(v for v in row.versions if v.version == attempt.param_versions[row.code])
-    item = to_schema(row, version)
+    entry = assessment_service.pool_items(attempt.assessment)[item_id]
+    item = entry.item
     try:
         validate_answer(item, answer)
         score = score_answer(item, answer)
@@ -262,10 +258,10 @@ def submit_answer(user: User, attempt_id: int, position: Any, item_id: Any, answ
                 attempt_id=attempt.id,
                 position=position,
                 item_code=item_id,
-                param_version=version.version,
+                param_version=entry.version,
                 answer={"value": answer},
                 score=score,
-                pilot=row.status == "pilot",
+                pilot=entry.pilot,
                 answered_at=now,
             )
         )

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from competency import graph
 from competency.extensions import db
 from competency.models import Attempt, PathTemplate, Plan, PlanTask, Resource, Role, User, utcnow
-from competency.services import audit
+from competency.services import audit, maps
 from competency.services.errors import Conflict, NotFound
 from competency.services.resources import pick_resources, resources_by_code
 
@@ -52,7 +52,7 @@ def targets_for(attempt: Attempt, user: User) -> dict[str, str]:
     if (result.get("scale") or assessment.scale) == "teacher":
         stage = user.career_stage or DEFAULT_STAGE
         all_targets = graph.teacher_targets(teacher_category(user), stage, indicators=True)
-        indicators = set(graph.nodes_of_kind(graph.teacher_map(), "indicator"))
+        indicators = set(graph.nodes_of_kind(maps.teacher_map(), "indicator"))
         targets = {code: level for code, level in all_targets.items() if code in indicators}
     elif role := assessment.role_code or user.target_role:
         try:
@@ -90,7 +90,7 @@ def build_for_attempt(attempt: Attempt) -> Plan | None:
     result = attempt.result
     scale_name = result.get("scale") or attempt.assessment.scale
     scale = graph.level_scale(scale_name)
-    g = graph.teacher_map() if scale_name == "teacher" else graph.student_indicators()
+    g = maps.for_scale(scale_name)
     measured = measured_levels(result)
     targets = {c: t for c, t in targets_for(attempt, user).items() if c in g and t in scale}
     # An indicator without items of its own is judged by its dimension's level; one outside the

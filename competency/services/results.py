@@ -6,13 +6,12 @@ import math
 from collections import defaultdict
 
 import numpy as np
-from sqlalchemy import select
 
 from competency import graph
 from competency.extensions import db
 from competency.irt import score as irt_score
 from competency.irt.cat import CatState
-from competency.models import Attempt, Item, ItemParams, User
+from competency.models import Attempt, User
 from competency.services import assessments as assessment_service
 from competency.services import grading
 from competency.services.plans import DEFAULT_STAGE, teacher_category
@@ -45,24 +44,14 @@ def _indicator_estimates(attempt: Attempt, dims: dict[str, dict], tree) -> dict[
     scored = [r for r in attempt.responses if not r.pilot]
     if not scored:
         return {}
-    rows = {
-        item.code: item
-        for item in db.session.scalars(select(Item).where(Item.code.in_([r.item_code for r in scored])))
-    }
+    # Responses are scored with the pool's frozen parameter versions, which the pool cache holds.
+    pool = assessment_service.pool_items(attempt.assessment)
     by_node: dict[str, list] = defaultdict(list)
     for response in scored:
-        by_node[rows[response.item_code].node].append(response)
+        by_node[pool[response.item_code].node].append(response)
     out = {}
     for node, responses in by_node.items():
-        params = []
-        for response in responses:
-            version = db.session.scalar(
-                select(ItemParams).where(
-                    ItemParams.item_id == rows[response.item_code].id,
-                    ItemParams.version == response.param_version,
-                )
-            )
-            params.append(version)
+        params = [pool[response.item_code].item.irt for response in responses]
         width = max((len(p.thresholds or []) for p in params), default=0)
         arrays = {
             "a": [p.a for p in params],
@@ -79,7 +68,7 @@ def _indicator_estimates(attempt: Attempt, dims: dict[str, dict], tree) -> dict[
         theta, se = irt_score(
             np.array([[r.score for r in responses]], dtype=float),
             arrays,
-            model=[p.model for p in params],
+            model=[str(p.model) for p in params],
             method="eap",
             prior_mean=prior,
             prior_sd=1.0,
@@ -97,11 +86,8 @@ def grade_attempt(attempt: Attempt) -> dict:
     summary = engine.summary(CatState.from_dict(attempt.state))
     multi = len(assessment.dimensions) > 1
     counts: dict[str, int] = defaultdict(int)
-    item_nodes = dict(
-        db.session.execute(
-            select(Item.code, Item.node).where(Item.code.in_([r.item_code for r in attempt.responses]))
-        ).all()
-    )
+    pool = assessment_service.pool_items(assessment)
+    item_nodes = {r.item_code: pool[r.item_code].node for r in attempt.responses}
     for response in attempt.responses:
         if not response.pilot:
             dim = assessment_service.dimension_for(assessment, item_nodes[response.item_code], tree)

@@ -8,7 +8,7 @@ process memory between requests, so any worker can serve the next request.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -46,12 +46,18 @@ def _deadline(assessment: Assessment, user: User, start) -> Any:
 
 
 def _exposure_rates(assessment: Assessment, engine: Engine) -> dict[str, float] | None:
+    """Share of this assessment's attempts that saw each item (only the maximum-rate rule needs it)."""
     if engine.cfg.exposure != "max_rate":
         return None
     started = db.session.scalar(
         select(func.count()).select_from(Attempt).where(Attempt.assessment_id == assessment.id)
     )
-    rows = db.session.execute(select(Item.code, Item.exposure_count).where(Item.code.in_(engine.bank.ids)))
+    rows = db.session.execute(
+        select(Response.item_code, func.count())
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .where(Attempt.assessment_id == assessment.id)
+        .group_by(Response.item_code)
+    )
     return {code: count / max(1, started) for code, count in rows}
 
 
@@ -68,17 +74,27 @@ def _advance(attempt: Attempt, engine: Engine, state: CatState, now) -> None:
         _finish(attempt, "finished", now)
         return
     attempt.pending_item = item_id
-    # Counting a view is not an edit: keep updated_at as it is. A Core statement on the session's
-    # connection skips the ORM's bulk-update machinery (this runs on every answer).
+
+
+def _count_exposure(attempt: Attempt) -> None:
+    """Add one view to every item the attempt administered: one statement per attempt, not per answer."""
+    codes = list((attempt.state or {}).get("administered") or [])
+    if attempt.pending_item and attempt.pending_item not in codes:
+        codes.append(attempt.pending_item)
+    if not codes:
+        return
     db.session.flush()
+    table = Item.__table__
+    # Counting a view is not an edit: updated_at stays as it is.
     db.session.connection().execute(
-        Item.__table__.update()
-        .where(Item.__table__.c.code == item_id)
-        .values(exposure_count=Item.__table__.c.exposure_count + 1, updated_at=Item.__table__.c.updated_at)
+        table.update()
+        .where(table.c.code.in_(codes))
+        .values(exposure_count=table.c.exposure_count + 1, updated_at=table.c.updated_at)
     )
 
 
 def _finish(attempt: Attempt, status: str, now) -> None:
+    _count_exposure(attempt)
     attempt.status = status
     attempt.finished_at = now
     grade_attempt(attempt)
@@ -93,9 +109,9 @@ def close_if_expired(attempt: Attempt, now=None) -> bool:
     """Close an active attempt whose deadline passed: timed out, graded on what was answered."""
     now = now or utcnow()
     if attempt.status in ACTIVE_STATUSES and _past_deadline(attempt, now):
-        attempt.pending_item = None
         attempt.stop_reason = "time_limit"
-        _finish(attempt, "timed_out", now)
+        _finish(attempt, "timed_out", now)  # counts the unanswered pending item as seen, then clears it
+        attempt.pending_item = None
         audit.record("attempt.timeout", "attempt", attempt.id, detail={"answered": attempt.position - 1})
         return True
     return False
@@ -112,21 +128,24 @@ def active_attempt(user: User, assessment: Assessment) -> Attempt | None:
 
 
 def _check_policy(user: User, assessment: Assessment, now) -> None:
-    done = db.session.scalars(
-        select(Attempt)
-        .where(Attempt.user_id == user.id, Attempt.assessment_id == assessment.id)
-        .where(Attempt.status.not_in(ACTIVE_STATUSES))
-        .order_by(Attempt.finished_at.desc())
-    ).all()
-    if len(done) >= assessment.max_attempts:
+    done, last_finished = db.session.execute(
+        select(func.count(), func.max(Attempt.finished_at)).where(
+            Attempt.user_id == user.id,
+            Attempt.assessment_id == assessment.id,
+            Attempt.status.not_in(ACTIVE_STATUSES),
+        )
+    ).one()
+    if done >= assessment.max_attempts:
         raise ServiceError(
             "attempts_exhausted",
             _("you have used all %(n)d attempts of this assessment", n=assessment.max_attempts),
             "assessment_id",
             status=403,
         )
-    if done and assessment.wait_hours and done[0].finished_at:
-        ready = done[0].finished_at + timedelta(hours=assessment.wait_hours)
+    if done and assessment.wait_hours and last_finished is not None:
+        if last_finished.tzinfo is None:  # SQLite returns aggregates without the column's type
+            last_finished = datetime.fromisoformat(str(last_finished)).replace(tzinfo=UTC)
+        ready = last_finished + timedelta(hours=assessment.wait_hours)
         if now < ready:
             raise ServiceError(
                 "too_soon",
@@ -192,7 +211,11 @@ def get_own_attempt(user: User, attempt_id: int, lock: bool = False) -> Attempt:
     there the attempt's position doubles as a version number (see the model), so of two racing
     answers the second one's UPDATE matches no row and is refused.
     """
-    stmt = select(Attempt).options(joinedload(Attempt.assessment, innerjoin=True)).where(Attempt.id == attempt_id)
+    stmt = (
+        select(Attempt)
+        .options(joinedload(Attempt.assessment, innerjoin=True))
+        .where(Attempt.id == attempt_id)
+    )
     if lock:
         stmt = stmt.with_for_update(of=Attempt)
     attempt = db.session.scalar(stmt)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from competency import graph
 from competency.extensions import db
@@ -79,6 +80,29 @@ def plan_for_attempt(attempt_id: int) -> Plan | None:
     return db.session.scalar(select(Plan).where(Plan.attempt_id == attempt_id))
 
 
+_CATALOG: dict[str, object] = {"key": None, "at": 0.0, "rows": ()}
+CATALOG_TTL_SECONDS = 300
+
+
+def _catalog():
+    """The resource catalog as plain rows, kept per process for a few minutes.
+
+    Building a plan scans the whole catalog as an attempt finishes; decoding ~190 rows of JSON each
+    time cost more than the rest of grading. The cache is dropped when resources are added or removed,
+    and after CATALOG_TTL_SECONDS in any case (edits made by `seed-demo` show within that time).
+    """
+    key = tuple(db.session.execute(select(func.count(), func.max(Resource.id))).one())
+    now = time.monotonic()
+    if _CATALOG["key"] != key or now - _CATALOG["at"] > CATALOG_TTL_SECONDS:
+        rows = db.session.execute(
+            select(
+                Resource.code, Resource.nodes, Resource.roles, Resource.levels, Resource.hours, Resource.kind
+            ).order_by(Resource.code)
+        ).all()
+        _CATALOG.update(key=key, at=now, rows=tuple(rows))
+    return list(_CATALOG["rows"])
+
+
 def build_for_attempt(attempt: Attempt) -> Plan | None:
     """The plan for a graded attempt (idempotent; the caller commits). None when every target is met."""
     if attempt.status != "graded" or not attempt.result:
@@ -107,7 +131,7 @@ def build_for_attempt(attempt: Attempt) -> Plan | None:
     path = graph.learning_path(g, report.gaps)
     gaps = {gap.code: gap for gap in report.gaps}
     role = attempt.assessment.role_code or user.target_role
-    catalog = list(db.session.scalars(select(Resource).order_by(Resource.code)))
+    catalog = _catalog()
     assessment = attempt.assessment
     plan = Plan(
         user_id=user.id,

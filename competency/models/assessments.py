@@ -122,7 +122,8 @@ class Response(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
-    item_code: Mapped[str] = mapped_column(String(64))
+    # Exposure (how often an item was administered) is counted from here; no counter row is locked.
+    item_code: Mapped[str] = mapped_column(String(64), index=True)
     param_version: Mapped[int] = mapped_column(Integer)
     answer: Mapped[dict] = mapped_column(JSON)
     score: Mapped[int] = mapped_column(Integer)

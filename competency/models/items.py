@@ -32,7 +32,6 @@ class Item(Base):
     lang: Mapped[str] = mapped_column(String(16), default="zh-CN")
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     content: Mapped[dict] = mapped_column(JSON)
-    exposure_count: Mapped[int] = mapped_column(Integer, default=0)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from competency.extensions import db
 from competency.irt.cat import CatState, Engine
 from competency.irt.cat.errors import CatError
-from competency.models import ACTIVE_STATUSES, Assessment, Attempt, Item, Response, User, utcnow
+from competency.models import ACTIVE_STATUSES, Assessment, Attempt, Response, User, utcnow
 from competency.services import assessments as assessment_service
 from competency.services import audit
 from competency.services.errors import Conflict, NotFound, ServiceError
@@ -76,25 +76,7 @@ def _advance(attempt: Attempt, engine: Engine, state: CatState, now) -> None:
     attempt.pending_item = item_id
 
 
-def _count_exposure(attempt: Attempt) -> None:
-    """Add one view to every item the attempt administered: one statement per attempt, not per answer."""
-    codes = list((attempt.state or {}).get("administered") or [])
-    if attempt.pending_item and attempt.pending_item not in codes:
-        codes.append(attempt.pending_item)
-    if not codes:
-        return
-    db.session.flush()
-    table = Item.__table__
-    # Counting a view is not an edit: updated_at stays as it is.
-    db.session.connection().execute(
-        table.update()
-        .where(table.c.code.in_(codes))
-        .values(exposure_count=table.c.exposure_count + 1, updated_at=table.c.updated_at)
-    )
-
-
 def _finish(attempt: Attempt, status: str, now) -> None:
-    _count_exposure(attempt)
     attempt.status = status
     attempt.finished_at = now
     grade_attempt(attempt)

@@ -131,3 +131,15 @@ def seed_demo_bank(log: Callable[[str], None]) -> None:
         created, _updated, _versions = upsert(bank.items, bank=bank.name)
         if created:
             log(f"{created} items from {name}")
+
+
+def exposure_counts(codes: list[str] | None = None) -> dict[str, int]:
+    """How many times each item was administered and answered (all assessments)."""
+    from sqlalchemy import func
+
+    from competency.models import Response
+
+    stmt = select(Response.item_code, func.count()).group_by(Response.item_code)
+    if codes is not None:
+        stmt = stmt.where(Response.item_code.in_(codes))
+    return dict(db.session.execute(stmt).all())

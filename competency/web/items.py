@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 from competency.extensions import db
 from competency.models import Item
 from competency.services import audit
-from competency.services.items import current_params, import_file, to_schema, upsert
+from competency.services.items import current_params, exposure_counts, import_file, to_schema, upsert
 from competency.tests_bank.bankio import export_bytes
 from competency.tests_bank.delivery import delivery_payload
 from competency.tests_bank.problems import BankImportError
@@ -111,6 +111,7 @@ def index():
             and (hi is None or difficulty[r.id].b <= hi)
         ]
     banks = db.session.scalars(select(Item.bank).distinct().order_by(Item.bank)).all()
+    exposure = exposure_counts([r.code for r in rows])
     return (
         render_template(
             "items/index.html",
@@ -121,6 +122,7 @@ def index():
             page_size=PAGE_SIZE,
             args=args,
             banks=banks,
+            exposure=exposure,
             form=form,
             problems=problems,
             statuses=STATUSES,

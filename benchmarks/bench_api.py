@@ -190,6 +190,9 @@ def sqlite_template(plan: Plan, fresh: bool) -> Path:
         building.unlink(missing_ok=True)
         print(f"building the SQLite template {path.name} ...", flush=True)
         setup_database(f"sqlite:///{building}", plan.students, plan.teachers)
+        # The platform runs SQLite in WAL mode: fold the log into the file before it is copied alone.
+        with contextlib.closing(sqlite3.connect(building)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         building.rename(path)
     return path
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from competency import graph
 from competency.extensions import db
@@ -243,6 +244,35 @@ def get_plan(plan_id: int, actor: User) -> Plan:
     if plan is None or not can_view(actor, plan):
         raise NotFound("plan_not_found", _("plan not found"))
     return plan
+
+
+def ensure_for_attempt(attempt: Attempt) -> Plan | None:
+    """The attempt's plan, built on first request and committed.
+
+    Plans are derived data: they are built when a result is first shown (page, API or plan list),
+    which keeps the work off the answer that finishes a test. Two racing first requests are settled
+    by the unique attempt id: the loser reads the winner's plan.
+    """
+    existing = plan_for_attempt(attempt.id)
+    if existing is not None or attempt.status != "graded" or not attempt.result:
+        return existing
+    try:
+        plan = build_for_attempt(attempt)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return plan_for_attempt(attempt.id)
+    return plan
+
+
+def ensure_for_user(user: User) -> None:
+    """Build the plans of the person's graded attempts that have none yet."""
+    have = select(Plan.attempt_id).where(Plan.attempt_id.is_not(None))
+    missing = db.session.scalars(
+        select(Attempt).where(Attempt.user_id == user.id, Attempt.status == "graded", Attempt.id.not_in(have))
+    ).all()
+    for attempt in missing:
+        ensure_for_attempt(attempt)
 
 
 def plans_of(user: User) -> list[Plan]:

@@ -159,9 +159,9 @@ def grade_attempt(attempt: Attempt) -> dict:
 
 
 def _run_outcome_hooks(attempt: Attempt) -> None:
-    """Certificates and improvement plans follow from a graded result (same transaction)."""
-    from competency.services import certificates, plans
+    """The certificate is issued with the grade (same transaction); the improvement plan, derived data,
+    is built when the result is first shown (services.plans.ensure_for_attempt)."""
+    from competency.services import certificates
 
     attempt.status = "graded"
     certificates.issue_for_attempt(attempt)
-    plans.build_for_attempt(attempt)

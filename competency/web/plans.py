@@ -45,6 +45,7 @@ def _plan_or_404(plan_id: int):
 @roles_required(*HOLDERS)
 def mine():
     """The person's current improvement plans."""
+    plans.ensure_for_user(current_user)
     rows = [(p, plans.progress(p)) for p in plans.plans_of(current_user)]
     return render_template("plans/mine.html", rows=rows)
 

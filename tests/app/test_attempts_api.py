@@ -322,3 +322,17 @@ def test_exposure_counts_each_item_seen(client, student, job_assessment):
     counts = exposure_counts()
     assert len(seen) == answered and {counts[code] for code in seen} == {1}
     assert sum(counts.values()) == answered
+
+
+def test_plan_is_built_when_the_result_is_first_read(client, student, job_assessment):
+    from competency.models import Plan
+
+    headers = _auth(client, "li")
+    body = _start(client, headers, job_assessment.id).get_json()
+    _run_to_end(client, headers, body["id"], body["item"])
+    assert db.session.scalar(select(func.count()).select_from(Plan)) == 0  # not on the answer path
+    first = client.get(f"/api/v1/attempts/{body['id']}/result", headers=headers).get_json()
+    second = client.get(f"/api/v1/attempts/{body['id']}/result", headers=headers).get_json()
+    count = db.session.scalar(select(func.count()).select_from(Plan))
+    assert first["plan_id"] == second["plan_id"]
+    assert count == (1 if first["plan_id"] else 0)

@@ -20,6 +20,7 @@ HOLDERS = ("teacher", "student")
 def my_plans():
     """The caller's current plans."""
     locale = select_locale()
+    plans.ensure_for_user(g.api_user)
     return jsonify(plans=[plans.to_dict(p, locale) for p in plans.plans_of(g.api_user)])
 
 

@@ -39,6 +39,7 @@ bench: install
 	$(VENV)/bin/pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/bench_irt.py --quick
 	$(PY) benchmarks/bench_cat.py --quick
+	$(PY) benchmarks/bench_api.py --quick
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

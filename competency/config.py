@@ -81,4 +81,7 @@ def load_config(overrides: dict | None = None) -> dict:
     cfg.update(overrides)
     if "SQLALCHEMY_DATABASE_URI" in overrides:
         cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(overrides["SQLALCHEMY_DATABASE_URI"])
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+        # A local file has no connection to lose: skip the ping each checkout would otherwise cost.
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": False}
     return cfg

@@ -282,14 +282,17 @@ def submit_answer(user: User, attempt_id: int, position: Any, item_id: Any, answ
     except AnswerError as exc:
         raise ServiceError("invalid_answer", str(exc), exc.field) from exc
     engine = _engine(attempt.assessment, attempt)
+    elapsed = (now - attempt.started_at).total_seconds()
     try:
-        state = engine.record(CatState.from_dict(attempt.state), item_id, score)
+        state, next_id = engine.record_and_next(
+            CatState.from_dict(attempt.state),
+            item_id,
+            score,
+            elapsed_seconds=elapsed,
+            exposure_rates=_exposure_rates(attempt.assessment, engine),
+        )
     except CatError as exc:
         raise ServiceError("invalid_answer", str(exc), "answer") from exc
-    elapsed = (now - attempt.started_at).total_seconds()
-    next_id = engine.next_item(
-        state, elapsed_seconds=elapsed, exposure_rates=_exposure_rates(attempt.assessment, engine)
-    )
     response = {
         "attempt_id": attempt.id,
         "position": position,

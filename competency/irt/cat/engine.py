@@ -105,7 +105,15 @@ class Engine:
         if state.pending is not None and state.pending not in state.administered:
             self._check_bank(state)
             return state.pending
-        s = self._rebuild(state)
+        return self._select(self._rebuild(state), state, elapsed_seconds, exposure_rates)
+
+    def _select(
+        self,
+        s: Sessions,
+        state: CatState,
+        elapsed_seconds: float | None,
+        exposure_rates: Mapping[str, float] | Sequence[float] | None,
+    ) -> str | None:
         rows = np.zeros(1, np.intp)
         reason = self.stopper.reasons(s, rows, elapsed_seconds)[0]
         item = -1
@@ -126,6 +134,24 @@ class Engine:
         Raises (leaving ``state`` unchanged): UnknownItemError, ItemAlreadyAnsweredError,
         InvalidResponseError, StateMismatchError, CatError (the test has stopped).
         """
+        return self._record(state, item_id, score)[0]
+
+    def record_and_next(
+        self,
+        state: CatState,
+        item_id: str,
+        score: Any,
+        elapsed_seconds: float | None = None,
+        exposure_rates: Mapping[str, float] | Sequence[float] | None = None,
+    ) -> tuple[CatState, str | None]:
+        """``record`` then ``next_item`` on the new state, replaying the state once instead of twice.
+
+        This is the web layer's step: one answer in, the next item (or None and a stop reason) out.
+        """
+        new, s = self._record(state, item_id, score)
+        return new, self._select(s, new, elapsed_seconds, exposure_rates)
+
+    def _record(self, state: CatState, item_id: str, score: Any) -> tuple[CatState, Sessions]:
         self._check_bank(state)
         idx = self.bank.index.get(str(item_id))
         if idx is None:
@@ -143,7 +169,7 @@ class Engine:
         new.responses.append(x)
         new.pending = None
         self._write_estimate(s, new)
-        return new
+        return new, s
 
     def should_stop(self, state: CatState, elapsed_seconds: float | None = None) -> tuple[bool, str | None]:
         """(stop?, reason) without changing the state."""

@@ -32,16 +32,9 @@ def map_for(assessment: Assessment):
 
 def node_dimension(node: str, dimensions: Sequence[str], tree) -> str | None:
     """The dimension (an ancestor or the node itself) an item node reports to."""
-    if node in dimensions:
-        return node
-    current = node
-    while True:
-        parents = [p for p, _c, rel in tree.in_edges(current, data="relation") if rel == "contains"]
-        if not parents:
-            return None
-        current = parents[0]
-        if current in dimensions:
-            return current
+    if node not in tree:
+        return node if node in dimensions else None
+    return next((code for code in maps.containers(tree, node) if code in dimensions), None)
 
 
 def dimension_for(assessment: Assessment, node: str, tree) -> str | None:
@@ -169,8 +162,11 @@ _ENGINES: dict[tuple, Engine] = {}
 
 def engine_for(assessment: Assessment, config: dict) -> Engine:
     """The engine for a published pool and settings; engines keep no attempt state, so they are shared."""
-    key = (assessment.id, assessment.published_at.isoformat() if assessment.published_at else "",
-           json.dumps(config, sort_keys=True))
+    key = (
+        assessment.id,
+        assessment.published_at.isoformat() if assessment.published_at else "",
+        json.dumps(config, sort_keys=True),
+    )
     engine = _ENGINES.get(key)
     if engine is None:
         engine = Engine(engine_bank(assessment), dict(config))

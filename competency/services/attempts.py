@@ -8,6 +8,7 @@ process memory between requests, so any worker can serve the next request.
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,10 +47,24 @@ def _deadline(assessment: Assessment, user: User, start) -> Any:
     return start + timedelta(minutes=minutes)
 
 
+EXPOSURE_RATES_TTL_SECONDS = 30
+_EXPOSURE_RATES: dict[tuple, tuple[float, dict[str, float]]] = {}
+
+
 def _exposure_rates(assessment: Assessment, engine: Engine) -> dict[str, float] | None:
-    """Share of this assessment's attempts that saw each item (only the maximum-rate rule needs it)."""
+    """Share of this assessment's attempts that saw each item (only the maximum-rate rule needs it).
+
+    Counting means reading every response of the assessment, which grows with its use, so a worker
+    reuses its last count for EXPOSURE_RATES_TTL_SECONDS; a rate half a minute old controls exposure
+    just as well, and nothing about any attempt is kept.
+    """
     if engine.cfg.exposure != "max_rate":
         return None
+    now = time.monotonic()
+    key = (assessment.id, assessment.published_at)
+    cached = _EXPOSURE_RATES.get(key)
+    if cached is not None and now - cached[0] < EXPOSURE_RATES_TTL_SECONDS:
+        return cached[1]
     started = db.session.scalar(
         select(func.count()).select_from(Attempt).where(Attempt.assessment_id == assessment.id)
     )
@@ -59,7 +74,11 @@ def _exposure_rates(assessment: Assessment, engine: Engine) -> dict[str, float] 
         .where(Attempt.assessment_id == assessment.id)
         .group_by(Response.item_code)
     )
-    return {code: count / max(1, started) for code, count in rows}
+    rates = {code: count / max(1, started) for code, count in rows}
+    if len(_EXPOSURE_RATES) >= 64:
+        _EXPOSURE_RATES.clear()
+    _EXPOSURE_RATES[key] = (now, rates)
+    return rates
 
 
 def _advance(attempt: Attempt, engine: Engine, state: CatState, now) -> None:

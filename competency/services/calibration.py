@@ -13,11 +13,10 @@ from collections import defaultdict
 import numpy as np
 from sqlalchemy import select
 
-from competency import graph
 from competency.extensions import db
 from competency.irt import fit
 from competency.models import Attempt, Item, ItemParams, Response, utcnow
-from competency.services import audit
+from competency.services import audit, maps
 from competency.services.errors import ServiceError
 from competency.services.items import current_params
 
@@ -25,14 +24,10 @@ DICHOTOMOUS = ("2pl", "3pl")
 
 
 def _top(node: str, trees) -> str:
+    """The top-level dimension or area above a node (the node itself when no map knows it)."""
     for tree in trees:
         if node in tree:
-            current = node
-            while True:
-                parents = [p for p, _c, rel in tree.in_edges(current, data="relation") if rel == "contains"]
-                if not parents:
-                    return current
-                current = parents[0]
+            return list(maps.containers(tree, node))[-1]
     return node
 
 
@@ -64,7 +59,7 @@ def calibrate(
         raise ServiceError(
             "too_few_responses", f"no item has {min_responses} or more responses yet", "min_responses"
         )
-    trees = (graph.teacher_map(), graph.student_indicators())
+    trees = (maps.teacher_map(), maps.student_indicators())
     groups: dict[str, list[str]] = defaultdict(list)
     for code in sorted(eligible):
         groups[_top(items[code].node, trees)].append(code)

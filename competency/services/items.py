@@ -10,7 +10,7 @@ from sqlalchemy import select
 from competency import graph
 from competency.extensions import db
 from competency.models import Item, ItemParams, User
-from competency.services import audit
+from competency.services import audit, maps
 from competency.tests_bank import bankio, schema
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "tests_bank" / "data" / "demo"
@@ -19,7 +19,7 @@ DEMO_FILES = ("teacher_items.json", "student_items.json", "job_items.json", "seq
 
 def known_codes() -> tuple[set[str], set[str]]:
     """Node codes items may measure, and job-role codes they may serve."""
-    nodes = set(graph.teacher_map().nodes) | set(graph.student_indicators().nodes)
+    nodes = set(maps.teacher_map().nodes) | set(maps.student_indicators().nodes)
     roles = {p.code for p in graph.job_profiles()}
     return nodes, roles
 

@@ -27,6 +27,17 @@ def student_indicators() -> nx.DiGraph:
     return _shared("student", graph.data_version())
 
 
+def containers(tree: nx.DiGraph, code: str):
+    """The node itself, then each node that contains it, up to the top of the map."""
+    current: str | None = code
+    while current is not None:
+        yield current
+        current = next(
+            (parent for parent, _child, rel in tree.in_edges(current, data="relation") if rel == "contains"),
+            None,
+        )
+
+
 def for_scale(scale: str) -> nx.DiGraph:
     """The teacher map for the teacher scale, the student indicator system otherwise."""
     return teacher_map() if scale == "teacher" else student_indicators()

@@ -45,22 +45,30 @@ def teacher_category(user: User) -> str:
     return base
 
 
+def profile_targets(assessment, user: User) -> dict[str, str]:
+    """Target level per node from the person's profile: a teacher's category and stage (dimensions and
+    indicators), else the requirements of the assessment's job role or of the student's chosen role."""
+    if assessment.scale == "teacher":
+        return graph.teacher_targets(
+            teacher_category(user), user.career_stage or DEFAULT_STAGE, indicators=True
+        )
+    role = assessment.role_code or user.target_role
+    if not role:
+        return {}
+    try:
+        return dict(graph.job_profile(role).requirements)
+    except KeyError:
+        return {}
+
+
 def targets_for(attempt: Attempt, user: User) -> dict[str, str]:
     """Target level per indicator: the person's category/stage or job role, overridden by the result's own targets."""
     result = attempt.result or {}
     given = {i["code"]: i["target"] for i in result.get("indicators", []) if i.get("target")}
-    assessment = attempt.assessment
-    targets: dict[str, str] = {}
-    if (result.get("scale") or assessment.scale) == "teacher":
-        stage = user.career_stage or DEFAULT_STAGE
-        all_targets = graph.teacher_targets(teacher_category(user), stage, indicators=True)
+    targets = profile_targets(attempt.assessment, user)
+    if attempt.assessment.scale == "teacher":
         indicators = set(graph.nodes_of_kind(maps.teacher_map(), "indicator"))
-        targets = {code: level for code, level in all_targets.items() if code in indicators}
-    elif role := assessment.role_code or user.target_role:
-        try:
-            targets = dict(graph.job_profile(role).requirements)
-        except KeyError:
-            targets = {}
+        targets = {code: level for code, level in targets.items() if code in indicators}
     if not targets and not given:
         # Student literacy without a chosen role: the intermediate level on what was measured.
         targets = {i["code"]: "J2" for i in result.get("indicators", []) if i.get("level")}

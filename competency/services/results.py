@@ -14,24 +14,7 @@ from competency.irt.cat import CatState
 from competency.models import Attempt, User
 from competency.services import assessments as assessment_service
 from competency.services import grading
-from competency.services.plans import DEFAULT_STAGE, teacher_category
-
-
-def targets_for(attempt: Attempt, user: User) -> dict[str, str]:
-    """Target level per node: the teacher's category and stage, or the job role's requirements."""
-    assessment = attempt.assessment
-    if assessment.kind == "teacher_graded":
-        return graph.teacher_targets(
-            teacher_category(user), user.career_stage or DEFAULT_STAGE, indicators=True
-        )
-    if assessment.kind == "job_skill":
-        return dict(graph.job_profile(assessment.role_code).requirements)
-    if user.target_role:
-        try:
-            return dict(graph.job_profile(user.target_role).requirements)
-        except KeyError:
-            return {}
-    return {}
+from competency.services.plans import profile_targets
 
 
 def _cuts(assessment, code: str):
@@ -110,7 +93,7 @@ def grade_attempt(attempt: Attempt) -> dict:
         )
     by_code = {d["code"]: d for d in dimensions}
     user = db.session.get(User, attempt.user_id)
-    targets = targets_for(attempt, user)
+    targets = profile_targets(assessment, user)
     estimates = _indicator_estimates(attempt, by_code, tree)
     indicator_codes = sorted(
         set(estimates) | ({c for c in targets if c in tree} if assessment.kind == "job_skill" else set()),

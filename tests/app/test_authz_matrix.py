@@ -50,14 +50,31 @@ def _assessment_params(people) -> dict:
     from competency.models import Assessment, Attempt
 
     assessment = Assessment(
-        code="MATRIX", title_zh="矩阵", title_en="Matrix", kind="job_skill", role_code="J-BD-01", scale="job",
-        dimensions=["J-BD-01"], nodes=["S6.5"], engine={}, cut_scores={"*": [-1.0, 0.0, 1.0]}, grade_rule={},
-        status="published", audience={},
+        code="MATRIX",
+        title_zh="矩阵",
+        title_en="Matrix",
+        kind="job_skill",
+        role_code="J-BD-01",
+        scale="job",
+        dimensions=["J-BD-01"],
+        nodes=["S6.5"],
+        engine={},
+        cut_scores={"*": [-1.0, 0.0, 1.0]},
+        grade_rule={},
+        status="published",
+        audience={},
     )
     db.session.add(assessment)
     db.session.flush()
-    attempt = Attempt(assessment_id=assessment.id, user_id=people["teacher"].id, status="graded", state={},
-                      engine={}, param_versions={}, result=None)
+    attempt = Attempt(
+        assessment_id=assessment.id,
+        user_id=people["teacher"].id,
+        status="graded",
+        state={},
+        engine={},
+        param_versions={},
+        result=None,
+    )
     db.session.add(attempt)
     db.session.commit()
     return {"assessment_id": assessment.id, "attempt_id": attempt.id}

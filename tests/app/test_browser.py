@@ -121,7 +121,9 @@ def test_pages_pass_axe_wcag_checks(live_server, browser_page, make_user, job_as
     def check(url: str) -> None:
         page.goto(f"{live_server}{url}")
         for violation in axe.run(page, options=rules).response["violations"]:
-            failures.append(f"{url}: {violation['id']} ({violation['impact']}) at {violation['nodes'][0]['target']}")
+            failures.append(
+                f"{url}: {violation['id']} ({violation['impact']}) at {violation['nodes'][0]['target']}"
+            )
 
     def login_as(username: str) -> None:
         page.context.clear_cookies()
@@ -140,8 +142,14 @@ def test_pages_pass_axe_wcag_checks(live_server, browser_page, make_user, job_as
         page.click("form[action$='/start'] button")
     check(page.url.removeprefix(live_server))
     login_as("zhou")
-    for url in ("/home", f"/cohorts/{cohort.id}", f"/trainer/cohorts/{cohort.id}", "/manage/assessments/",
-                "/manage/assessments/new", f"/manage/assessments/{job_assessment.id}"):
+    for url in (
+        "/home",
+        f"/cohorts/{cohort.id}",
+        f"/trainer/cohorts/{cohort.id}",
+        "/manage/assessments/",
+        "/manage/assessments/new",
+        f"/manage/assessments/{job_assessment.id}",
+    ):
         check(url)
     login_as("root")
     for url in ("/admin/items/", "/admin/users", "/admin/institutions", "/certificates/manage"):

@@ -172,7 +172,9 @@ def test_simulate_prints_a_report_and_writes_a_plot(app, tmp_path):
 
     from competency.cli import simulate_command
 
-    bank = Path(__file__).resolve().parents[2] / "competency" / "tests_bank" / "data" / "demo" / "job_items.json"
+    bank = (
+        Path(__file__).resolve().parents[2] / "competency" / "tests_bank" / "data" / "demo" / "job_items.json"
+    )
     plot = tmp_path / "sim.svg"
     result = app.test_cli_runner().invoke(simulate_command, [str(bank), "-n", "60", "--plot", str(plot)])
     assert result.exit_code == 0, result.output

@@ -12,8 +12,14 @@ def _bank(n: int, dims: int, seed: int) -> Bank:
     rng = np.random.default_rng(seed)
     items = []
     for i in range(n):
-        item = {"id": f"I{i:03d}", "model": "2pl", "a": float(rng.uniform(0.8, 2.0)), "b": float(rng.normal()),
-                "content": f"C{i % 4}", "dimension": f"D{i % dims}" if dims > 1 else 0}
+        item = {
+            "id": f"I{i:03d}",
+            "model": "2pl",
+            "a": float(rng.uniform(0.8, 2.0)),
+            "b": float(rng.normal()),
+            "content": f"C{i % 4}",
+            "dimension": f"D{i % dims}" if dims > 1 else 0,
+        }
         if i % 7 == 0:
             item.update(model="grm", b=None, thresholds=sorted(float(t) for t in rng.normal(size=2)))
         items.append(item)
@@ -25,8 +31,18 @@ def _bank(n: int, dims: int, seed: int) -> Bank:
     [
         (1, {"selector": "mfi", "estimator": "eap", "se_target": 0.3, "min_items": 5, "max_items": 25}),
         (1, {"selector": "kl", "estimator": "map", "randomesque": 3, "max_items": 15}),
-        (3, {"mcat": True, "selector": "dopt", "estimator": "eap", "prior_correlation": 0.6,
-             "se_target": 0.5, "min_items": 6, "max_items": 18}),
+        (
+            3,
+            {
+                "mcat": True,
+                "selector": "dopt",
+                "estimator": "eap",
+                "prior_correlation": 0.6,
+                "se_target": 0.5,
+                "min_items": 6,
+                "max_items": 18,
+            },
+        ),
     ],
 )
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -65,7 +65,9 @@ def post_response(attempt_id: int):
         g.api_user, attempt_id, data["position"], data["item_id"], data["answer"]
     )
     if attempt.status in ("started", "in_progress"):
-        return jsonify(finished=False, item=attempt_service.pending_payload(attempt), position=attempt.position)
+        return jsonify(
+            finished=False, item=attempt_service.pending_payload(attempt), position=attempt.position
+        )
     return jsonify(finished=True, status=attempt.status)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import atexit
 import gc
+import time
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from competency.config import load_config
@@ -36,6 +38,35 @@ def _tune_sqlite(engine, testing: bool = False) -> None:
         cursor.close()
 
 
+def ping_idle_connections(engine, idle_seconds: float) -> None:
+    """Before a pooled connection that sat idle is used, check that the server still holds it.
+
+    SQLAlchemy's pool_pre_ping pings on every checkout: one more round trip per request, a tenth of an
+    answer's time on PostgreSQL. A connection used a moment ago is as good as a ping, so only those
+    idle for `idle_seconds` or more are pinged; a dead one is replaced before the request sees it
+    (raising DisconnectionError makes the pool retry the checkout with a fresh connection). A server
+    that drops a busy connection fails that one request, and the pool then discards its connections.
+    """
+    if engine.dialect.name == "sqlite":
+        return  # a local file has no connection to lose
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return  # new, or used a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("a pooled connection was lost while idle") from exc
+        if not alive:
+            raise DisconnectionError("a pooled connection was lost while idle")
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Create the Flask app; `config` overrides the environment (tests pass TESTING and a database URL)."""
     app = Flask(
@@ -57,6 +88,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         _tune_sqlite(db.engine, testing=bool(app.config.get("TESTING")))
+        ping_idle_connections(db.engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(PACKAGE / "migrations"), render_as_batch=True)
     csrf.init_app(app)
 

@@ -59,7 +59,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             overrides.get("SQLALCHEMY_DATABASE_URI") or os.environ.get("DATABASE_URL") or default_db
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Liveness is checked by the app itself: a pooled connection idle longer than this is pinged
+        # before use (app.ping_idle_connections); busy connections skip the extra round trip.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "DB_PING_AFTER_IDLE_SECONDS": float(os.environ.get("DB_PING_AFTER_IDLE_SECONDS", "10")),
         "INSTANCE_DIR": str(instance),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -81,7 +84,4 @@ def load_config(overrides: dict | None = None) -> dict:
     cfg.update(overrides)
     if "SQLALCHEMY_DATABASE_URI" in overrides:
         cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(overrides["SQLALCHEMY_DATABASE_URI"])
-    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
-        # A local file has no connection to lose: skip the ping each checkout would otherwise cost.
-        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": False}
     return cfg

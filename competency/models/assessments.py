@@ -14,9 +14,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from competency.models.base import Base, UTCDateTime, utcnow
 
@@ -57,9 +58,10 @@ class Assessment(Base):
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     audience: Mapped[dict] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
-    # Frozen at publication: item codes with the parameter version each is scored with.
-    pool: Mapped[list] = mapped_column(JSON, default=list)
-    simulation: Mapped[dict | None] = mapped_column(JSON)
+    # Frozen at publication: item codes with the parameter version each is scored with. Both long
+    # documents load only when read (taking a test uses the per-process pool cache instead).
+    pool: Mapped[list] = mapped_column(JSON, default=list, deferred=True)
+    simulation: Mapped[dict | None] = mapped_column(JSON, deferred=True)
     graph_version: Mapped[str | None] = mapped_column(String(32))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -104,6 +106,14 @@ class Attempt(Base):
     stop_reason: Mapped[str | None] = mapped_column(String(32))
     result: Mapped[dict | None] = mapped_column(JSON)
     overall_level: Mapped[str | None] = mapped_column(String(8))
+    # Read with the attempt (a subquery): the publication time keys the per-process caches of the
+    # frozen pool and engine, so answering an item never has to load the assessment row itself.
+    assessment_published_at: Mapped[datetime | None] = column_property(
+        select(Assessment.published_at)
+        .where(Assessment.id == assessment_id)
+        .correlate_except(Assessment)  # stays a subquery when a query also joins assessment
+        .scalar_subquery()
+    )
 
     # The position is the optimistic-lock version: every UPDATE checks it, so a concurrent writer that
     # read an older position changes nothing (StaleDataError). The service sets the new value.

@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from competency.extensions import db
@@ -153,7 +152,7 @@ def authenticate(username: str, password: str, ip: str) -> LoginOutcome:
     return LoginOutcome(user if ok else None)
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -161,26 +160,37 @@ def issue_token(user: User) -> tuple[str, datetime]:
     """Create a bearer token; the plain value is returned once and never stored."""
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(hours=current_app.config["API_TOKEN_TTL_HOURS"])
-    db.session.add(ApiToken(user_id=user.id, token_hash=_digest(token), expires_at=expires))
+    db.session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), expires_at=expires))
     audit.record("token.issue", "user", user.id, actor=user)
     db.session.commit()
     return token, expires
+
+
+# Built once: every API request runs it, and building a statement costs more than running it here.
+_USER_BY_TOKEN = (
+    select(User, ApiToken.expires_at, ApiToken.revoked_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
 
 
 def user_for_token(token: str) -> User | None:
     """The active user a valid, unexpired, unrevoked token belongs to."""
     if not token:
         return None
-    row = db.session.scalar(
-        select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == _digest(token))
-    )
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
+    row = db.session.execute(_USER_BY_TOKEN, {"digest": token_digest(token)}).first()
+    return None if row is None else valid_token_user(*row[:3])
+
+
+def valid_token_user(user: User, expires_at: datetime, revoked_at: datetime | None) -> User | None:
+    """The token's user when the token is unexpired and unrevoked and the account active."""
+    if revoked_at is not None or expires_at <= utcnow() or not user.active:
         return None
-    return row.user
+    return user
 
 
 def revoke_token(token: str, actor: User | None = None) -> bool:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     if row is None or row.revoked_at is not None:
         return False
     row.revoked_at = utcnow()

@@ -10,6 +10,7 @@ from datetime import datetime
 import numpy as np
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from competency import graph
 from competency.extensions import db
@@ -21,6 +22,7 @@ from competency.services import audit, maps
 from competency.services.errors import ServiceError
 from competency.services.items import current_params, to_schema
 from competency.tests_bank import schema
+from competency.tests_bank.delivery import delivery_payload
 
 KIND_SCALE = {"teacher_graded": "teacher", "student_literacy": "job", "job_skill": "job"}
 
@@ -105,31 +107,53 @@ def bank_items(assessment: Assessment, rows: Sequence[tuple[Item, ItemParams]]) 
     return out
 
 
-# Banks derived from a frozen pool never change, so each process may keep them: the key includes the
-# publication time, and republishing (a new pool) gets a new key. Attempt state is never cached.
-_BANKS: dict[tuple[int, str], Bank] = {}
+# Everything derived from a frozen pool never changes, so each process may keep it: the key is the
+# assessment and its publication time, and republishing (a new pool) gets a new key. Attempt state is
+# never cached. Answering looks these up by key (Attempt.assessment_published_at) without loading the
+# assessment row; only a miss loads it.
+CACHE_LIMIT = 64
+
+
+def published_key(assessment_id: int, published_at: datetime | None) -> tuple[int, str]:
+    return assessment_id, published_at.isoformat() if published_at else ""
+
+
+def _remember(cache: dict, key, value):
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+def _assessment(assessment_id: int, given: Assessment | None) -> Assessment:
+    return given if given is not None else db.session.get_one(Assessment, assessment_id)
+
+
+_BANKS: dict[tuple, Bank] = {}
 
 
 def engine_bank(assessment: Assessment) -> Bank:
-    key = (assessment.id, assessment.published_at.isoformat() if assessment.published_at else "")
+    key = published_key(assessment.id, assessment.published_at)
     bank = _BANKS.get(key)
     if bank is None:
-        bank = Bank.from_items(bank_items(assessment, pool_rows(assessment)))
-        if len(_BANKS) >= 64:
-            _BANKS.clear()
-        _BANKS[key] = bank
+        bank = _remember(_BANKS, key, Bank.from_items(bank_items(assessment, pool_rows(assessment))))
     return bank
 
 
 @dataclass(frozen=True)
 class PoolItem:
-    """A pool item as scored in this assessment: the authored item at its frozen parameter version."""
+    """A pool item as scored in this assessment: the authored item at its frozen parameter version.
+
+    `payload` is what a taker is shown of it (tests_bank.delivery, position 0), built once because the
+    item never changes in this pool; it is shared, so callers copy it before changing anything.
+    """
 
     item: schema.Item
     version: int
     node: str
     dimension: str | None
     pilot: bool
+    payload: dict
 
 
 _POOLS: dict[tuple, dict[str, PoolItem]] = {}
@@ -137,24 +161,31 @@ _POOLS: dict[tuple, dict[str, PoolItem]] = {}
 
 def pool_items(assessment: Assessment) -> dict[str, PoolItem]:
     """Item code → PoolItem for a published assessment (cached per process: the pool never changes)."""
-    key = (assessment.id, assessment.published_at.isoformat() if assessment.published_at else "")
-    pool = _POOLS.get(key)
-    if pool is None:
-        tree = map_for(assessment)
-        pool = {
-            row.code: PoolItem(
-                item=to_schema(row, params),
-                version=params.version,
-                node=row.node,
-                dimension=dimension_for(assessment, row.node, tree),
-                pilot=row.status == "pilot",
-            )
-            for row, params in pool_rows(assessment)
-        }
-        if len(_POOLS) >= 64:
-            _POOLS.clear()
-        _POOLS[key] = pool
-    return pool
+    return published_pool(assessment.id, assessment.published_at, assessment)
+
+
+def published_pool(
+    assessment_id: int, published_at: datetime | None, assessment: Assessment | None = None
+) -> dict[str, PoolItem]:
+    """The pool by key; the assessment row is loaded only when this process has not built it yet."""
+    pool = _POOLS.get(published_key(assessment_id, published_at))
+    if pool is not None:
+        return pool
+    assessment = _assessment(assessment_id, assessment)
+    tree = map_for(assessment)
+    pool = {}
+    for row, params in pool_rows(assessment):
+        item = to_schema(row, params)
+        dimension = dimension_for(assessment, row.node, tree)
+        pool[row.code] = PoolItem(
+            item=item,
+            version=params.version,
+            node=row.node,
+            dimension=dimension,
+            pilot=row.status == "pilot",
+            payload=delivery_payload(item, 0, dimension or ""),
+        )
+    return _remember(_POOLS, published_key(assessment.id, assessment.published_at), pool)
 
 
 _ENGINES: dict[tuple, Engine] = {}
@@ -162,17 +193,18 @@ _ENGINES: dict[tuple, Engine] = {}
 
 def engine_for(assessment: Assessment, config: dict) -> Engine:
     """The engine for a published pool and settings; engines keep no attempt state, so they are shared."""
-    key = (
-        assessment.id,
-        assessment.published_at.isoformat() if assessment.published_at else "",
-        json.dumps(config, sort_keys=True),
-    )
-    engine = _ENGINES.get(key)
+    return published_engine(assessment.id, assessment.published_at, config, assessment)
+
+
+def published_engine(
+    assessment_id: int, published_at: datetime | None, config: dict, assessment: Assessment | None = None
+) -> Engine:
+    settings = json.dumps(config, sort_keys=True)
+    engine = _ENGINES.get((*published_key(assessment_id, published_at), settings))
     if engine is None:
-        engine = Engine(engine_bank(assessment), dict(config))
-        if len(_ENGINES) >= 64:
-            _ENGINES.clear()
-        _ENGINES[key] = engine
+        assessment = _assessment(assessment_id, assessment)
+        key = (*published_key(assessment.id, assessment.published_at), settings)
+        engine = _remember(_ENGINES, key, Engine(engine_bank(assessment), dict(config)))
     return engine
 
 
@@ -354,7 +386,7 @@ def can_manage(actor: User, assessment: Assessment) -> bool:
 
 
 def visible_to_manager(actor: User) -> list[Assessment]:
-    stmt = select(Assessment).order_by(Assessment.id.desc())
+    stmt = select(Assessment).options(undefer(Assessment.pool)).order_by(Assessment.id.desc())
     rows = db.session.scalars(stmt).all()
     if actor.role == "platform_admin":
         return list(rows)

@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from competency.extensions import db
 from competency.irt.cat import CatState, Engine
 from competency.irt.cat.errors import CatError
-from competency.models import ACTIVE_STATUSES, Assessment, Attempt, Response, User, utcnow
+from competency.models import ACTIVE_STATUSES, ApiToken, Assessment, Attempt, Response, User, utcnow
+from competency.services import accounts, audit
 from competency.services import assessments as assessment_service
-from competency.services import audit
 from competency.services.errors import Conflict, NotFound, ServiceError
 from competency.services.results import grade_attempt
-from competency.tests_bank.delivery import delivery_payload
 from competency.tests_bank.scoring import AnswerError, score_answer, validate_answer
 
 
@@ -35,9 +34,21 @@ class AttemptClosed(Conflict):
     """The attempt can take no more answers (finished, graded or past its deadline)."""
 
 
-def _engine(assessment: Assessment, attempt: Attempt | None = None) -> Engine:
-    config = attempt.engine if attempt is not None else assessment.engine
-    return assessment_service.engine_for(assessment, config)
+def _published(attempt: Attempt) -> tuple[int, Any, Assessment | None]:
+    """The key of the attempt's frozen pool, and its assessment when already loaded (a new attempt)."""
+    assessment = inspect(attempt).dict.get("assessment")
+    if assessment is not None:
+        return assessment.id, assessment.published_at, assessment
+    return attempt.assessment_id, attempt.assessment_published_at, None
+
+
+def _engine(attempt: Attempt) -> Engine:
+    assessment_id, published_at, assessment = _published(attempt)
+    return assessment_service.published_engine(assessment_id, published_at, attempt.engine, assessment)
+
+
+def _pool(attempt: Attempt) -> dict[str, assessment_service.PoolItem]:
+    return assessment_service.published_pool(*_published(attempt))
 
 
 def _deadline(assessment: Assessment, user: User, start) -> Any:
@@ -51,7 +62,7 @@ EXPOSURE_RATES_TTL_SECONDS = 30
 _EXPOSURE_RATES: dict[tuple, tuple[float, dict[str, float]]] = {}
 
 
-def _exposure_rates(assessment: Assessment, engine: Engine) -> dict[str, float] | None:
+def _exposure_rates(attempt: Attempt, engine: Engine) -> dict[str, float] | None:
     """Share of this assessment's attempts that saw each item (only the maximum-rate rule needs it).
 
     Counting means reading every response of the assessment, which grows with its use, so a worker
@@ -61,17 +72,18 @@ def _exposure_rates(assessment: Assessment, engine: Engine) -> dict[str, float] 
     if engine.cfg.exposure != "max_rate":
         return None
     now = time.monotonic()
-    key = (assessment.id, assessment.published_at)
+    assessment_id, published_at, _loaded = _published(attempt)
+    key = assessment_service.published_key(assessment_id, published_at)
     cached = _EXPOSURE_RATES.get(key)
     if cached is not None and now - cached[0] < EXPOSURE_RATES_TTL_SECONDS:
         return cached[1]
     started = db.session.scalar(
-        select(func.count()).select_from(Attempt).where(Attempt.assessment_id == assessment.id)
+        select(func.count()).select_from(Attempt).where(Attempt.assessment_id == assessment_id)
     )
     rows = db.session.execute(
         select(Response.item_code, func.count())
         .join(Attempt, Attempt.id == Response.attempt_id)
-        .where(Attempt.assessment_id == assessment.id)
+        .where(Attempt.assessment_id == assessment_id)
         .group_by(Response.item_code)
     )
     rates = {code: count / max(1, started) for code, count in rows}
@@ -81,39 +93,58 @@ def _exposure_rates(assessment: Assessment, engine: Engine) -> dict[str, float] 
     return rates
 
 
-def _advance(attempt: Attempt, engine: Engine, state: CatState, now) -> None:
-    """Ask the engine for the next item, or close the attempt when it stops."""
-    elapsed = (now - attempt.started_at).total_seconds()
-    item_id = engine.next_item(
-        state, elapsed_seconds=elapsed, exposure_rates=_exposure_rates(attempt.assessment, engine)
+_RESPONSES = Response.__table__
+_ATTEMPTS = Attempt.__table__
+_RESPONSE_FIELDS = ("position", "item_code", "param_version", "answer", "score", "pilot", "answered_at")
+# Built once: building these statements cost more than running them.
+_STORE_RESPONSE = insert(_RESPONSES)
+# Names the position it read, like the ORM's version check: an answer that lost a race matches no row.
+_MOVE_ON = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("b_attempt"), _ATTEMPTS.c.position == bindparam("b_position"))
+    .values(
+        position=bindparam("b_next"),
+        status="in_progress",
+        state=bindparam("b_state", type_=_ATTEMPTS.c.state.type),
+        pending_item=bindparam("b_pending"),
     )
-    attempt.state = state.to_dict()
-    if item_id is None:
-        attempt.pending_item = None
-        attempt.stop_reason = state.stop_reason
-        _finish(attempt, "finished", now)
-        return
-    attempt.pending_item = item_id
+)
+# PostgreSQL does both in one statement, one round trip: the response is inserted only if the move did.
+_MOVED = _MOVE_ON.returning(_ATTEMPTS.c.id).cte("moved")
+_STORE_AND_MOVE_ON = (
+    insert(_RESPONSES)
+    .from_select(
+        ["attempt_id", *_RESPONSE_FIELDS],
+        select(_MOVED.c.id, *(bindparam(name, type_=_RESPONSES.c[name].type) for name in _RESPONSE_FIELDS)),
+    )
+    .add_cte(_MOVED)
+    .returning(_RESPONSES.c.id)  # the row tells whether it was stored (rowcount does not, here)
+)
 
 
 def _store_answer(attempt: Attempt, response: dict, state: CatState, next_id: str) -> None:
-    """The common step as two Core statements: store the response, move the attempt on.
+    """The common step without the ORM's unit of work: store the response, move the attempt on.
 
-    The UPDATE names the position it read, like the ORM's version check, so a concurrent answer that
-    got there first leaves it matching no row. Skipping the ORM's unit of work here halves the cost
-    of an answer; the in-memory attempt is then brought in line without marking it changed.
+    Skipping the unit of work halves the cost of an answer; the in-memory attempt is then brought in
+    line without marking it changed.
     """
     position = response["position"]
     state_dict = state.to_dict()
+    move = {
+        "b_attempt": attempt.id,
+        "b_position": position,
+        "b_next": position + 1,
+        "b_state": state_dict,
+        "b_pending": next_id,
+    }
     connection = db.session.connection()
-    connection.execute(insert(Response.__table__).values(**response))
-    table = Attempt.__table__
-    moved = connection.execute(
-        update(table)
-        .where(table.c.id == attempt.id, table.c.position == position)
-        .values(position=position + 1, status="in_progress", state=state_dict, pending_item=next_id)
-    )
-    if moved.rowcount != 1:
+    if connection.dialect.name == "postgresql":
+        stored = connection.execute(_STORE_AND_MOVE_ON, {**response, **move}).first()
+        moved = 0 if stored is None else 1
+    else:
+        connection.execute(_STORE_RESPONSE, response)
+        moved = connection.execute(_MOVE_ON, move).rowcount
+    if moved != 1:
         raise StaleDataError("attempt moved on")
     for key, value in (
         ("position", position + 1),
@@ -157,14 +188,16 @@ def active_attempt(user: User, assessment: Assessment) -> Attempt | None:
     )
 
 
-def _check_policy(user: User, assessment: Assessment, now) -> None:
-    done, last_finished = db.session.execute(
-        select(func.count(), func.max(Attempt.finished_at)).where(
-            Attempt.user_id == user.id,
-            Attempt.assessment_id == assessment.id,
-            Attempt.status.not_in(ACTIVE_STATUSES),
-        )
-    ).one()
+# A person's attempts at one assessment are few; one small read serves both the resume check and
+# the attempts policy.
+_ATTEMPTS_SO_FAR = select(Attempt.id, Attempt.status, Attempt.finished_at).where(
+    Attempt.user_id == bindparam("user_id"), Attempt.assessment_id == bindparam("assessment_id")
+)
+
+
+def _check_policy(assessment: Assessment, finished: list, now) -> None:
+    """Refuse a new attempt beyond the maximum or before the waiting time; `finished`: end times."""
+    done = len(finished)
     if done >= assessment.max_attempts:
         raise ServiceError(
             "attempts_exhausted",
@@ -172,9 +205,8 @@ def _check_policy(user: User, assessment: Assessment, now) -> None:
             "assessment_id",
             status=403,
         )
+    last_finished = max((when for when in finished if when is not None), default=None)
     if done and assessment.wait_hours and last_finished is not None:
-        if last_finished.tzinfo is None:  # SQLite returns aggregates without the column's type
-            last_finished = datetime.fromisoformat(str(last_finished)).replace(tzinfo=UTC)
         ready = last_finished + timedelta(hours=assessment.wait_hours)
         if now < ready:
             raise ServiceError(
@@ -198,13 +230,17 @@ def start_or_resume(user: User, assessment_id: Any) -> tuple[Attempt, bool]:
     """The caller's active attempt, or a new one when the policy allows; True when it is new."""
     assessment = get_assessment_for(user, assessment_id)
     now = utcnow()
-    current = active_attempt(user, assessment)
-    if current is not None:
+    earlier = db.session.execute(_ATTEMPTS_SO_FAR, {"user_id": user.id, "assessment_id": assessment.id}).all()
+    finished = [row.finished_at for row in earlier if row.status not in ACTIVE_STATUSES]
+    active = next((row.id for row in earlier if row.status in ACTIVE_STATUSES), None)
+    if active is not None:
+        current = db.session.get_one(Attempt, active)
         if not close_if_expired(current, now):
             return current, False
         db.session.commit()
-    _check_policy(user, assessment, now)
-    engine = _engine(assessment)
+        finished.append(current.finished_at)
+    _check_policy(assessment, finished, now)
+    engine = assessment_service.engine_for(assessment, assessment.engine)
     state = engine.start(seed=secrets.randbits(52))
     attempt = Attempt(
         assessment=assessment,
@@ -213,11 +249,16 @@ def start_or_resume(user: User, assessment_id: Any) -> tuple[Attempt, bool]:
         started_at=now,
         deadline_at=_deadline(assessment, user, now),
         position=1,
-        state=state.to_dict(),
         engine=engine.cfg.to_dict(),
-        param_versions={entry["code"]: entry["version"] for entry in assessment.pool},
+        param_versions={
+            code: entry.version for code, entry in assessment_service.pool_items(assessment).items()
+        },
         graph_version=assessment.graph_version,
     )
+    # The first item is chosen before the row is written, so the attempt is stored in one INSERT.
+    first = engine.next_item(state, elapsed_seconds=0.0, exposure_rates=_exposure_rates(attempt, engine))
+    attempt.state = state.to_dict()
+    attempt.pending_item = first
     db.session.add(attempt)
     try:
         db.session.flush()  # the partial unique index refuses a second active attempt here
@@ -227,13 +268,20 @@ def start_or_resume(user: User, assessment_id: Any) -> tuple[Attempt, bool]:
         if existing is None:
             raise
         return existing, False
-    _advance(attempt, engine, state, now)
+    if first is None:  # nothing the pool can give: closed and graded at once
+        attempt.stop_reason = state.stop_reason
+        _finish(attempt, "finished", now)
     audit.record("attempt.start", "attempt", attempt.id, actor=user)
     db.session.commit()
     return attempt, True
 
 
-def get_own_attempt(user: User, attempt_id: int, lock: bool = False) -> Attempt:
+_ATTEMPT_BY_ID = select(Attempt).where(Attempt.id == bindparam("attempt_id"))
+# Answering reads neither the attempt's long record of parameter versions nor its (empty) result.
+_ATTEMPT_TO_ANSWER = _ATTEMPT_BY_ID.options(defer(Attempt.param_versions), defer(Attempt.result))
+
+
+def get_own_attempt(user: User, attempt_id: int, lock: bool = False, *, to_answer: bool = False) -> Attempt:
     """The caller's attempt; someone else's is reported as missing.
 
     With `lock`, the row is locked for the rest of the transaction (SELECT … FOR UPDATE on PostgreSQL),
@@ -241,17 +289,41 @@ def get_own_attempt(user: User, attempt_id: int, lock: bool = False) -> Attempt:
     there the attempt's position doubles as a version number (see the model), so of two racing
     answers the second one's UPDATE matches no row and is refused.
     """
-    stmt = (
-        select(Attempt)
-        .options(joinedload(Attempt.assessment, innerjoin=True))
-        .where(Attempt.id == attempt_id)
-    )
+    stmt = _ATTEMPT_TO_ANSWER if to_answer else _ATTEMPT_BY_ID
     if lock:
         stmt = stmt.with_for_update(of=Attempt)
-    attempt = db.session.scalar(stmt)
+    attempt = db.session.scalar(stmt, {"attempt_id": attempt_id})
     if attempt is None or attempt.user_id != user.id:
         raise NotFound("attempt_not_found", _("attempt not found"))
     return attempt
+
+
+_CALLER_AND_ATTEMPT = (
+    select(User, ApiToken.expires_at, ApiToken.revoked_at, Attempt)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .join(Attempt, Attempt.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("digest"), Attempt.id == bindparam("attempt_id"))
+    .options(defer(Attempt.param_versions), defer(Attempt.result))
+    .with_for_update(of=Attempt)
+)
+
+
+def caller_and_attempt_to_answer(token: str, attempt_id: int) -> tuple[User | None, Attempt | None]:
+    """The bearer token's user and, when it is theirs, the attempt locked for answering, in one query.
+
+    Every answer makes both lookups; as one statement they cost one round trip instead of two. When
+    the attempt is unknown or someone else's, only the user is returned (submit_answer then answers
+    404 as always); a token that is not valid gives no user.
+    """
+    if not token:
+        return None, None
+    row = db.session.execute(
+        _CALLER_AND_ATTEMPT, {"digest": accounts.token_digest(token), "attempt_id": attempt_id}
+    ).first()
+    if row is None:
+        return accounts.user_for_token(token), None
+    user = accounts.valid_token_user(row[0], row[1], row[2])
+    return user, row[3] if user is not None else None
 
 
 def refresh(user: User, attempt_id: int) -> Attempt:
@@ -266,17 +338,24 @@ def pending_payload(attempt: Attempt) -> dict | None:
     """The pending item as it may be shown: no key, no scores, no explanation, no parameters."""
     if attempt.status not in ACTIVE_STATUSES or attempt.pending_item is None:
         return None
-    entry = assessment_service.pool_items(attempt.assessment)[attempt.pending_item]
-    return delivery_payload(entry.item, attempt.position, entry.dimension or "")
+    return {**_pool(attempt)[attempt.pending_item].payload, "position": attempt.position}
 
 
-def submit_answer(user: User, attempt_id: int, position: Any, item_id: Any, answer: Any) -> Attempt:
-    """Store one answer at `position` and move on; a stale or repeated position is a 409."""
+def submit_answer(
+    user: User, attempt_id: int, position: Any, item_id: Any, answer: Any, *, locked: Attempt | None = None
+) -> Attempt:
+    """Store one answer at `position` and move on; a stale or repeated position is a 409.
+
+    `locked` is the attempt when the caller already loaded it for answering (caller_and_attempt_to_answer).
+    """
     if not isinstance(position, int) or isinstance(position, bool) or position < 1:
         raise ServiceError("invalid_field", _("position must be a positive whole number"), "position")
     if not isinstance(item_id, str) or not item_id:
         raise ServiceError("missing_field", _("item_id is required"), "item_id")
-    attempt = get_own_attempt(user, attempt_id, lock=True)
+    if locked is not None and locked.id == attempt_id and locked.user_id == user.id:
+        attempt = locked
+    else:
+        attempt = get_own_attempt(user, attempt_id, lock=True, to_answer=True)
     now = utcnow()
     if close_if_expired(attempt, now):
         db.session.commit()
@@ -293,14 +372,14 @@ def submit_answer(user: User, attempt_id: int, position: Any, item_id: Any, answ
         )
     if item_id != attempt.pending_item:
         raise Conflict("wrong_item", _("item %(item)s is not the pending item", item=item_id), "item_id")
-    entry = assessment_service.pool_items(attempt.assessment)[item_id]
+    entry = _pool(attempt)[item_id]
     item = entry.item
     try:
         validate_answer(item, answer)
         score = score_answer(item, answer)
     except AnswerError as exc:
         raise ServiceError("invalid_answer", str(exc), exc.field) from exc
-    engine = _engine(attempt.assessment, attempt)
+    engine = _engine(attempt)
     elapsed = (now - attempt.started_at).total_seconds()
     try:
         state, next_id = engine.record_and_next(
@@ -308,7 +387,7 @@ def submit_answer(user: User, attempt_id: int, position: Any, item_id: Any, answ
             item_id,
             score,
             elapsed_seconds=elapsed,
-            exposure_rates=_exposure_rates(attempt.assessment, engine),
+            exposure_rates=_exposure_rates(attempt, engine),
         )
     except CatError as exc:
         raise ServiceError("invalid_answer", str(exc), "answer") from exc

@@ -22,19 +22,28 @@ def _cuts(assessment, code: str):
     return cuts.get(code, cuts.get("*"))
 
 
-def _indicator_estimates(attempt: Attempt, dims: dict[str, dict], tree) -> dict[str, dict]:
-    """EAP per measured indicator from its own responses, with the dimension estimate as prior mean."""
-    scored = [r for r in attempt.responses if not r.pilot]
+def _indicator_estimates(
+    attempt: Attempt, scored: list[tuple[str, int]], dims: dict[str, dict]
+) -> dict[str, dict]:
+    """EAP per measured indicator from its own responses, with the dimension estimate as prior mean.
+
+    The indicators of one dimension share that prior, so they are scored in one call: one row per
+    indicator, its own items answered and the dimension's other items missing.
+    """
     if not scored:
         return {}
     # Responses are scored with the pool's frozen parameter versions, which the pool cache holds.
     pool = assessment_service.pool_items(attempt.assessment)
-    by_node: dict[str, list] = defaultdict(list)
-    for response in scored:
-        by_node[pool[response.item_code].node].append(response)
+    by_dim: dict[str | None, list[tuple[str, int]]] = defaultdict(list)
+    for code, score in scored:
+        by_dim[pool[code].dimension].append((code, score))
     out = {}
-    for node, responses in by_node.items():
-        params = [pool[response.item_code].item.irt for response in responses]
+    for dim, answered in by_dim.items():
+        nodes = sorted({pool[code].node for code, _score in answered})
+        responses = np.full((len(nodes), len(answered)), np.nan)
+        for column, (code, score) in enumerate(answered):
+            responses[nodes.index(pool[code].node), column] = score
+        params = [pool[code].item.irt for code, _score in answered]
         width = max((len(p.thresholds or []) for p in params), default=0)
         arrays = {
             "a": [p.a for p in params],
@@ -46,17 +55,21 @@ def _indicator_estimates(attempt: Attempt, dims: dict[str, dict], tree) -> dict[
         }
         if width == 0:
             arrays.pop("thresholds")
-        dim = assessment_service.dimension_for(attempt.assessment, node, tree)
-        prior = dims.get(dim, {}).get("theta", 0.0)
         theta, se = irt_score(
-            np.array([[r.score for r in responses]], dtype=float),
+            responses,
             arrays,
             model=[str(p.model) for p in params],
             method="eap",
-            prior_mean=prior,
+            prior_mean=dims.get(dim, {}).get("theta", 0.0),
             prior_sd=1.0,
         )
-        out[node] = {"theta": float(theta[0]), "se": float(se[0]), "items": len(responses), "dimension": dim}
+        for row, node in enumerate(nodes):
+            out[node] = {
+                "theta": float(theta[row]),
+                "se": float(se[row]),
+                "items": int(np.count_nonzero(~np.isnan(responses[row]))),
+                "dimension": dim,
+            }
     return out
 
 
@@ -66,15 +79,17 @@ def grade_attempt(attempt: Attempt) -> dict:
     scale = graph.level_scale(assessment.scale)
     tree = assessment_service.map_for(assessment)
     engine = assessment_service.engine_for(assessment, attempt.engine)
-    summary = engine.summary(CatState.from_dict(attempt.state))
+    state = CatState.from_dict(attempt.state)
+    summary = engine.summary(state)
     multi = len(assessment.dimensions) > 1
-    counts: dict[str, int] = defaultdict(int)
     pool = assessment_service.pool_items(assessment)
-    item_nodes = {r.item_code: pool[r.item_code].node for r in attempt.responses}
-    for response in attempt.responses:
-        if not response.pilot:
-            dim = assessment_service.dimension_for(assessment, item_nodes[response.item_code], tree)
-            counts[dim] += 1
+    # The state holds every answered item with its score, stored in the same transaction as each
+    # response row, so grading needs no second read of the responses. Pilot items are not scored.
+    answered = zip(state.administered, state.responses, strict=True)
+    scored = [(code, score) for code, score in answered if not pool[code].pilot]
+    counts: dict[str, int] = defaultdict(int)
+    for code, _score in scored:
+        counts[pool[code].dimension] += 1
     dimensions = []
     for row in summary["dimensions"]:
         code = row["code"] if multi else assessment.dimensions[0]
@@ -94,7 +109,7 @@ def grade_attempt(attempt: Attempt) -> dict:
     by_code = {d["code"]: d for d in dimensions}
     user = db.session.get(User, attempt.user_id)
     targets = profile_targets(assessment, user)
-    estimates = _indicator_estimates(attempt, by_code, tree)
+    estimates = _indicator_estimates(attempt, scored, by_code)
     indicator_codes = sorted(
         set(estimates) | ({c for c in targets if c in tree} if assessment.kind == "job_skill" else set()),
         key=graph.code_key,

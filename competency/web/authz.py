@@ -42,17 +42,26 @@ def roles_required(*roles: str) -> Callable:
     return decorator
 
 
-def api_roles_required(*roles: str) -> Callable:
-    """JSON API views: a bearer token of an active user whose role is one of `roles`."""
+def api_roles_required(*roles: str, answering: str | None = None) -> Callable:
+    """JSON API views: a bearer token of an active user whose role is one of `roles`.
+
+    `answering` names the URL parameter of an attempt the view answers: the attempt is then loaded
+    and locked with the token, in one query, as `g.api_attempt` (None unless it is the caller's).
+    """
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
             from competency.services.accounts import user_for_token
+            from competency.services.attempts import caller_and_attempt_to_answer
 
             header = request.headers.get("Authorization", "")
             scheme, _, token = header.partition(" ")
-            user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+            token = token.strip() if scheme.lower() == "bearer" else ""
+            if answering is None:
+                user = user_for_token(token)
+            else:
+                user, g.api_attempt = caller_and_attempt_to_answer(token, kwargs[answering])
             if user is None:
                 abort(401)
             if user.role not in roles:

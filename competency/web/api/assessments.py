@@ -54,7 +54,7 @@ def get_attempt(attempt_id: int):
 
 
 @bp.route("/attempts/<int:attempt_id>/responses", methods=["POST"])
-@api_roles_required(*TAKERS)
+@api_roles_required(*TAKERS, answering="attempt_id")
 def post_response(attempt_id: int):
     """Store one answer; the next item, or `finished: true`."""
     data = json_body()
@@ -62,7 +62,7 @@ def post_response(attempt_id: int):
         if field not in data:
             raise ServiceError("missing_field", _("%(field)s is required", field=field), field)
     attempt = attempt_service.submit_answer(
-        g.api_user, attempt_id, data["position"], data["item_id"], data["answer"]
+        g.api_user, attempt_id, data["position"], data["item_id"], data["answer"], locked=g.api_attempt
     )
     if attempt.status in ("started", "in_progress"):
         return jsonify(

@@ -1,0 +1,167 @@
+"""Where one answer's time goes, in process: the bench_api.py workload through Flask's test client.
+
+One thread, no gunicorn and no HTTP: takers from the benchmark's seeded database (bench_api.py builds
+and caches it) take their attempts as in bench_api.py; the script reports time and SQL statements
+(and round trips to PostgreSQL: statements plus BEGIN/COMMIT/ROLLBACK) per answer, and with
+--cprofile the functions that cost most.
+
+    .venv/bin/python benchmarks/profile_answer.py --backend sqlite --answers 2000
+    .venv/bin/python benchmarks/profile_answer.py --backend postgres --cprofile /tmp/answer.prof
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import random
+import shutil
+import sys
+import tempfile
+import time
+import types
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_api  # noqa: E402  (the same seeded database, accounts and answering rule)
+
+
+def run(backend: str, answers: int, profile_path: Path | None, seed: int | None = None) -> None:
+    plan = bench_api.QUICK
+    workdir = Path(tempfile.mkdtemp(prefix="profile-answer-"))
+    if backend == "sqlite":
+        template = bench_api.sqlite_template(plan, fresh=False)
+    else:
+        template = bench_api.pg_template(plan, fresh=False)
+    try:
+        with bench_api.fresh_database(backend, template, workdir) as database:
+            os.environ.update(database.env)
+            os.environ["COMPETENCY_ENV"] = "production"
+            os.environ.setdefault("SECRET_KEY", "profile-answer-only")
+            measure(answers, profile_path, seed)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def measure(answers: int, profile_path: Path | None, seed: int | None = None) -> None:
+    from sqlalchemy import event
+
+    from competency import create_app
+    from competency.extensions import db
+
+    if seed is not None:
+        # Attempts draw their engine seed from `secrets`; a fixed stream repeats the same item paths,
+        # so two runs of the same code do the same work (for instruction counts under callgrind).
+        import competency.services.attempts as attempts_module
+
+        stream = random.Random(seed)
+        attempts_module.secrets = types.SimpleNamespace(randbits=stream.getrandbits)
+
+    app = create_app()
+    statements: Counter[str] = Counter()
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(_conn, _cursor, statement, *_args):
+        statements[statement.split(None, 1)[0].upper()] += 1
+
+    for name in ("begin", "commit", "rollback"):
+        event.listen(engine, name, lambda _conn, name=name: statements.__setitem__(name.upper(), statements[name.upper()] + 1))
+
+    client = app.test_client()
+    users = [f"bench_student_{i:04d}" for i in range(10)]  # warm-up accounts
+    counts = Counter()
+    timings = Counter()
+
+    per_request: Counter[str] = Counter()
+
+    def call(kind, method, path, body=None, token=None):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        before = sum(statements.values())
+        started = time.perf_counter()
+        response = client.open(path, method=method, json=body, headers=headers)
+        elapsed = time.perf_counter() - started
+        if kind == "answer" and response.is_json and (response.get_json() or {}).get("finished"):
+            timings["last answer"] += elapsed
+            counts["last answer"] += 1
+            per_request["last answer"] += sum(statements.values()) - before
+        timings[kind] += elapsed
+        counts[kind] += 1
+        per_request[kind] += sum(statements.values()) - before
+        if response.status_code >= 400 and not (kind == "start" and response.status_code == 403):
+            raise RuntimeError(f"{kind} {path}: {response.status_code} {response.get_data(as_text=True)}")
+        return response.status_code, response.get_json()
+
+    def take(limit: int) -> None:
+        for username in users:
+            _s, body = call("token", "POST", "/api/v1/auth/token", {"username": username, "password": bench_api.PASSWORD})
+            token = body["token"]
+            _s, body = call("list", "GET", "/api/v1/assessments", token=token)
+            for assessment in body["assessments"]:
+                for _attempt in range(bench_api.MAX_ATTEMPTS):
+                    status, body = call("start", "POST", "/api/v1/attempts", {"assessment_id": assessment["id"]}, token)
+                    if status == 403:
+                        break
+                    attempt_id, item = body["id"], body["item"]
+                    while item:
+                        answer = {"position": item["position"], "item_id": item["item_id"], "answer": bench_api.choose_answer(item)}
+                        _s, body = call("answer", "POST", f"/api/v1/attempts/{attempt_id}/responses", answer, token)
+                        item = None if body["finished"] else body["item"]
+                        if counts["answer"] >= limit:
+                            return
+
+    warm = min(200, answers // 5)
+    take(warm)  # caches, first-use imports
+    statements.clear()
+    per_request.clear()
+    counts.clear()
+    timings.clear()
+    profiler = cProfile.Profile() if profile_path else None
+    users = [f"bench_student_{i:04d}" for i in range(10, plan_students())]
+    started = time.perf_counter()
+    cpu_started = time.process_time()
+    if profiler:
+        profiler.enable()
+    take(answers)
+    if profiler:
+        profiler.disable()
+    total = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    n = counts["answer"]
+    print(f"{n} answers, {counts['start']} starts, {counts['token']} tokens in {total:.2f} s")
+    print(f"  all requests: {1000 * total / n:.3f} ms per answer, {1000 * cpu / n:.3f} ms of it CPU in this process")
+    for kind in ("answer", "last answer", "start", "token", "list"):
+        if counts[kind]:
+            print(
+                f"  {kind:11s} {1000 * timings[kind] / counts[kind]:8.3f} ms each ({counts[kind]}),"
+                f" {per_request[kind] / counts[kind]:5.1f} statements each"
+            )
+    print("statements per answer (all requests):")
+    for name, count in statements.most_common():
+        print(f"  {name:9s} {count / n:6.2f}")
+    if profiler:
+        profiler.dump_stats(profile_path)
+        pstats.Stats(str(profile_path)).sort_stats("cumulative").print_stats(45)
+
+
+def plan_students() -> int:
+    return bench_api.QUICK.students
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--answers", type=int, default=1500)
+    parser.add_argument("--seed", type=int, help="fixed attempt seeds, so runs repeat the same item paths")
+    parser.add_argument("--cprofile", type=Path, help="write a cProfile file here and print the top functions")
+    args = parser.parse_args()
+    run(args.backend, args.answers, args.cprofile, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""Pooled connections that sat idle are checked before use; busy ones are trusted (PostgreSQL only)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from competency.app import ping_idle_connections
+
+
+@pytest.fixture
+def pg_url(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite has no server connection to lose")
+    return database_url
+
+
+def _backend_pid(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def _terminate(url: str, pid: int) -> None:
+    killer = create_engine(url)
+    with killer.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        conn.commit()
+    killer.dispose()
+
+
+def test_an_idle_connection_that_died_is_replaced_before_use(pg_url):
+    engine = create_engine(pg_url, pool_size=1, max_overflow=0)
+    ping_idle_connections(engine, idle_seconds=0.0)  # every reused connection counts as idle
+    try:
+        first = _backend_pid(engine)
+        _terminate(pg_url, first)
+        # The pooled connection is dead; the ping on checkout notices and the pool opens a new one.
+        assert _backend_pid(engine) != first
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_used_a_moment_ago_is_not_pinged(pg_url):
+    engine = create_engine(pg_url, pool_size=1, max_overflow=0)
+    ping_idle_connections(engine, idle_seconds=3600.0)
+    try:
+        first = _backend_pid(engine)
+        assert _backend_pid(engine) == first  # the same connection, reused without a ping
+        _terminate(pg_url, first)
+        # Without a ping the dead connection fails the statement; the pool then discards it and
+        # the next checkout gets a working one.
+        with pytest.raises(OperationalError):
+            _backend_pid(engine)
+        assert _backend_pid(engine) != first
+    finally:
+        engine.dispose()

@@ -48,9 +48,11 @@ class Grid:
 
     def nearest(self, theta: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
         """Interior nearest index m (1..G-2) and offset t = θ − g[m]."""
-        x = (np.clip(theta, -self.bound, self.bound) + self.bound) / self.step
-        m = np.clip(np.rint(x).astype(np.intp), 1, self.points - 2)
-        return m, np.clip(theta, -self.bound, self.bound) - self.theta[m]
+        clipped = np.minimum(np.maximum(theta, -self.bound), self.bound)
+        m = np.minimum(
+            np.maximum(np.rint((clipped + self.bound) / self.step).astype(np.intp), 1), self.points - 2
+        )
+        return m, clipped - self.theta[m]
 
 
 class Bank:

@@ -379,6 +379,10 @@ class Engine:
         if len(set(state.administered)) != len(state.administered):
             raise StateMismatchError("administered: an item appears twice")
         s = self.new_sessions(np.array([state.seed], np.int64), capacity=len(state.administered) + 1)
+        if self.dims > 1 and len(state.theta) == self.dims:
+            # Newton's search for the posterior mode starts from the last estimate, as in a running
+            # session, instead of the prior mean: the same mode in about half the iterations.
+            s.theta[0] = state.theta
         row = np.zeros(1, np.intp)
         for item_id in state.skipped:
             idx = self.bank.index.get(item_id)

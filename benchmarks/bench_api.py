@@ -825,7 +825,7 @@ def main(argv: list[str] | None = None) -> int:
         "--drop-pg-template", action="store_true", help="drop the PostgreSQL template at the end"
     )
     parser.add_argument(
-        "--app", default="competency:create_app()", help="the platform's WSGI app for gunicorn"
+        "--app", default="competency.wsgi:app", help="the platform's WSGI app for gunicorn"
     )
     parser.add_argument(
         "--bare-journal", help="journal mode of the bare endpoint (default: the platform database's)"

@@ -208,6 +208,17 @@ def published_engine(
     return engine
 
 
+def warm_published() -> int:
+    """Build this process's pool and engine caches for every published assessment; how many."""
+    published = db.session.scalars(select(Assessment).where(Assessment.status == "published")).all()
+    for assessment in published:
+        pool_items(assessment)
+        # Starting uses the definition's settings, answering the full settings each attempt records.
+        engine = engine_for(assessment, assessment.engine)
+        engine_for(assessment, engine.cfg.to_dict())
+    return len(published)
+
+
 def engine_config(assessment: Assessment) -> EngineConfig:
     try:
         return EngineConfig.from_dict(dict(assessment.engine))

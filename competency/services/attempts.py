@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -34,11 +35,16 @@ class AttemptClosed(Conflict):
     """The attempt can take no more answers (finished, graded or past its deadline)."""
 
 
-def _published(attempt: Attempt) -> tuple[int, Any, Assessment | None]:
-    """The key of the attempt's frozen pool, and its assessment when already loaded (a new attempt)."""
-    assessment = inspect(attempt).dict.get("assessment")
-    if assessment is not None:
-        return assessment.id, assessment.published_at, assessment
+def _published(attempt: Any) -> tuple[int, Any, Assessment | None]:
+    """The key of the attempt's frozen pool, and its assessment when already loaded (a new attempt).
+
+    `attempt` is an Attempt or anything with its assessment_id and assessment_published_at (a row
+    read for answering, an AnsweredAttempt).
+    """
+    if isinstance(attempt, Attempt):
+        assessment = inspect(attempt).dict.get("assessment")
+        if assessment is not None:
+            return assessment.id, assessment.published_at, assessment
     return attempt.assessment_id, attempt.assessment_published_at, None
 
 
@@ -122,7 +128,7 @@ _STORE_AND_MOVE_ON = (
 )
 
 
-def _store_answer(attempt: Attempt, response: dict, state: CatState, next_id: str | None) -> None:
+def _store_answer(attempt: Any, response: dict, state: CatState, next_id: str | None) -> None:
     """The common step without the ORM's unit of work: store the response, move the attempt on.
 
     Skipping the unit of work halves the cost of an answer; the in-memory attempt is then brought in
@@ -146,6 +152,8 @@ def _store_answer(attempt: Attempt, response: dict, state: CatState, next_id: st
         moved = connection.execute(_MOVE_ON, move).rowcount
     if moved != 1:
         raise StaleDataError("attempt moved on")
+    if not isinstance(attempt, Attempt):
+        return  # a row read for answering: nothing in the session to bring in line
     for key, value in (
         ("position", position + 1),
         ("status", "in_progress"),
@@ -300,32 +308,72 @@ def get_own_attempt(user: User, attempt_id: int, lock: bool = False, *, to_answe
     return attempt
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who a bearer token belongs to, as read together with the attempt being answered."""
+
+    id: int
+    role: str
+    locale: str | None
+
+
+@dataclass(frozen=True)
+class AnsweredAttempt:
+    """An attempt after an answer, as the answering route reports it (no ORM object needed)."""
+
+    id: int
+    status: str
+    position: int
+    pending_item: str | None
+    assessment_id: int
+    assessment_published_at: Any
+
+
+_USERS, _TOKENS = User.__table__, ApiToken.__table__
+# Answering reads neither the attempt's long record of parameter versions nor its (empty) result.
+_ANSWERED_COLUMNS = [column for column in _ATTEMPTS.c if column.name not in ("param_versions", "result")]
+# Plain columns, not ORM entities: the common answer needs no ORM object, and skipping their
+# construction is a third of this statement's cost. A row has the Attempt's attribute names.
 _CALLER_AND_ATTEMPT = (
-    select(User, ApiToken.expires_at, ApiToken.revoked_at, Attempt)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .join(Attempt, Attempt.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("digest"), Attempt.id == bindparam("attempt_id"))
-    .options(defer(Attempt.param_versions), defer(Attempt.result))
-    .with_for_update(of=Attempt)
+    select(
+        _USERS.c.role,
+        _USERS.c.active,
+        _USERS.c.locale,
+        _TOKENS.c.expires_at,
+        _TOKENS.c.revoked_at,
+        *_ANSWERED_COLUMNS,
+        Attempt.assessment_published_at.expression.label("assessment_published_at"),
+    )
+    .select_from(
+        _USERS.join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id).join(
+            _ATTEMPTS, _ATTEMPTS.c.user_id == _USERS.c.id
+        )
+    )
+    .where(_TOKENS.c.token_hash == bindparam("digest"), _ATTEMPTS.c.id == bindparam("attempt_id"))
+    .with_for_update(of=_ATTEMPTS)
 )
 
 
-def caller_and_attempt_to_answer(token: str, attempt_id: int) -> tuple[User | None, Attempt | None]:
-    """The bearer token's user and, when it is theirs, the attempt locked for answering, in one query.
+def caller_and_attempt_to_answer(token: str, attempt_id: int) -> tuple[User | Caller | None, Any]:
+    """The bearer token's caller and, when it is theirs, the attempt locked for answering, in one query.
 
-    Every answer makes both lookups; as one statement they cost one round trip instead of two. When
-    the attempt is unknown or someone else's, only the user is returned (submit_answer then answers
-    404 as always); a token that is not valid gives no user.
+    Every answer makes both lookups; as one statement they cost one round trip instead of two. The
+    attempt comes back as a row with the Attempt's attribute names, the caller as a Caller. When
+    the attempt is unknown or someone else's, only the token's User is returned (submit_answer then
+    answers 404 as always); a token that is not valid gives no one.
     """
     if not token:
         return None, None
-    row = db.session.execute(
-        _CALLER_AND_ATTEMPT, {"digest": accounts.token_digest(token), "attempt_id": attempt_id}
-    ).first()
+    row = (
+        db.session.connection()
+        .execute(_CALLER_AND_ATTEMPT, {"digest": accounts.token_digest(token), "attempt_id": attempt_id})
+        .first()
+    )
     if row is None:
         return accounts.user_for_token(token), None
-    user = accounts.valid_token_user(row[0], row[1], row[2])
-    return user, row[3] if user is not None else None
+    if row.revoked_at is not None or row.expires_at <= utcnow() or not row.active:
+        return None, None
+    return Caller(row.user_id, row.role, row.locale), row
 
 
 def refresh(user: User, attempt_id: int) -> Attempt:
@@ -344,11 +392,14 @@ def pending_payload(attempt: Attempt) -> dict | None:
 
 
 def submit_answer(
-    user: User, attempt_id: int, position: Any, item_id: Any, answer: Any, *, locked: Attempt | None = None
-) -> Attempt:
+    user: User | Caller, attempt_id: int, position: Any, item_id: Any, answer: Any, *, locked: Any = None
+) -> Attempt | AnsweredAttempt:
     """Store one answer at `position` and move on; a stale or repeated position is a 409.
 
-    `locked` is the attempt when the caller already loaded it for answering (caller_and_attempt_to_answer).
+    `locked` is the attempt when the caller already read it, locked, for answering
+    (caller_and_attempt_to_answer): then the common answer is stored without ORM objects and an
+    AnsweredAttempt comes back; the Attempt is loaded only to close the attempt (its last answer,
+    or its deadline passed).
     """
     if not isinstance(position, int) or isinstance(position, bool) or position < 1:
         raise ServiceError("invalid_field", _("position must be a positive whole number"), "position")
@@ -359,7 +410,9 @@ def submit_answer(
     else:
         attempt = get_own_attempt(user, attempt_id, lock=True, to_answer=True)
     now = utcnow()
-    if close_if_expired(attempt, now):
+    if not isinstance(attempt, Attempt) and attempt.status in ACTIVE_STATUSES and _past_deadline(attempt, now):
+        attempt = db.session.get_one(Attempt, attempt.id)  # the row is locked already
+    if isinstance(attempt, Attempt) and close_if_expired(attempt, now):
         db.session.commit()
         raise AttemptClosed(
             "attempt_timed_out", _("the time limit has passed; the attempt was closed and graded")
@@ -406,6 +459,8 @@ def submit_answer(
     try:
         _store_answer(attempt, response, state, next_id)
         if next_id is None:  # the test stops: graded at once, in the same transaction
+            if not isinstance(attempt, Attempt):
+                attempt = db.session.get_one(Attempt, attempt.id, populate_existing=True)
             attempt.stop_reason = state.stop_reason
             _finish(attempt, "finished", now)
         db.session.commit()
@@ -413,7 +468,11 @@ def submit_answer(
         # A concurrent request stored this position first (SQLite has no row lock): exactly one wins.
         db.session.rollback()
         raise Conflict("stale_position", _("this position was already answered"), "position") from exc
-    return attempt
+    if isinstance(attempt, Attempt):
+        return attempt
+    return AnsweredAttempt(
+        attempt.id, "in_progress", position + 1, next_id, attempt.assessment_id, attempt.assessment_published_at
+    )
 
 
 def history(user: User, assessment: Assessment | None = None) -> list[Attempt]:

@@ -2,10 +2,11 @@
 
 One thread, no gunicorn and no HTTP: takers from the benchmark's seeded database (bench_api.py builds
 and caches it) take their attempts as in bench_api.py; the script reports time and SQL statements
-(and round trips to PostgreSQL: statements plus BEGIN/COMMIT/ROLLBACK) per answer, and with
---cprofile the functions that cost most.
+(and round trips to PostgreSQL: statements plus BEGIN/COMMIT/ROLLBACK) per answer, with --split
+the CPU time of the main parts of a request, and with --cprofile the functions that cost most.
 
     .venv/bin/python benchmarks/profile_answer.py --backend sqlite --answers 2000
+    .venv/bin/python benchmarks/profile_answer.py --backend postgres --split --seed 1
     .venv/bin/python benchmarks/profile_answer.py --backend postgres --cprofile /tmp/answer.prof
 """
 
@@ -28,8 +29,46 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_api  # noqa: E402  (the same seeded database, accounts and answering rule)
 
+# Parts of a request whose CPU time --split reports (module, attribute, label).
+SPLIT = (
+    ("competency.services.attempts", "caller_and_attempt_to_answer", "token + locked attempt (one query)"),
+    ("competency.irt.cat.engine", "Engine.record_and_next", "engine: record and next item"),
+    ("competency.services.attempts", "_store_answer", "store the response, move the attempt"),
+    ("competency.services.attempts", "_finish", "grade on the last answer"),
+    ("competency.services.attempts", "start_or_resume", "start attempts"),
+    ("sqlalchemy.orm.scoping", "scoped_session.commit", "commit (every request)"),
+    ("flask.app", "Flask.wsgi_app", "whole requests (all kinds)"),
+)
 
-def run(backend: str, answers: int, profile_path: Path | None, seed: int | None = None) -> None:
+
+def install_split() -> dict[str, list[float]]:
+    """Wrap the SPLIT functions to add up the process CPU time spent in each; label → [seconds, calls]."""
+    import importlib
+
+    totals: dict[str, list[float]] = {}
+    for module_name, attribute, label in SPLIT:
+        owner = importlib.import_module(module_name)
+        *path, name = attribute.split(".")
+        for part in path:
+            owner = getattr(owner, part)
+        original = getattr(owner, name)
+        totals[label] = [0.0, 0]
+
+        def timed(*args, _original=original, _slot=totals[label], **kwargs):
+            started = time.process_time()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                _slot[0] += time.process_time() - started
+                _slot[1] += 1
+
+        setattr(owner, name, timed)
+    return totals
+
+
+def run(
+    backend: str, answers: int, profile_path: Path | None, seed: int | None = None, split: bool = False
+) -> None:
     plan = bench_api.QUICK
     workdir = Path(tempfile.mkdtemp(prefix="profile-answer-"))
     if backend == "sqlite":
@@ -41,12 +80,12 @@ def run(backend: str, answers: int, profile_path: Path | None, seed: int | None 
             os.environ.update(database.env)
             os.environ["COMPETENCY_ENV"] = "production"
             os.environ.setdefault("SECRET_KEY", "profile-answer-only")
-            measure(answers, profile_path, seed)
+            measure(answers, profile_path, seed, split)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def measure(answers: int, profile_path: Path | None, seed: int | None = None) -> None:
+def measure(answers: int, profile_path: Path | None, seed: int | None = None, split: bool = False) -> None:
     from sqlalchemy import event
 
     from competency import create_app
@@ -60,6 +99,7 @@ def measure(answers: int, profile_path: Path | None, seed: int | None = None) ->
         stream = random.Random(seed)
         attempts_module.secrets = types.SimpleNamespace(randbits=stream.getrandbits)
 
+    totals = install_split() if split else {}
     app = create_app()
     statements: Counter[str] = Counter()
     with app.app_context():
@@ -70,7 +110,11 @@ def measure(answers: int, profile_path: Path | None, seed: int | None = None) ->
         statements[statement.split(None, 1)[0].upper()] += 1
 
     for name in ("begin", "commit", "rollback"):
-        event.listen(engine, name, lambda _conn, name=name: statements.__setitem__(name.upper(), statements[name.upper()] + 1))
+        event.listen(
+            engine,
+            name,
+            lambda _conn, name=name: statements.__setitem__(name.upper(), statements[name.upper()] + 1),
+        )
 
     client = app.test_client()
     users = [f"bench_student_{i:04d}" for i in range(10)]  # warm-up accounts
@@ -98,18 +142,28 @@ def measure(answers: int, profile_path: Path | None, seed: int | None = None) ->
 
     def take(limit: int) -> None:
         for username in users:
-            _s, body = call("token", "POST", "/api/v1/auth/token", {"username": username, "password": bench_api.PASSWORD})
+            _s, body = call(
+                "token", "POST", "/api/v1/auth/token", {"username": username, "password": bench_api.PASSWORD}
+            )
             token = body["token"]
             _s, body = call("list", "GET", "/api/v1/assessments", token=token)
             for assessment in body["assessments"]:
                 for _attempt in range(bench_api.MAX_ATTEMPTS):
-                    status, body = call("start", "POST", "/api/v1/attempts", {"assessment_id": assessment["id"]}, token)
+                    status, body = call(
+                        "start", "POST", "/api/v1/attempts", {"assessment_id": assessment["id"]}, token
+                    )
                     if status == 403:
                         break
                     attempt_id, item = body["id"], body["item"]
                     while item:
-                        answer = {"position": item["position"], "item_id": item["item_id"], "answer": bench_api.choose_answer(item)}
-                        _s, body = call("answer", "POST", f"/api/v1/attempts/{attempt_id}/responses", answer, token)
+                        answer = {
+                            "position": item["position"],
+                            "item_id": item["item_id"],
+                            "answer": bench_api.choose_answer(item),
+                        }
+                        _s, body = call(
+                            "answer", "POST", f"/api/v1/attempts/{attempt_id}/responses", answer, token
+                        )
                         item = None if body["finished"] else body["item"]
                         if counts["answer"] >= limit:
                             return
@@ -119,9 +173,17 @@ def measure(answers: int, profile_path: Path | None, seed: int | None = None) ->
     statements.clear()
     per_request.clear()
     counts.clear()
+    for slot in totals.values():
+        slot[:] = [0.0, 0]
     timings.clear()
     profiler = cProfile.Profile() if profile_path else None
     users = [f"bench_student_{i:04d}" for i in range(10, plan_students())]
+    backend_pids: set[int] = set()
+    if engine.dialect.name == "postgresql":
+        # The server processes this app's pool talks to (one in a single-threaded run).
+        rows = bench_api._pg("SELECT pid FROM pg_stat_activity WHERE datname = %s", engine.url.database)
+        backend_pids = {row[0] for row in rows}
+    db_started = bench_api.cpu_ticks(backend_pids)
     started = time.perf_counter()
     cpu_started = time.process_time()
     if profiler:
@@ -133,7 +195,12 @@ def measure(answers: int, profile_path: Path | None, seed: int | None = None) ->
     cpu = time.process_time() - cpu_started
     n = counts["answer"]
     print(f"{n} answers, {counts['start']} starts, {counts['token']} tokens in {total:.2f} s")
-    print(f"  all requests: {1000 * total / n:.3f} ms per answer, {1000 * cpu / n:.3f} ms of it CPU in this process")
+    print(
+        f"  all requests: {1000 * total / n:.3f} ms per answer, {1000 * cpu / n:.3f} ms of it CPU in this process"
+    )
+    if backend_pids:
+        db_cpu = (bench_api.cpu_ticks(backend_pids) - db_started) / os.sysconf("SC_CLK_TCK")
+        print(f"  PostgreSQL server processes: {1000 * db_cpu / n:.3f} ms CPU per answer")
     for kind in ("answer", "last answer", "start", "token", "list"):
         if counts[kind]:
             print(
@@ -143,6 +210,10 @@ def measure(answers: int, profile_path: Path | None, seed: int | None = None) ->
     print("statements per answer (all requests):")
     for name, count in statements.most_common():
         print(f"  {name:9s} {count / n:6.2f}")
+    if totals:
+        print("CPU time per answer, by part (--split):")
+        for label, (seconds, calls) in totals.items():
+            print(f"  {label:38s} {1e6 * seconds / n:7.0f} µs per answer ({calls} calls)")
     if profiler:
         profiler.dump_stats(profile_path)
         pstats.Stats(str(profile_path)).sort_stats("cumulative").print_stats(45)
@@ -153,13 +224,18 @@ def plan_students() -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--answers", type=int, default=1500)
     parser.add_argument("--seed", type=int, help="fixed attempt seeds, so runs repeat the same item paths")
-    parser.add_argument("--cprofile", type=Path, help="write a cProfile file here and print the top functions")
+    parser.add_argument("--split", action="store_true", help="CPU time per answer of the main parts")
+    parser.add_argument(
+        "--cprofile", type=Path, help="write a cProfile file here and print the top functions"
+    )
     args = parser.parse_args()
-    run(args.backend, args.answers, args.cprofile, args.seed)
+    run(args.backend, args.answers, args.cprofile, args.seed, args.split)
     return 0
 
 

@@ -410,7 +410,11 @@ def submit_answer(
     else:
         attempt = get_own_attempt(user, attempt_id, lock=True, to_answer=True)
     now = utcnow()
-    if not isinstance(attempt, Attempt) and attempt.status in ACTIVE_STATUSES and _past_deadline(attempt, now):
+    if (
+        not isinstance(attempt, Attempt)
+        and attempt.status in ACTIVE_STATUSES
+        and _past_deadline(attempt, now)
+    ):
         attempt = db.session.get_one(Attempt, attempt.id)  # the row is locked already
     if isinstance(attempt, Attempt) and close_if_expired(attempt, now):
         db.session.commit()
@@ -471,7 +475,12 @@ def submit_answer(
     if isinstance(attempt, Attempt):
         return attempt
     return AnsweredAttempt(
-        attempt.id, "in_progress", position + 1, next_id, attempt.assessment_id, attempt.assessment_published_at
+        attempt.id,
+        "in_progress",
+        position + 1,
+        next_id,
+        attempt.assessment_id,
+        attempt.assessment_published_at,
     )
 
 

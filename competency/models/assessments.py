@@ -130,7 +130,9 @@ class Response(Base):
     __table_args__ = (UniqueConstraint("attempt_id", "position"), UniqueConstraint("attempt_id", "item_code"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique (attempt_id, position) index serves every lookup by attempt, and
+    # one index fewer is less work on every answer stored.
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     # Exposure (how often an item was administered) is counted from here; no counter row is locked.
     item_code: Mapped[str] = mapped_column(String(64), index=True)

@@ -342,7 +342,6 @@ class Server:
             "60",
             "--log-level",
             "warning",
-            *(["--preload"] if os.environ.get("BENCH_PRELOAD") else []),
             app,
         ]
         self.log = (workdir / f"gunicorn-{self.port}.log").open("w")

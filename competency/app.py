@@ -104,10 +104,17 @@ def create_app(config: dict | None = None) -> Flask:
     from competency.cli import register_commands
 
     register_commands(app)
+    freeze_long_lived(app)
+    return app
+
+
+def freeze_long_lived(app: Flask) -> None:
+    """Move what was built so far out of the garbage collector's sight (not in tests).
+
+    Everything built at start-up (maps, mappers, templates, warmed caches) lives as long as the
+    process; moving it out of the collector's sight makes each full collection during requests far
+    cheaper (measured: about 17 % less time per answer). Tests create many apps, so they skip it.
+    """
     if not app.config.get("TESTING"):
-        # Everything built so far (maps, mappers, templates) lives as long as the process; moving it out
-        # of the collector's sight makes each full collection during requests far cheaper (measured:
-        # about 17 % less time per answer). Tests create many apps, so they skip it.
         gc.collect()
         gc.freeze()
-    return app

@@ -8,12 +8,11 @@ the caches fill on first use, as under `flask run`.
 
 from __future__ import annotations
 
-import gc
 import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from competency.app import create_app
+from competency.app import create_app, freeze_long_lived
 from competency.extensions import db
 from competency.services.assessments import warm_published
 
@@ -29,6 +28,4 @@ with app.app_context():
         log.info("caches warmed for %d published assessments", warmed)
     finally:
         db.session.remove()
-if not app.config.get("TESTING"):
-    gc.collect()
-    gc.freeze()  # as in create_app: the caches live as long as the process
+freeze_long_lived(app)  # the warmed caches live as long as the process, too

@@ -184,9 +184,12 @@ def user_for_token(token: str) -> User | None:
 
 def valid_token_user(user: User, expires_at: datetime, revoked_at: datetime | None) -> User | None:
     """The token's user when the token is unexpired and unrevoked and the account active."""
-    if revoked_at is not None or expires_at <= utcnow() or not user.active:
-        return None
-    return user
+    return user if token_is_valid(expires_at, revoked_at, user.active) else None
+
+
+def token_is_valid(expires_at: datetime, revoked_at: datetime | None, account_active: bool) -> bool:
+    """A bearer token authenticates only while unexpired, unrevoked and its account active."""
+    return revoked_at is None and expires_at > utcnow() and account_active
 
 
 def revoke_token(token: str, actor: User | None = None) -> bool:

@@ -172,9 +172,13 @@ def published_pool(
     if pool is not None:
         return pool
     assessment = _assessment(assessment_id, assessment)
+    key = published_key(assessment.id, assessment.published_at)
+    rows = pool_rows(assessment)
+    if key not in _BANKS:  # the engine's bank comes from the same rows: read them once
+        _remember(_BANKS, key, Bank.from_items(bank_items(assessment, rows)))
     tree = map_for(assessment)
     pool = {}
-    for row, params in pool_rows(assessment):
+    for row, params in rows:
         item = to_schema(row, params)
         dimension = dimension_for(assessment, row.node, tree)
         pool[row.code] = PoolItem(
@@ -185,7 +189,7 @@ def published_pool(
             pilot=row.status == "pilot",
             payload=delivery_payload(item, 0, dimension or ""),
         )
-    return _remember(_POOLS, published_key(assessment.id, assessment.published_at), pool)
+    return _remember(_POOLS, key, pool)
 
 
 _ENGINES: dict[tuple, Engine] = {}

@@ -286,9 +286,10 @@ def start_or_resume(user: User, assessment_id: Any) -> tuple[Attempt, bool]:
     return attempt, True
 
 
-_ATTEMPT_BY_ID = select(Attempt).where(Attempt.id == bindparam("attempt_id"))
 # Answering reads neither the attempt's long record of parameter versions nor its (empty) result.
-_ATTEMPT_TO_ANSWER = _ATTEMPT_BY_ID.options(defer(Attempt.param_versions), defer(Attempt.result))
+_NOT_READ_TO_ANSWER = ("param_versions", "result")
+_ATTEMPT_BY_ID = select(Attempt).where(Attempt.id == bindparam("attempt_id"))
+_ATTEMPT_TO_ANSWER = _ATTEMPT_BY_ID.options(*(defer(getattr(Attempt, name)) for name in _NOT_READ_TO_ANSWER))
 
 
 def get_own_attempt(user: User, attempt_id: int, lock: bool = False, *, to_answer: bool = False) -> Attempt:
@@ -330,8 +331,7 @@ class AnsweredAttempt:
 
 
 _USERS, _TOKENS = User.__table__, ApiToken.__table__
-# Answering reads neither the attempt's long record of parameter versions nor its (empty) result.
-_ANSWERED_COLUMNS = [column for column in _ATTEMPTS.c if column.name not in ("param_versions", "result")]
+_ANSWERED_COLUMNS = [column for column in _ATTEMPTS.c if column.name not in _NOT_READ_TO_ANSWER]
 # Plain columns, not ORM entities: the common answer needs no ORM object, and skipping their
 # construction is a third of this statement's cost. A row has the Attempt's attribute names.
 _CALLER_AND_ATTEMPT = (
@@ -371,7 +371,7 @@ def caller_and_attempt_to_answer(token: str, attempt_id: int) -> tuple[User | Ca
     )
     if row is None:
         return accounts.user_for_token(token), None
-    if row.revoked_at is not None or row.expires_at <= utcnow() or not row.active:
+    if not accounts.token_is_valid(row.expires_at, row.revoked_at, row.active):
         return None, None
     return Caller(row.user_id, row.role, row.locale), row
 
@@ -389,6 +389,16 @@ def pending_payload(attempt: Attempt) -> dict | None:
     if attempt.status not in ACTIVE_STATUSES or attempt.pending_item is None:
         return None
     return {**_pool(attempt)[attempt.pending_item].payload, "position": attempt.position}
+
+
+def _as_model(attempt: Any) -> Attempt:
+    """The Attempt itself, for closing it, when answering read it as a row (already locked).
+
+    `populate_existing`: the row may have moved on in this transaction (the answer just stored).
+    """
+    if isinstance(attempt, Attempt):
+        return attempt
+    return db.session.get_one(Attempt, attempt.id, populate_existing=True)
 
 
 def submit_answer(
@@ -410,12 +420,8 @@ def submit_answer(
     else:
         attempt = get_own_attempt(user, attempt_id, lock=True, to_answer=True)
     now = utcnow()
-    if (
-        not isinstance(attempt, Attempt)
-        and attempt.status in ACTIVE_STATUSES
-        and _past_deadline(attempt, now)
-    ):
-        attempt = db.session.get_one(Attempt, attempt.id)  # the row is locked already
+    if attempt.status in ACTIVE_STATUSES and _past_deadline(attempt, now):
+        attempt = _as_model(attempt)
     if isinstance(attempt, Attempt) and close_if_expired(attempt, now):
         db.session.commit()
         raise AttemptClosed(
@@ -463,8 +469,7 @@ def submit_answer(
     try:
         _store_answer(attempt, response, state, next_id)
         if next_id is None:  # the test stops: graded at once, in the same transaction
-            if not isinstance(attempt, Attempt):
-                attempt = db.session.get_one(Attempt, attempt.id, populate_existing=True)
+            attempt = _as_model(attempt)
             attempt.stop_reason = state.stop_reason
             _finish(attempt, "finished", now)
         db.session.commit()

@@ -351,7 +351,8 @@ class _Checker:
             return None
         return key
 
-    def multiple_key(self, option_keys: list[str]) -> list[str] | None:
+    def _key_list(self, shape: str) -> list[str] | None:
+        """The key as a list of option keys, or None once the reason it is not one is reported."""
         key = self.data.get("key")
         if key is REPORTED:
             self.ok = False
@@ -360,11 +361,22 @@ class _Checker:
             self.fail("key", "missing field")
             return None
         if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
-            self.fail("key", 'must be a list of option keys, e.g. ["A", "C"]')
+            self.fail("key", shape)
             return None
-        bad = [k for k in key if option_keys and k not in option_keys]
-        if bad:
-            self.fail("key", f"not among the options ({', '.join(option_keys)}): {', '.join(map(repr, bad))}")
+        return key
+
+    def _keys_known(self, key: list[str], option_keys: list[str]) -> bool:
+        """True when every key names an option; otherwise the unknown ones are reported."""
+        unknown = [k for k in key if option_keys and k not in option_keys]
+        if unknown:
+            self.fail(
+                "key", f"not among the options ({', '.join(option_keys)}): {', '.join(map(repr, unknown))}"
+            )
+        return not unknown
+
+    def multiple_key(self, option_keys: list[str]) -> list[str] | None:
+        key = self._key_list('must be a list of option keys, e.g. ["A", "C"]')
+        if key is None or not self._keys_known(key, option_keys):
             return None
         if len(set(key)) != len(key):
             self.fail("key", "a key is listed twice")
@@ -373,23 +385,10 @@ class _Checker:
 
     def sequence_key(self, option_keys: list[str]) -> list[str] | None:
         """The correct order: a permutation of the option keys that differs from the written order."""
-        key = self.data.get("key")
-        if key is REPORTED:
-            self.ok = False
+        key = self._key_list('must list every option key in the correct order, e.g. ["C", "A", "D", "B"]')
+        if key is None:
             return None
-        if key is None or key == []:
-            self.fail("key", "missing field")
-            return None
-        if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
-            self.fail("key", 'must list every option key in the correct order, e.g. ["C", "A", "D", "B"]')
-            return None
-        ok = True
-        unknown = [k for k in key if option_keys and k not in option_keys]
-        if unknown:
-            self.fail(
-                "key", f"not among the options ({', '.join(option_keys)}): {', '.join(map(repr, unknown))}"
-            )
-            ok = False
+        ok = self._keys_known(key, option_keys)
         twice = sorted({k for k in key if key.count(k) > 1})
         if twice:
             self.fail("key", f"an option is listed twice in the order: {', '.join(map(repr, twice))}")

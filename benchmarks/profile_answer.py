@@ -32,6 +32,7 @@ import bench_api  # noqa: E402  (the same seeded database, accounts and answerin
 # Parts of a request whose CPU time --split reports (module, attribute, label).
 SPLIT = (
     ("competency.services.attempts", "caller_and_attempt_to_answer", "token + locked attempt (one query)"),
+    ("competency.services.precompiled", "Precompiled._execute", "precompiled statements (driver only)"),
     ("competency.irt.cat.engine", "Engine.record_and_next", "engine: record and next item"),
     ("competency.services.attempts", "_store_answer", "store the response, move the attempt"),
     ("competency.services.attempts", "_finish", "grade on the last answer"),
@@ -67,7 +68,12 @@ def install_split() -> dict[str, list[float]]:
 
 
 def run(
-    backend: str, answers: int, profile_path: Path | None, seed: int | None = None, split: bool = False
+    backend: str,
+    answers: int,
+    profile_path: Path | None,
+    seed: int | None = None,
+    split: bool = False,
+    show_sql: frozenset[str] = frozenset(),
 ) -> None:
     plan = bench_api.QUICK
     workdir = Path(tempfile.mkdtemp(prefix="profile-answer-"))
@@ -80,15 +86,20 @@ def run(
             os.environ.update(database.env)
             os.environ["COMPETENCY_ENV"] = "production"
             os.environ.setdefault("SECRET_KEY", "profile-answer-only")
-            measure(answers, profile_path, seed, split)
+            measure(answers, profile_path, seed, split, show_sql)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def measure(answers: int, profile_path: Path | None, seed: int | None = None, split: bool = False) -> None:
+def measure(
+    answers: int,
+    profile_path: Path | None,
+    seed: int | None = None,
+    split: bool = False,
+    show_sql: frozenset[str] = frozenset(),
+) -> None:
     from sqlalchemy import event
 
-    from competency import create_app
     from competency.extensions import db
 
     if seed is not None:
@@ -100,14 +111,34 @@ def measure(answers: int, profile_path: Path | None, seed: int | None = None, sp
         attempts_module.secrets = types.SimpleNamespace(randbits=stream.getrandbits)
 
     totals = install_split() if split else {}
-    app = create_app()
+    # The production entry point, as under gunicorn: every published assessment's caches are built
+    # before the first request, so no measured request pays for building them.
+    from competency.wsgi import app
+
     statements: Counter[str] = Counter()
     with app.app_context():
         engine = db.engine
 
+    shown: list[str] = []  # the statements of the current request
+    tracing: set[str] = set()  # kinds of request whose statements are still to be printed (--show-sql)
+
     @event.listens_for(engine, "before_cursor_execute")
     def _count(_conn, _cursor, statement, *_args):
         statements[statement.split(None, 1)[0].upper()] += 1
+        shown.append(statement)
+
+    # The answer route's hot statements run on the driver's cursor, outside SQLAlchemy's events.
+    from competency.services.precompiled import Precompiled
+
+    original_execute = Precompiled._execute
+
+    def _counted(self, connection, params):
+        sql = self._for(connection.dialect).sql
+        statements[sql.split(None, 1)[0].upper()] += 1
+        shown.append(sql)
+        return original_execute(self, connection, params)
+
+    Precompiled._execute = _counted
 
     for name in ("begin", "commit", "rollback"):
         event.listen(
@@ -126,10 +157,18 @@ def measure(answers: int, profile_path: Path | None, seed: int | None = None, sp
     def call(kind, method, path, body=None, token=None):
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         before = sum(statements.values())
+        shown.clear()
         started = time.perf_counter()
         response = client.open(path, method=method, json=body, headers=headers)
         elapsed = time.perf_counter() - started
-        if kind == "answer" and response.is_json and (response.get_json() or {}).get("finished"):
+        finished = kind == "answer" and response.is_json and (response.get_json() or {}).get("finished")
+        traced = "last answer" if finished else kind
+        if traced in tracing:
+            tracing.discard(traced)
+            print(f"-- the statements of one {traced} request:")
+            for statement in shown:
+                print("   ", " ".join(statement.split())[:160])
+        if finished:
             timings["last answer"] += elapsed
             counts["last answer"] += 1
             per_request["last answer"] += sum(statements.values()) - before
@@ -170,6 +209,7 @@ def measure(answers: int, profile_path: Path | None, seed: int | None = None, sp
 
     warm = min(200, answers // 5)
     take(warm)  # caches, first-use imports
+    tracing.update(show_sql)
     statements.clear()
     per_request.clear()
     counts.clear()
@@ -234,8 +274,15 @@ def main() -> int:
     parser.add_argument(
         "--cprofile", type=Path, help="write a cProfile file here and print the top functions"
     )
+    parser.add_argument(
+        "--show-sql",
+        default="",
+        help="comma-separated request kinds (start, answer, last answer, token, list): print the"
+        " statements of the first one measured",
+    )
     args = parser.parse_args()
-    run(args.backend, args.answers, args.cprofile, args.seed, args.split)
+    show = frozenset(kind.strip() for kind in args.show_sql.split(",") if kind.strip())
+    run(args.backend, args.answers, args.cprofile, args.seed, args.split, show)
     return 0
 
 

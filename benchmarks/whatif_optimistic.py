@@ -16,12 +16,14 @@ from __future__ import annotations
 from competency import create_app as create_platform
 from competency.extensions import db
 from competency.services import attempts
+from competency.services.precompiled import Precompiled
 
 
 def create_app():
     app = create_platform()
-    unlocked = attempts._CALLER_AND_ATTEMPT._generate()
-    unlocked._for_update_arg = None  # the same statement without FOR UPDATE
+    statement = attempts._CALLER_AND_ATTEMPT.statement._generate()
+    statement._for_update_arg = None  # the same statement without FOR UPDATE
+    unlocked = Precompiled(statement)
     original = attempts.caller_and_attempt_to_answer
 
     def caller_and_attempt_without_lock(token: str, attempt_id: int):

@@ -200,15 +200,36 @@ def engine_for(assessment: Assessment, config: dict) -> Engine:
     return published_engine(assessment.id, assessment.published_at, config, assessment)
 
 
+_CANONICAL_SETTINGS: dict[str, str] = {}
+
+
+def _settings_key(config: dict | str) -> str:
+    """Engine settings as canonical JSON text, the engine cache's key.
+
+    Answering passes the attempt's settings as the JSON text it stored, unparsed: each distinct text
+    is made canonical once per process, so both forms find the same engine.
+    """
+    if not isinstance(config, str):
+        return json.dumps(config, sort_keys=True)
+    key = _CANONICAL_SETTINGS.get(config)
+    if key is None:
+        key = _remember(_CANONICAL_SETTINGS, config, json.dumps(json.loads(config), sort_keys=True))
+    return key
+
+
 def published_engine(
-    assessment_id: int, published_at: datetime | None, config: dict, assessment: Assessment | None = None
+    assessment_id: int,
+    published_at: datetime | None,
+    config: dict | str,
+    assessment: Assessment | None = None,
 ) -> Engine:
-    settings = json.dumps(config, sort_keys=True)
+    """The engine by key; `config` is the settings, or their JSON text as an attempt stored them."""
+    settings = _settings_key(config)
     engine = _ENGINES.get((*published_key(assessment_id, published_at), settings))
     if engine is None:
         assessment = _assessment(assessment_id, assessment)
         key = (*published_key(assessment.id, assessment.published_at), settings)
-        engine = _remember(_ENGINES, key, Engine(engine_bank(assessment), dict(config)))
+        engine = _remember(_ENGINES, key, Engine(engine_bank(assessment), json.loads(settings)))
     return engine
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, insert, inspect, select, update
+from sqlalchemy import Text, bindparam, cast, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -27,6 +27,7 @@ from competency.models import ACTIVE_STATUSES, ApiToken, Assessment, Attempt, Re
 from competency.services import accounts, audit
 from competency.services import assessments as assessment_service
 from competency.services.errors import Conflict, NotFound, ServiceError
+from competency.services.precompiled import Precompiled
 from competency.services.results import grade_attempt
 from competency.tests_bank.scoring import AnswerError, score_answer, validate_answer
 
@@ -38,8 +39,8 @@ class AttemptClosed(Conflict):
 def _published(attempt: Any) -> tuple[int, Any, Assessment | None]:
     """The key of the attempt's frozen pool, and its assessment when already loaded (a new attempt).
 
-    `attempt` is an Attempt or anything with its assessment_id and assessment_published_at (a row
-    read for answering, an AnsweredAttempt).
+    `attempt` is an Attempt or anything with its assessment_id and assessment_published_at (an
+    AttemptToAnswer, an AnsweredAttempt).
     """
     if isinstance(attempt, Attempt):
         assessment = inspect(attempt).dict.get("assessment")
@@ -102,8 +103,12 @@ def _exposure_rates(attempt: Attempt, engine: Engine) -> dict[str, float] | None
 _RESPONSES = Response.__table__
 _ATTEMPTS = Attempt.__table__
 _RESPONSE_FIELDS = ("position", "item_code", "param_version", "answer", "score", "pilot", "answered_at")
-# Built once: building these statements cost more than running them.
-_STORE_RESPONSE = insert(_RESPONSES)
+# Built and compiled once: building these statements cost more than running them.
+_STORE_RESPONSE = Precompiled(
+    insert(_RESPONSES).values(
+        {name: bindparam(name, type_=_RESPONSES.c[name].type) for name in ("attempt_id", *_RESPONSE_FIELDS)}
+    )
+)
 # Names the position it read, like the ORM's version check: an answer that lost a race matches no row.
 _MOVE_ON = (
     update(_ATTEMPTS)
@@ -117,7 +122,7 @@ _MOVE_ON = (
 )
 # PostgreSQL does both in one statement, one round trip: the response is inserted only if the move did.
 _MOVED = _MOVE_ON.returning(_ATTEMPTS.c.id).cte("moved")
-_STORE_AND_MOVE_ON = (
+_STORE_AND_MOVE_ON = Precompiled(
     insert(_RESPONSES)
     .from_select(
         ["attempt_id", *_RESPONSE_FIELDS],
@@ -126,6 +131,7 @@ _STORE_AND_MOVE_ON = (
     .add_cte(_MOVED)
     .returning(_RESPONSES.c.id)  # the row tells whether it was stored (rowcount does not, here)
 )
+_MOVE_ON = Precompiled(_MOVE_ON)
 
 
 def _store_answer(attempt: Any, response: dict, state: CatState, next_id: str | None) -> None:
@@ -145,15 +151,14 @@ def _store_answer(attempt: Any, response: dict, state: CatState, next_id: str | 
     }
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        stored = connection.execute(_STORE_AND_MOVE_ON, {**response, **move}).first()
-        moved = 0 if stored is None else 1
+        moved = 0 if _STORE_AND_MOVE_ON.first(connection, {**response, **move}) is None else 1
     else:
-        connection.execute(_STORE_RESPONSE, response)
-        moved = connection.execute(_MOVE_ON, move).rowcount
+        _STORE_RESPONSE.rowcount(connection, response)
+        moved = _MOVE_ON.rowcount(connection, move)
     if moved != 1:
         raise StaleDataError("attempt moved on")
     if not isinstance(attempt, Attempt):
-        return  # a row read for answering: nothing in the session to bring in line
+        return  # read for answering, not an ORM object: nothing in the session to bring in line
     for key, value in (
         ("position", position + 1),
         ("status", "in_progress"),
@@ -330,19 +335,38 @@ class AnsweredAttempt:
     assessment_published_at: Any
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptToAnswer:
+    """The attempt as answering reads it, locked: only the columns an answer needs, no ORM object."""
+
+    id: int
+    user_id: int
+    assessment_id: int
+    status: str
+    started_at: datetime
+    deadline_at: datetime | None
+    position: int
+    pending_item: str | None
+    state: dict
+    engine: str  # the settings' JSON text, unparsed: it only has to find the cached engine
+    assessment_published_at: datetime | None
+
+
 _USERS, _TOKENS = User.__table__, ApiToken.__table__
-_ANSWERED_COLUMNS = [column for column in _ATTEMPTS.c if column.name not in _NOT_READ_TO_ANSWER]
-# Plain columns, not ORM entities: the common answer needs no ORM object, and skipping their
-# construction is a third of this statement's cost. A row has the Attempt's attribute names.
-_CALLER_AND_ATTEMPT = (
+_CALLER_COLUMNS = (
+    _USERS.c.role,
+    _USERS.c.active,
+    _USERS.c.locale,
+    _TOKENS.c.expires_at,
+    _TOKENS.c.revoked_at,
+)
+# Plain columns, not ORM entities, run as a Precompiled: the common answer needs no ORM object.
+_CALLER_AND_ATTEMPT = Precompiled(
     select(
-        _USERS.c.role,
-        _USERS.c.active,
-        _USERS.c.locale,
-        _TOKENS.c.expires_at,
-        _TOKENS.c.revoked_at,
-        *_ANSWERED_COLUMNS,
-        Attempt.assessment_published_at.expression.label("assessment_published_at"),
+        *_CALLER_COLUMNS,
+        *(_ATTEMPTS.c[field.name] for field in fields(AttemptToAnswer)[:-2]),
+        cast(_ATTEMPTS.c.engine, Text),
+        Attempt.assessment_published_at.expression,
     )
     .select_from(
         _USERS.join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id).join(
@@ -354,26 +378,27 @@ _CALLER_AND_ATTEMPT = (
 )
 
 
-def caller_and_attempt_to_answer(token: str, attempt_id: int) -> tuple[User | Caller | None, Any]:
+def caller_and_attempt_to_answer(
+    token: str, attempt_id: int
+) -> tuple[User | Caller | None, AttemptToAnswer | None]:
     """The bearer token's caller and, when it is theirs, the attempt locked for answering, in one query.
 
     Every answer makes both lookups; as one statement they cost one round trip instead of two. The
-    attempt comes back as a row with the Attempt's attribute names, the caller as a Caller. When
-    the attempt is unknown or someone else's, only the token's User is returned (submit_answer then
-    answers 404 as always); a token that is not valid gives no one.
+    caller comes back as a Caller. When the attempt is unknown or someone else's, only the token's
+    User is returned (submit_answer then answers 404 as always); a token that is not valid gives no one.
     """
     if not token:
         return None, None
-    row = (
-        db.session.connection()
-        .execute(_CALLER_AND_ATTEMPT, {"digest": accounts.token_digest(token), "attempt_id": attempt_id})
-        .first()
+    row = _CALLER_AND_ATTEMPT.first(
+        db.session.connection(), {"digest": accounts.token_digest(token), "attempt_id": attempt_id}
     )
     if row is None:
         return accounts.user_for_token(token), None
-    if not accounts.token_is_valid(row.expires_at, row.revoked_at, row.active):
+    role, active, locale, expires_at, revoked_at = row[: len(_CALLER_COLUMNS)]
+    if not accounts.token_is_valid(expires_at, revoked_at, active):
         return None, None
-    return Caller(row.user_id, row.role, row.locale), row
+    attempt = AttemptToAnswer(*row[len(_CALLER_COLUMNS) :])
+    return Caller(attempt.user_id, role, locale), attempt
 
 
 def refresh(user: User, attempt_id: int) -> Attempt:
@@ -392,17 +417,30 @@ def pending_payload(attempt: Attempt) -> dict | None:
 
 
 def _as_model(attempt: Any) -> Attempt:
-    """The Attempt itself, for closing it, when answering read it as a row (already locked).
+    """The Attempt itself, for closing it, when answering read it as an AttemptToAnswer (already locked).
 
     `populate_existing`: the row may have moved on in this transaction (the answer just stored).
+    Grading reads the assessment next, so it comes in the same query; the record of parameter
+    versions is not read.
     """
     if isinstance(attempt, Attempt):
         return attempt
-    return db.session.get_one(Attempt, attempt.id, populate_existing=True)
+    return db.session.get_one(
+        Attempt,
+        attempt.id,
+        options=[joinedload(Attempt.assessment), defer(Attempt.param_versions)],
+        populate_existing=True,
+    )
 
 
 def submit_answer(
-    user: User | Caller, attempt_id: int, position: Any, item_id: Any, answer: Any, *, locked: Any = None
+    user: User | Caller,
+    attempt_id: int,
+    position: Any,
+    item_id: Any,
+    answer: Any,
+    *,
+    locked: AttemptToAnswer | None = None,
 ) -> Attempt | AnsweredAttempt:
     """Store one answer at `position` and move on; a stale or repeated position is a 409.
 

@@ -57,11 +57,14 @@ def certificate_for_attempt(attempt_id: int) -> Certificate | None:
     return db.session.scalar(select(Certificate).where(Certificate.attempt_id == attempt_id))
 
 
-def issue_for_attempt(attempt: Attempt) -> Certificate | None:
-    """Issue the certificate the assessment's rule allows for a graded attempt (idempotent; no commit)."""
+def issue_for_attempt(attempt: Attempt, *, just_graded: bool = False) -> Certificate | None:
+    """Issue the certificate the assessment's rule allows for a graded attempt (idempotent; no commit).
+
+    `just_graded`: the attempt was graded in this transaction, so there is no certificate to look up.
+    """
     if attempt.status != "graded" or not attempt.result:
         return None
-    existing = certificate_for_attempt(attempt.id)
+    existing = None if just_graded else certificate_for_attempt(attempt.id)
     if existing is not None:
         return existing
     rule = rule_for(attempt)

@@ -6,6 +6,7 @@ import math
 from collections import defaultdict
 
 import numpy as np
+from sqlalchemy.orm import joinedload
 
 from competency import graph
 from competency.extensions import db
@@ -107,7 +108,8 @@ def grade_attempt(attempt: Attempt) -> dict:
             }
         )
     by_code = {d["code"]: d for d in dimensions}
-    user = db.session.get(User, attempt.user_id)
+    # The certificate names the holder's institution: loaded with the user, in one query.
+    user = db.session.get(User, attempt.user_id, options=[joinedload(User.institution)])
     targets = profile_targets(assessment, user)
     estimates = _indicator_estimates(attempt, scored, by_code)
     indicator_codes = sorted(
@@ -162,4 +164,5 @@ def _run_outcome_hooks(attempt: Attempt) -> None:
     from competency.services import certificates
 
     attempt.status = "graded"
-    certificates.issue_for_attempt(attempt)
+    # Graded just now, so no certificate can exist yet for it (one needs a graded attempt).
+    certificates.issue_for_attempt(attempt, just_graded=True)

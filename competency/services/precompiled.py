@@ -1,0 +1,133 @@
+"""Core statements compiled once per database dialect and run straight on the driver's cursor.
+
+Every answer runs the same two statements. On PostgreSQL, SQLAlchemy's work around each execution
+(execution context, result metadata, row objects, the compiled-cache lookup) cost more client CPU
+than psycopg's own; answer throughput is bound by CPU. A Precompiled keeps what matters of
+SQLAlchemy: the SQL is compiled from the Core statement by the dialect, and values pass through the
+same bind and result processors of the column types (JSON, UTC datetimes). It skips the rest.
+
+It runs on the Session's connection, inside the Session's transaction: commit, rollback and the
+connection pool are the Session's as usual. Driver errors are raised as SQLAlchemy's (an
+IntegrityError stays an IntegrityError), and a lost connection is invalidated, as SQLAlchemy does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
+
+
+@dataclass(frozen=True)
+class _Bind:
+    name: str  # in the SQL
+    key: str  # in the caller's parameters
+    value: Any  # a constant of the statement, when `required` is false
+    required: bool
+    process: Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    binds: tuple[_Bind, ...]
+    positional: bool
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+    def parameters(self, params: dict[str, Any]) -> dict[str, Any] | list[Any]:
+        values = []
+        for bind in self.binds:
+            if bind.required:
+                try:
+                    value = params[bind.key]
+                except KeyError:
+                    raise KeyError(f"parameter {bind.key!r} is required") from None
+            else:
+                value = params.get(bind.key, bind.value)
+            values.append(value if bind.process is None else bind.process(value))
+        if self.positional:
+            return values
+        return {bind.name: value for bind, value in zip(self.binds, values, strict=True)}
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(
+            value if process is None else process(value)
+            for process, value in zip(self.results, raw, strict=True)
+        )
+
+
+def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
+    compiled = statement.compile(dialect=dialect)
+    by_name = {name: bind for bind, name in compiled.bind_names.items()}
+    order = compiled.positiontup if compiled.positional else list(by_name)
+    binds = tuple(
+        _Bind(
+            name=name,
+            key=by_name[name].key,
+            value=by_name[name].value,
+            required=by_name[name].required,
+            process=by_name[name].type.dialect_impl(dialect).bind_processor(dialect),
+        )
+        for name in order
+    )
+    # A SELECT's columns, or those of RETURNING (none for a plain UPDATE)
+    columns = statement.exported_columns
+    results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
+    return _Compiled(compiled.string, binds, bool(compiled.positional), results)
+
+
+class Precompiled:
+    """A Core statement for the hot path: `first()` and `rowcount()` on a Session's connection."""
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = _compile(self.statement, dialect)
+        return compiled
+
+    def _execute(self, connection: Connection, params: dict[str, Any]) -> tuple[_Compiled, Any]:
+        compiled = self._for(connection.dialect)
+        values = compiled.parameters(params)
+        dbapi_connection = connection.connection
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(compiled.sql, values)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            disconnected = connection.dialect.is_disconnect(exc, dbapi_connection, cursor)
+            if disconnected:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(
+                compiled.sql,
+                values,
+                exc,
+                connection.dialect.loaded_dbapi.Error,
+                dialect=connection.dialect,
+                connection_invalidated=disconnected,
+            ) from exc
+        return compiled, cursor
+
+    def first(self, connection: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row, its values converted as SQLAlchemy would; None when there is none."""
+        compiled, cursor = self._execute(connection, params)
+        try:
+            raw = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if raw is None else compiled.row(raw)
+
+    def rowcount(self, connection: Connection, params: dict[str, Any]) -> int:
+        """How many rows the statement changed."""
+        _compiled, cursor = self._execute(connection, params)
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()

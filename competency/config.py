@@ -77,6 +77,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "PASSWORD_MIN_LENGTH": 10,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_WINDOW_SECONDS": 15 * 60,
+        # Public certificate checks: an address that looks up this many unknown codes within the window
+        # is refused for the rest of it (codes have ~99 random bits; the limit stops bulk guessing).
+        "VERIFY_MAX_MISSES": 20,
+        "VERIFY_WINDOW_SECONDS": 10 * 60,
         "API_TOKEN_TTL_HOURS": 12,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),

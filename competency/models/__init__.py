@@ -16,10 +16,19 @@ from competency.models.accounts import (
 from competency.models.assessments import ACTIVE_STATUSES, Assessment, Attempt, Response
 from competency.models.base import Base, UTCDateTime, utcnow
 from competency.models.items import Item, ItemParams
-from competency.models.outcomes import Certificate, CohortAssignment, PathTemplate, Plan, PlanTask, Resource
+from competency.models.outcomes import (
+    Certificate,
+    CertificateLookupMiss,
+    CohortAssignment,
+    PathTemplate,
+    Plan,
+    PlanTask,
+    Resource,
+)
 
 __all__ = [
     "Certificate",
+    "CertificateLookupMiss",
     "CohortAssignment",
     "PathTemplate",
     "Plan",

@@ -12,6 +12,19 @@ from competency.models.assessments import Assessment, Attempt
 from competency.models.base import Base, UTCDateTime, utcnow
 
 
+class CertificateLookupMiss(Base):
+    """A public lookup of a certificate code that does not exist: the address and the time, nothing else.
+
+    Kept in the database, like failed logins, so the limit on guessing codes holds across workers.
+    """
+
+    __tablename__ = "certificate_lookup_miss"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ip: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class Certificate(Base):
     """A graded certificate; names and levels are copied at issue so later edits cannot change it."""
 

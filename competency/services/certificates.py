@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from competency.extensions import db
 from competency.graph import level_scale
-from competency.models import Attempt, Certificate, Role, User, utcnow
+from competency.models import Attempt, Certificate, CertificateLookupMiss, Role, User, utcnow
 from competency.services import audit
 from competency.services.errors import NotFound, ServiceError
 
@@ -122,6 +123,40 @@ def find(code: str) -> Certificate:
     if cert is None:
         raise NotFound("certificate_not_found", _("No certificate has this code."))
     return cert
+
+
+def find_public(code: str, ip: str) -> Certificate:
+    """`find` for anyone, without login, limited per address: one that looked up too many unknown codes
+    within the window is refused every lookup (429) until its misses age out.
+
+    Only misses count, so checking many genuine certificates is never limited.
+    """
+    window = timedelta(seconds=current_app.config["VERIFY_WINDOW_SECONDS"])
+    since = utcnow() - window
+    misses = db.session.scalar(
+        select(func.count())
+        .select_from(CertificateLookupMiss)
+        .where(CertificateLookupMiss.ip == ip, CertificateLookupMiss.at >= since)
+    )
+    if misses >= current_app.config["VERIFY_MAX_MISSES"]:
+        raise ServiceError(
+            "too_many_lookups",
+            _(
+                "Too many unknown certificate codes were checked from your address. "
+                "Please try again in %(minutes)d minutes.",
+                minutes=max(1, round(window.total_seconds() / 60)),
+            ),
+            "code",
+            status=429,
+        )
+    try:
+        return find(code)
+    except NotFound:
+        # Misses older than the window count for no one: dropped as new ones arrive.
+        db.session.execute(delete(CertificateLookupMiss).where(CertificateLookupMiss.at < since))
+        db.session.add(CertificateLookupMiss(ip=ip[:64]))
+        db.session.commit()
+        raise
 
 
 def public_view(cert: Certificate, locale: str = "zh_Hans_CN") -> dict:

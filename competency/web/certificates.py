@@ -96,7 +96,7 @@ def verify_form():
 def verify(code: str):
     """The public verification page of one certificate: status, display name, assessment, levels, dates."""
     try:
-        cert = certificates.find(code)
+        cert = certificates.find_public(code, request.remote_addr or "?")
     except NotFound:
         return render_template("certificates/verify_unknown.html", code=code[:64]), 404
     view = certificates.public_view(cert, select_locale())

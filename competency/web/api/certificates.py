@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify
+from flask import g, jsonify, request
 
 from competency.services import certificates
 from competency.web.api import bp
@@ -13,8 +13,9 @@ from competency.web.i18n import select_locale
 @bp.route("/certificates/<code>")
 @public
 def verify_certificate(code: str):
-    """Verification without login: {status, holder, assessment, levels, issued_at, expires_at}; 404 if unknown."""
-    cert = certificates.find(code)
+    """Verification without login: {status, holder, assessment, levels, issued_at, expires_at}; 404 if unknown,
+    429 for an address that looked up too many unknown codes lately."""
+    cert = certificates.find_public(code, request.remote_addr or "?")
     return jsonify(certificates.public_view(cert, select_locale()))
 
 

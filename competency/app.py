@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -36,6 +37,25 @@ def _tune_sqlite(engine, testing: bool = False) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+API_PREFIX = "/api/"
+
+
+class CookieSessionsOutsideTheApi(SecureCookieSessionInterface):
+    """The JSON API authenticates by bearer token alone, so its requests neither read nor write the
+    cookie session: a browser's cookie can do nothing there, and no answer pays for the cookie."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(API_PREFIX):
+            return self.session_class()  # empty, and never saved
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        from flask import request
+
+        if not request.path.startswith(API_PREFIX):
+            super().save_session(app, session, response)
 
 
 def ping_idle_connections(engine, idle_seconds: float) -> None:
@@ -96,6 +116,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     login_manager.init_app(app)
+    app.session_interface = CookieSessionsOutsideTheApi()
 
     from competency.web import register_blueprints
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, g, has_request_context, session
+from flask import current_app, g, has_request_context, request, session
 from flask_login import current_user
 
 HTML_LANG = {"zh_Hans_CN": "zh-CN", "en": "en"}
@@ -16,6 +16,8 @@ def select_locale() -> str:
     api_user = g.get("api_user")
     if api_user is not None:
         return api_user.locale if api_user.locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+    if request.path.startswith("/api/"):
+        return current_app.config["BABEL_DEFAULT_LOCALE"]  # no cookie session there to say otherwise
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("lang")

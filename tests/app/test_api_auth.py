@@ -84,3 +84,19 @@ def test_cookie_session_does_not_authorise_the_api(client, make_user):
     make_user("student", "li")
     login(client, "li")
     assert client.get("/api/v1/me").status_code == 401
+
+
+def test_api_requests_neither_read_nor_set_the_cookie_session(client, make_user):
+    """A browser's session cookie does nothing under /api/, and API responses set no cookie."""
+    from tests.app.conftest import login
+
+    make_user("student", "li", locale="en")
+    login(client, "li")  # the browser session now says: logged in, English
+    refused = client.get("/api/v1/me")
+    assert refused.status_code == 401 and "Set-Cookie" not in refused.headers
+    # The message is in the default language, not in the English the cookie session chose.
+    assert refused.get_json()["error"]["message"] != "You need to log in to see this."
+    token = api_token(client, "li")
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and "Set-Cookie" not in me.headers
+    assert client.get("/certificates/").status_code == 200  # pages still use the cookie session

@@ -23,6 +23,7 @@ import tempfile
 import time
 import types
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -67,14 +68,16 @@ def install_split() -> dict[str, list[float]]:
     return totals
 
 
-def run(
-    backend: str,
-    answers: int,
-    profile_path: Path | None,
-    seed: int | None = None,
-    split: bool = False,
-    show_sql: frozenset[str] = frozenset(),
-) -> None:
+@dataclass(frozen=True)
+class Options:
+    answers: int
+    profile_path: Path | None = None  # --cprofile
+    seed: int | None = None
+    split: bool = False
+    show_sql: frozenset[str] = frozenset()  # request kinds whose statements are printed
+
+
+def run(backend: str, options: Options) -> None:
     plan = bench_api.QUICK
     workdir = Path(tempfile.mkdtemp(prefix="profile-answer-"))
     if backend == "sqlite":
@@ -86,18 +89,13 @@ def run(
             os.environ.update(database.env)
             os.environ["COMPETENCY_ENV"] = "production"
             os.environ.setdefault("SECRET_KEY", "profile-answer-only")
-            measure(answers, profile_path, seed, split, show_sql)
+            measure(options)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def measure(
-    answers: int,
-    profile_path: Path | None,
-    seed: int | None = None,
-    split: bool = False,
-    show_sql: frozenset[str] = frozenset(),
-) -> None:
+def measure(options: Options) -> None:
+    answers, profile_path, seed = options.answers, options.profile_path, options.seed
     from sqlalchemy import event
 
     from competency.extensions import db
@@ -110,7 +108,7 @@ def measure(
         stream = random.Random(seed)
         attempts_module.secrets = types.SimpleNamespace(randbits=stream.getrandbits)
 
-    totals = install_split() if split else {}
+    totals = install_split() if options.split else {}
     # The production entry point, as under gunicorn: every published assessment's caches are built
     # before the first request, so no measured request pays for building them.
     from competency.wsgi import app
@@ -209,7 +207,7 @@ def measure(
 
     warm = min(200, answers // 5)
     take(warm)  # caches, first-use imports
-    tracing.update(show_sql)
+    tracing.update(options.show_sql)
     statements.clear()
     per_request.clear()
     counts.clear()
@@ -282,7 +280,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     show = frozenset(kind.strip() for kind in args.show_sql.split(",") if kind.strip())
-    run(args.backend, args.answers, args.cprofile, args.seed, args.split, show)
+    run(args.backend, Options(args.answers, args.cprofile, args.seed, args.split, show))
     return 0
 
 

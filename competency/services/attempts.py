@@ -110,7 +110,7 @@ _STORE_RESPONSE = Precompiled(
     )
 )
 # Names the position it read, like the ORM's version check: an answer that lost a race matches no row.
-_MOVE_ON = (
+_MOVE_ON_STATEMENT = (
     update(_ATTEMPTS)
     .where(_ATTEMPTS.c.id == bindparam("b_attempt"), _ATTEMPTS.c.position == bindparam("b_position"))
     .values(
@@ -121,7 +121,7 @@ _MOVE_ON = (
     )
 )
 # PostgreSQL does both in one statement, one round trip: the response is inserted only if the move did.
-_MOVED = _MOVE_ON.returning(_ATTEMPTS.c.id).cte("moved")
+_MOVED = _MOVE_ON_STATEMENT.returning(_ATTEMPTS.c.id).cte("moved")
 _STORE_AND_MOVE_ON = Precompiled(
     insert(_RESPONSES)
     .from_select(
@@ -131,7 +131,7 @@ _STORE_AND_MOVE_ON = Precompiled(
     .add_cte(_MOVED)
     .returning(_RESPONSES.c.id)  # the row tells whether it was stored (rowcount does not, here)
 )
-_MOVE_ON = Precompiled(_MOVE_ON)
+_MOVE_ON = Precompiled(_MOVE_ON_STATEMENT)
 
 
 def _store_answer(attempt: Any, response: dict, state: CatState, next_id: str | None) -> None:
@@ -364,6 +364,7 @@ _CALLER_COLUMNS = (
 _CALLER_AND_ATTEMPT = Precompiled(
     select(
         *_CALLER_COLUMNS,
+        # AttemptToAnswer's fields in order: its columns, then the two read differently
         *(_ATTEMPTS.c[field.name] for field in fields(AttemptToAnswer)[:-2]),
         cast(_ATTEMPTS.c.engine, Text),
         Attempt.assessment_published_at.expression,

@@ -55,3 +55,28 @@ def test_a_connection_used_a_moment_ago_is_not_pinged(pg_url):
         assert _backend_pid(engine) != first
     finally:
         engine.dispose()
+
+
+def test_a_precompiled_statement_on_a_dead_connection_discards_it(pg_url):
+    """The answer route's statements bypass SQLAlchemy's execution, not its handling of lost connections."""
+    from sqlalchemy import bindparam, literal, select
+    from sqlalchemy.exc import DBAPIError
+
+    from competency.services.precompiled import Precompiled
+
+    engine = create_engine(pg_url, pool_size=1, max_overflow=0)
+    ping_idle_connections(engine, idle_seconds=3600.0)
+    statement = Precompiled(select(literal(1) + bindparam("n", type_=None)))
+    try:
+        first = _backend_pid(engine)
+        _terminate(pg_url, first)
+        with engine.connect() as conn:
+            with pytest.raises(DBAPIError) as raised:
+                statement.first(conn, {"n": 1})
+            assert raised.value.connection_invalidated
+            assert conn.invalidated  # at once, as SQLAlchemy's own execution would
+        with engine.connect() as conn:
+            assert statement.first(conn, {"n": 1}) == (2,)
+        assert _backend_pid(engine) != first
+    finally:
+        engine.dispose()

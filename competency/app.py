@@ -7,7 +7,7 @@ import gc
 import time
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
@@ -52,8 +52,6 @@ class CookieSessionsOutsideTheApi(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def save_session(self, app, session, response) -> None:
-        from flask import request
-
         if not request.path.startswith(API_PREFIX):
             super().save_session(app, session, response)
 

@@ -85,12 +85,13 @@ class Precompiled:
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
 
     def _for(self, dialect: Dialect) -> _Compiled:
-        compiled = self._compiled.get(dialect.name)
+        key = (dialect.name, dialect.driver)  # the driver decides the parameter style
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[dialect.name] = _compile(self.statement, dialect)
+            compiled = self._compiled[key] = _compile(self.statement, dialect)
         return compiled
 
     def _execute(self, connection: Connection, params: dict[str, Any]) -> tuple[_Compiled, Any]:

@@ -1,6 +1,6 @@
 """Core statements compiled once per database dialect and run straight on the driver's cursor.
 
-Every answer runs the same two statements. On PostgreSQL, SQLAlchemy's work around each execution
+Every answer runs the same few statements. On PostgreSQL, SQLAlchemy's work around each execution
 (execution context, result metadata, row objects, the compiled-cache lookup) cost more client CPU
 than psycopg's own; answer throughput is bound by CPU. A Precompiled keeps what matters of
 SQLAlchemy: the SQL is compiled from the Core statement by the dialect, and values pass through the

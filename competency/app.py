@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from competency.config import load_config
 from competency.extensions import babel, csrf, db, login_manager, migrate
+from competency.web import API_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(__file__).resolve().parent
@@ -37,9 +38,6 @@ def _tune_sqlite(engine, testing: bool = False) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
-
-
-API_PREFIX = "/api/"
 
 
 class CookieSessionsOutsideTheApi(SecureCookieSessionInterface):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+# Requests under this path are the JSON API: bearer tokens, JSON errors, no cookie session.
+API_PREFIX = "/api/"
+
 
 def register_blueprints(app: Flask) -> None:
     from competency.web import admin, api, assess, auth, cohorts, errors, items, main, manage

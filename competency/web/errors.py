@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from competency.services.errors import ServiceError
+from competency.web import API_PREFIX
 
 TITLES = {
     400: "Bad request",
@@ -23,7 +24,7 @@ TITLES = {
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(API_PREFIX)
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None):

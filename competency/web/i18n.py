@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import current_app, g, has_request_context, request, session
 from flask_login import current_user
 
+from competency.web import API_PREFIX
+
 HTML_LANG = {"zh_Hans_CN": "zh-CN", "en": "en"}
 
 
@@ -16,7 +18,7 @@ def select_locale() -> str:
     api_user = g.get("api_user")
     if api_user is not None:
         return api_user.locale if api_user.locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
-    if request.path.startswith("/api/"):
+    if request.path.startswith(API_PREFIX):
         return current_app.config["BABEL_DEFAULT_LOCALE"]  # no cookie session there to say otherwise
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
@@ -29,22 +31,27 @@ def _terminate(url: str, pid: int) -> None:
     killer.dispose()
 
 
-def test_an_idle_connection_that_died_is_replaced_before_use(pg_url):
-    engine = create_engine(pg_url, pool_size=1, max_overflow=0)
-    ping_idle_connections(engine, idle_seconds=0.0)  # every reused connection counts as idle
+@contextmanager
+def _one_connection_pool(url: str, idle_seconds: float):
+    """An engine whose pool holds one connection, pinged after `idle_seconds` idle."""
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    ping_idle_connections(engine, idle_seconds=idle_seconds)
     try:
-        first = _backend_pid(engine)
-        _terminate(pg_url, first)
-        # The pooled connection is dead; the ping on checkout notices and the pool opens a new one.
-        assert _backend_pid(engine) != first
+        yield engine
     finally:
         engine.dispose()
 
 
+def test_an_idle_connection_that_died_is_replaced_before_use(pg_url):
+    with _one_connection_pool(pg_url, idle_seconds=0.0) as engine:  # every reused one counts as idle
+        first = _backend_pid(engine)
+        _terminate(pg_url, first)
+        # The pooled connection is dead; the ping on checkout notices and the pool opens a new one.
+        assert _backend_pid(engine) != first
+
+
 def test_a_connection_used_a_moment_ago_is_not_pinged(pg_url):
-    engine = create_engine(pg_url, pool_size=1, max_overflow=0)
-    ping_idle_connections(engine, idle_seconds=3600.0)
-    try:
+    with _one_connection_pool(pg_url, idle_seconds=3600.0) as engine:
         first = _backend_pid(engine)
         assert _backend_pid(engine) == first  # the same connection, reused without a ping
         _terminate(pg_url, first)
@@ -53,8 +60,6 @@ def test_a_connection_used_a_moment_ago_is_not_pinged(pg_url):
         with pytest.raises(OperationalError):
             _backend_pid(engine)
         assert _backend_pid(engine) != first
-    finally:
-        engine.dispose()
 
 
 def test_a_precompiled_statement_on_a_dead_connection_discards_it(pg_url):
@@ -64,10 +69,8 @@ def test_a_precompiled_statement_on_a_dead_connection_discards_it(pg_url):
 
     from competency.services.precompiled import Precompiled
 
-    engine = create_engine(pg_url, pool_size=1, max_overflow=0)
-    ping_idle_connections(engine, idle_seconds=3600.0)
     statement = Precompiled(select(literal(1) + bindparam("n", type_=None)))
-    try:
+    with _one_connection_pool(pg_url, idle_seconds=3600.0) as engine:
         first = _backend_pid(engine)
         _terminate(pg_url, first)
         with engine.connect() as conn:
@@ -78,5 +81,3 @@ def test_a_precompiled_statement_on_a_dead_connection_discards_it(pg_url):
         with engine.connect() as conn:
             assert statement.first(conn, {"n": 1}) == (2,)
         assert _backend_pid(engine) != first
-    finally:
-        engine.dispose()

@@ -5,9 +5,15 @@ and caches it) take their attempts as in bench_api.py; the script reports time a
 (and round trips to PostgreSQL: statements plus BEGIN/COMMIT/ROLLBACK) per answer, with --split
 the CPU time of the main parts of a request, and with --cprofile the functions that cost most.
 
+CPU time on a shared machine varies by a quarter from run to run. --callgrind counts the
+instructions this process executes per answer instead (valgrind's callgrind, only while answering;
+about 50 times slower): the same code and seed give the same count whatever else the machine does,
+so a change of a few per cent shows.
+
     .venv/bin/python benchmarks/profile_answer.py --backend sqlite --answers 2000
     .venv/bin/python benchmarks/profile_answer.py --backend postgres --split --seed 1
     .venv/bin/python benchmarks/profile_answer.py --backend postgres --cprofile /tmp/answer.prof
+    .venv/bin/python benchmarks/profile_answer.py --backend postgres --seed 1 --answers 300 --callgrind
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 import pstats
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,6 +82,7 @@ class Options:
     seed: int | None = None
     split: bool = False
     show_sql: frozenset[str] = frozenset()  # request kinds whose statements are printed
+    callgrind: bool = False  # running under valgrind: count instructions only while answering
 
 
 def run(backend: str, options: Options) -> None:
@@ -226,7 +234,13 @@ def measure(options: Options) -> None:
     cpu_started = time.process_time()
     if profiler:
         profiler.enable()
+    if options.callgrind:
+        subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True, capture_output=True)
     take(answers)
+    if options.callgrind:
+        subprocess.run(
+            ["callgrind_control", "--instr=off", str(os.getpid())], check=True, capture_output=True
+        )
     if profiler:
         profiler.disable()
     total = time.perf_counter() - started
@@ -278,9 +292,42 @@ def main() -> int:
         help="comma-separated request kinds (start, answer, last answer, token, list): print the"
         " statements of the first one measured",
     )
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="count instructions per answer under valgrind (repeatable; use with --seed)",
+    )
+    parser.add_argument("--under-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.callgrind:
+        return count_instructions(args)
     show = frozenset(kind.strip() for kind in args.show_sql.split(",") if kind.strip())
-    run(args.backend, Options(args.answers, args.cprofile, args.seed, args.split, show))
+    options = Options(args.answers, args.cprofile, args.seed, args.split, show, args.under_callgrind)
+    run(args.backend, options)
+    return 0
+
+
+def count_instructions(args: argparse.Namespace) -> int:
+    """Run this script again under callgrind, instrumented only while answering; instructions per answer."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("--callgrind needs valgrind (Debian's package valgrind)")
+    with tempfile.TemporaryDirectory(prefix="profile-answer-cg-") as tmp:
+        out = Path(tmp) / "callgrind.out"
+        command = [
+            "valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+            sys.executable, __file__, "--backend", args.backend, "--answers", str(args.answers),
+            *(["--seed", str(args.seed)] if args.seed is not None else []), "--under-callgrind",
+        ]  # fmt: skip
+        child = subprocess.run(command, capture_output=True, text=True)
+        report = [line for line in child.stdout.splitlines() if not line.startswith("INFO ")]
+        print("\n".join(report))
+        if child.returncode != 0:
+            print(child.stderr[-3000:], file=sys.stderr)
+            return child.returncode
+        totals = [line for line in out.read_text().splitlines() if line.startswith(("summary:", "totals:"))]
+        instructions = int(totals[-1].split()[1])
+    answered = next(int(line.split()[0]) for line in report if line.split()[1:2] == ["answers,"])
+    print(f"instructions in this process while answering: {instructions / answered / 1e6:.3f} M per answer")
     return 0
 
 

@@ -63,6 +63,18 @@ class ItemSet:
     def max_categories(self) -> int:
         return int(self.n_categories.max()) if self.n_items else 2
 
+    def take(self, columns: np.ndarray) -> ItemSet:
+        """The items at `columns`, in that order (already validated, so not checked again)."""
+        cols = np.asarray(columns, dtype=np.intp)
+        return ItemSet(
+            tuple(self.models[i] for i in cols.tolist()),
+            self.a[cols],
+            self.b[cols],
+            self.c[cols],
+            self.thresholds[cols],
+            self.n_categories[cols],
+        )
+
     def _groups(self) -> dict[str, np.ndarray]:
         kinds = np.array(["dich" if m in DICHOTOMOUS else m for m in self.models])
         return {k: np.flatnonzero(kinds == k) for k in ("dich", "grm", "gpcm") if np.any(kinds == k)}

@@ -109,6 +109,47 @@ def eap(codes, items: ItemSet, mu=0.0, sigma=1.0, quadrature=(DEFAULT_POINTS, DE
     return mean[inverse], sd[inverse]
 
 
+def eap_sparse(
+    items: ItemSet,
+    rows: Sequence[int],
+    columns: Sequence[int],
+    categories: Sequence[int],
+    n_rows: int,
+    prior_mean: float = 0.0,
+    prior_sd: float = 1.0,
+    quadrature: tuple[int, float] = (DEFAULT_POINTS, DEFAULT_BOUND),
+) -> tuple[np.ndarray, np.ndarray]:
+    """EAP θ and posterior SD for `n_rows` persons who each answered a few of the items' columns.
+
+    Response k is person rows[k] answering item columns[k] in category categories[k]. The result
+    equals `score(..., method="eap")` on the matching response matrix (NaN elsewhere) to rounding;
+    grading calls it with an already built ItemSet and a handful of responses, where validating the
+    parameters and compressing patterns again would cost more than the estimate. A row with no
+    response gets the prior.
+    """
+    z, w = normal_grid(*quadrature)
+    theta = prior_mean + prior_sd * z
+    cols = np.asarray(columns, dtype=np.intp)
+    cats = np.asarray(categories, dtype=np.intp)
+    over = cats >= items.n_categories[cols]
+    if over.any() or (cats < 0).any():
+        k = int(np.flatnonzero(over | (cats < 0))[0])
+        raise ValueError(f"categories[{k}]: {cats[k]} is outside item {cols[k]}'s categories")
+    # Probabilities of the answered items only: a dimension's pool is many times what one person answers.
+    used, local = np.unique(cols, return_inverse=True)
+    logp = estep.safe_log(items.take(used).category_probs(theta))  # (Q, answered items, K)
+    post = np.zeros((n_rows, theta.size))
+    # add.at sums repeated rows (several responses of one person) instead of keeping the last
+    np.add.at(post, np.asarray(rows, dtype=np.intp), logp[:, local, cats].T)
+    post += np.log(w)[None, :]
+    post -= post.max(axis=1, keepdims=True)
+    np.exp(post, out=post)
+    post /= post.sum(axis=1, keepdims=True)
+    mean = post @ theta
+    sd = np.sqrt(np.maximum(post @ theta**2 - mean**2, 0.0))
+    return mean, sd
+
+
 # --------------------------------------------------------------------------- ML / MAP / WLE
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from competency.extensions import db
 from competency.irt.cat import Bank, Engine, EngineConfig
 from competency.irt.cat import simulate as run_simulation
 from competency.irt.cat.errors import CatError
+from competency.irt.items import ItemSet, item_set
 from competency.models import Assessment, CohortMembership, Item, ItemParams, User, utcnow
 from competency.services import audit, maps
 from competency.services.errors import ServiceError
@@ -192,6 +194,46 @@ def published_pool(
     return _remember(_POOLS, key, pool)
 
 
+@dataclass(frozen=True)
+class ScoringItems:
+    """One dimension's scored pool items as an ItemSet, for grading's per-indicator estimates."""
+
+    column: dict[str, int]  # item code → its column in `items`
+    items: ItemSet
+
+
+_SCORING: dict[tuple, dict[str | None, ScoringItems]] = {}
+
+
+def scoring_items(assessment: Assessment) -> dict[str | None, ScoringItems]:
+    """Dimension → its operational pool items, at their frozen parameters (cached like the pool)."""
+    key = published_key(assessment.id, assessment.published_at)
+    cached = _SCORING.get(key)
+    if cached is not None:
+        return cached
+    by_dim: dict[str | None, list[str]] = {}
+    pool = pool_items(assessment)
+    for code, entry in pool.items():
+        if not entry.pilot:
+            by_dim.setdefault(entry.dimension, []).append(code)
+    out = {}
+    for dim, codes in by_dim.items():
+        params = [pool[code].item.irt for code in codes]
+        width = max((len(p.thresholds or []) for p in params), default=0)
+        arrays = {
+            "a": [p.a for p in params],
+            "b": [math.nan if p.b is None else p.b for p in params],
+            "c": [p.c or 0.0 for p in params],
+        }
+        if width:
+            arrays["thresholds"] = [
+                list(p.thresholds or []) + [math.nan] * (width - len(p.thresholds or [])) for p in params
+            ]
+        items = item_set(arrays, model=[str(p.model) for p in params])
+        out[dim] = ScoringItems({code: column for column, code in enumerate(codes)}, items)
+    return _remember(_SCORING, key, out)
+
+
 _ENGINES: dict[tuple, Engine] = {}
 
 
@@ -238,6 +280,7 @@ def warm_published() -> int:
     published = db.session.scalars(select(Assessment).where(Assessment.status == "published")).all()
     for assessment in published:
         pool_items(assessment)
+        scoring_items(assessment)
         # Starting uses the definition's settings, answering the full settings each attempt records.
         engine = engine_for(assessment, assessment.engine)
         engine_for(assessment, engine.cfg.to_dict())

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 
-import numpy as np
 from sqlalchemy.orm import joinedload
 
 from competency import graph
 from competency.extensions import db
-from competency.irt import score as irt_score
 from competency.irt.cat import CatState
+from competency.irt.scoring import eap_sparse
 from competency.models import Attempt, User
 from competency.services import assessments as assessment_service
 from competency.services import grading
@@ -29,46 +27,37 @@ def _indicator_estimates(
     """EAP per measured indicator from its own responses, with the dimension estimate as prior mean.
 
     The indicators of one dimension share that prior, so they are scored in one call: one row per
-    indicator, its own items answered and the dimension's other items missing.
+    indicator, each response in its indicator's row.
     """
     if not scored:
         return {}
     # Responses are scored with the pool's frozen parameter versions, which the pool cache holds.
     pool = assessment_service.pool_items(attempt.assessment)
+    scoring = assessment_service.scoring_items(attempt.assessment)
     by_dim: dict[str | None, list[tuple[str, int]]] = defaultdict(list)
     for code, score in scored:
         by_dim[pool[code].dimension].append((code, score))
     out = {}
     for dim, answered in by_dim.items():
         nodes = sorted({pool[code].node for code, _score in answered})
-        responses = np.full((len(nodes), len(answered)), np.nan)
-        for column, (code, score) in enumerate(answered):
-            responses[nodes.index(pool[code].node), column] = score
-        params = [pool[code].item.irt for code, _score in answered]
-        width = max((len(p.thresholds or []) for p in params), default=0)
-        arrays = {
-            "a": [p.a for p in params],
-            "b": [math.nan if p.b is None else p.b for p in params],
-            "c": [p.c or 0.0 for p in params],
-            "thresholds": [
-                list(p.thresholds or []) + [math.nan] * (width - len(p.thresholds or [])) for p in params
-            ],
-        }
-        if width == 0:
-            arrays.pop("thresholds")
-        theta, se = irt_score(
-            responses,
-            arrays,
-            model=[str(p.model) for p in params],
-            method="eap",
+        row_of = {node: row for row, node in enumerate(nodes)}
+        rows = [row_of[pool[code].node] for code, _score in answered]
+        items = scoring[dim]
+        theta, se = eap_sparse(
+            items.items,
+            rows,
+            [items.column[code] for code, _score in answered],
+            [score for _code, score in answered],
+            len(nodes),
             prior_mean=dims.get(dim, {}).get("theta", 0.0),
             prior_sd=1.0,
         )
+        counts = Counter(rows)
         for row, node in enumerate(nodes):
             out[node] = {
                 "theta": float(theta[row]),
                 "se": float(se[row]),
-                "items": int(np.count_nonzero(~np.isnan(responses[row]))),
+                "items": counts[row],
                 "dimension": dim,
             }
     return out

@@ -35,6 +35,7 @@ class ContentRules:
             self.min[lookup[code]] = int(v)
         for code, v in cfg.content_max.items():
             self.max[lookup[code]] = int(v)
+        self.min_list: list[int] = self.min.tolist()
         self.has_targets = bool(cfg.content_targets)
         self.has_min = bool(cfg.content_min)
         self.has_max = bool(cfg.content_max)
@@ -57,14 +58,23 @@ class ContentRules:
         return mask
 
     def minimum_mask(self, s: Sessions, rows: NDArray[np.intp]) -> NDArray[np.bool_] | None:
-        """When the remaining slots are just enough for unmet minimums, only those areas."""
+        """When the remaining slots are just enough for unmet minimums, only those areas.
+
+        None when no row is that tight (an all-True mask would narrow nothing).
+        """
         if not self.has_min:
             return None
+        if len(rows) == 1:  # the usual answer for one row, from a few Python ints
+            counts = s.area_count[rows[0]].tolist()
+            need = sum(m - c for m, c in zip(self.min_list, counts, strict=True) if m > c)
+            if s.cfg.max_items - int(s.n_scored[rows[0]]) > need:
+                return None
         short = np.maximum(self.min[None, :] - s.area_count[rows], 0)
         tight = (s.cfg.max_items - s.n_scored[rows]) <= short.sum(axis=1)
+        if not tight.any():
+            return None
         mask = np.ones((len(rows), self.area.size), bool)
-        if tight.any():
-            mask[tight] = self._item_area_mask(short[tight] > 0)
+        mask[tight] = self._item_area_mask(short[tight] > 0)
         return mask
 
     def deficit_mask(

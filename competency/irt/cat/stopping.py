@@ -28,12 +28,16 @@ def cut_matrix(cuts: list[float] | list[list[float]] | None, dims: int) -> list[
             from .errors import ConfigError
 
             raise ConfigError(f"cut_scores: need one list per dimension ({dims})")
+        if all(np.array_equal(c, out[0]) for c in out):
+            return [out[0]] * dims  # one shared array: levels() then needs one search
         return out
     return [np.sort(np.asarray(cuts, dtype=float))] * dims
 
 
 def levels(theta: NDArray[np.float64], cuts: list[NDArray[np.float64]]) -> NDArray[np.intp]:
     """Level index per dimension: number of cuts at or below θ̂."""
+    if all(c is cuts[0] for c in cuts):
+        return np.searchsorted(cuts[0], theta, side="right")
     return np.stack(
         [np.searchsorted(cuts[d], theta[:, d], side="right") for d in range(theta.shape[1])], axis=1
     )
@@ -45,6 +49,7 @@ class Stopper:
         self.cfg, self.content = cfg, content
         t = cfg.se_target
         self.se_target = None if t is None else np.broadcast_to(np.asarray(t, dtype=float), (s.dims,))
+        self.se_limit = None if self.se_target is None else self.se_target[None, :] + 1e-12
         self.cuts = cut_matrix(cfg.cut_scores, s.dims)
         self.z = float(norm.ppf(0.5 + cfg.ci_level / 2))
         self.upper = math.log((1 - cfg.sprt_beta) / cfg.sprt_alpha)
@@ -53,31 +58,67 @@ class Stopper:
     def reasons(
         self, s: Sessions, rows: NDArray[np.intp], elapsed: float | None = None
     ) -> NDArray[np.object_]:
+        if rows.size == 1:
+            out = np.empty(1, dtype=object)
+            out[0] = self.reason_one(s, rows, elapsed)
+            return out
+        return self._reasons_batch(s, rows, elapsed)
+
+    def reason_one(self, s: Sessions, rows: NDArray[np.intp], elapsed: float | None = None) -> str | None:
+        """reasons() for one row (``rows`` holds it) with scalar tests in the same order of precedence."""
         cfg = self.cfg
-        out = np.full(len(rows), None, dtype=object)
+        if cfg.time_limit is not None and elapsed is not None and elapsed >= cfg.time_limit:
+            return "time_limit"
+        row = int(rows[0])
+        n = int(s.n_scored[row])
+        if n >= cfg.max_items:
+            return "max_items"
+        if n < cfg.min_items or self.content.has_min and not (s.area_count[row] >= self.content.min).all():
+            return None  # (the second test is content.minimums_met for the row)
+        if self.cuts is not None and cfg.classification in ("ci", "sprt"):
+            rule = self._ci_classified if cfg.classification == "ci" else self._sprt_classified
+            if rule(s, rows)[0]:
+                return f"classification_{cfg.classification}"
+        if self.se_limit is not None:
+            se = np.sqrt(np.maximum(s.cov[row].diagonal(), 0.0))  # = s.se_of(rows)[0]
+            if (se <= self.se_limit[0]).all():
+                return "se_target"
+        return None
+
+    def _reasons_batch(
+        self, s: Sessions, rows: NDArray[np.intp], elapsed: float | None = None
+    ) -> NDArray[np.object_]:
+        cfg = self.cfg
+        out = np.empty(len(rows), dtype=object)  # all None
         if cfg.time_limit is not None and elapsed is not None and elapsed >= cfg.time_limit:
             out[:] = "time_limit"
             return out
+        # Boolean masks decide; the object array is only written where a rule fires (comparing
+        # object arrays with None is slow).
         n = s.n_scored[rows]
-        out[n >= cfg.max_items] = "max_items"
-        ready = (out == None) & (n >= cfg.min_items) & self.content.minimums_met(s, rows)  # noqa: E711
+        maxed = n >= cfg.max_items
+        if maxed.any():
+            out[maxed] = "max_items"
+        ready = ~maxed & (n >= cfg.min_items)
+        if self.content.has_min:
+            ready &= self.content.minimums_met(s, rows)
         if not ready.any():
             return out
         idx = np.flatnonzero(ready)
         r = rows[idx]
-        if self.cuts is not None and cfg.classification == "ci":
-            done = self._ci_classified(s, r)
-            out[idx[done]] = "classification_ci"
-        elif self.cuts is not None and cfg.classification == "sprt":
-            done = self._sprt_classified(s, r)
-            out[idx[done]] = "classification_sprt"
-        if self.se_target is not None:
-            se_ok = np.all(s.se[r] <= self.se_target[None, :] + 1e-12, axis=1)
-            out[idx[se_ok & (out[idx] == None)]] = "se_target"  # noqa: E711
+        undecided = None
+        if self.cuts is not None and cfg.classification in ("ci", "sprt"):
+            rule = self._ci_classified if cfg.classification == "ci" else self._sprt_classified
+            done = rule(s, r)
+            out[idx[done]] = f"classification_{cfg.classification}"
+            undecided = ~done
+        if self.se_limit is not None:
+            se_ok = np.all(s.se_of(r) <= self.se_limit, axis=1)
+            out[idx[se_ok if undecided is None else se_ok & undecided]] = "se_target"
         return out
 
     def _ci_classified(self, s: Sessions, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
-        theta, se = s.theta[rows], s.se[rows]
+        theta, se = s.theta[rows], s.se_of(rows)
         ok = np.ones(len(rows), bool)
         for d, cuts in enumerate(self.cuts or []):
             lo, hi = theta[:, d] - self.z * se[:, d], theta[:, d] + self.z * se[:, d]

@@ -53,7 +53,8 @@ Exposure: ``derive_sympson_hetter(bank, cfg, thetas, r_max)`` returns the K para
 Layering (one small interface per decision): estimators.py (EAP/MAP/ML, vector EAP/MAP),
 selectors.py (MFI/D-optimal, PWI, KL, a-stratified, random), stopping.py, content.py
 (Kingsbury–Zara, min/max), exposure.py (Sympson–Hetter, max rate), engine.py composes them over
-sessions.py (arrays of N sessions); simulation.py runs thousands in lock step with the same code.
+sessions.py (arrays of N sessions); simulation.py runs thousands in lock step with the same code
+(one-row batches take bit-identical scalar paths; linalg.py runs numpy's LAPACK gufuncs directly).
 """
 
 from .bank import Bank, Grid, load_bank

@@ -3,6 +3,12 @@
 The step API (engine.Engine) rebuilds a batch of one session from a CatState for every call; the
 simulator advances thousands in lock step. Both run exactly this code, so a simulated test and a
 live one make the same decisions given the same responses.
+
+A one-row batch is mostly numpy's per-call overhead, so the hot functions take a scalar path when
+``rows`` holds one row (record here; stopping, selection, picking and Newton's method elsewhere).
+Each does the same floating-point operations in the same order as the batch code, and
+tests/cat/test_cat_single_row.py checks them against it bit for bit. Per-engine constants live in
+a shared, read-only Layout instead of being rebuilt with every batch.
 """
 
 from __future__ import annotations

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Text, bindparam, cast, func, insert, inspect, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, func, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -134,7 +136,9 @@ _STORE_AND_MOVE_ON = Precompiled(
 _MOVE_ON = Precompiled(_MOVE_ON_STATEMENT)
 
 
-def _store_answer(attempt: Any, response: dict, state: CatState, next_id: str | None) -> None:
+def _store_answer(
+    connection: Connection, attempt: Any, response: dict, state: CatState, next_id: str | None
+) -> None:
     """The common step without the ORM's unit of work: store the response, move the attempt on.
 
     Skipping the unit of work halves the cost of an answer; the in-memory attempt is then brought in
@@ -149,7 +153,6 @@ def _store_answer(attempt: Any, response: dict, state: CatState, next_id: str | 
         "b_state": state_dict,
         "b_pending": next_id,
     }
-    connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         moved = 0 if _STORE_AND_MOVE_ON.first(connection, {**response, **move}) is None else 1
     else:
@@ -173,8 +176,7 @@ def _finish(attempt: Attempt, status: str, now) -> None:
     attempt.finished_at = now
     # The attempt's changes are written once, with the certificate, not at each read grading makes.
     with db.session.no_autoflush:
-        grade_attempt(attempt)
-    attempt.status = "graded"
+        grade_attempt(attempt)  # ends "graded"
 
 
 def _past_deadline(attempt: Attempt, now) -> bool:
@@ -295,17 +297,22 @@ def start_or_resume(user: User, assessment_id: Any) -> tuple[Attempt, bool]:
 _NOT_READ_TO_ANSWER = ("param_versions", "result")
 _ATTEMPT_BY_ID = select(Attempt).where(Attempt.id == bindparam("attempt_id"))
 _ATTEMPT_TO_ANSWER = _ATTEMPT_BY_ID.options(*(defer(getattr(Attempt, name)) for name in _NOT_READ_TO_ANSWER))
+# An answer that ends the attempt grades it, and grading reads the assessment: both in one query.
+_ATTEMPT_TO_CLOSE = _ATTEMPT_BY_ID.options(joinedload(Attempt.assessment), defer(Attempt.param_versions))
 
 
-def get_own_attempt(user: User, attempt_id: int, lock: bool = False, *, to_answer: bool = False) -> Attempt:
+def get_own_attempt(
+    user: User, attempt_id: int, lock: bool = False, *, to_answer: bool = False, to_close: bool = False
+) -> Attempt:
     """The caller's attempt; someone else's is reported as missing.
 
     With `lock`, the row is locked for the rest of the transaction (SELECT … FOR UPDATE on PostgreSQL),
     so concurrent answers to one attempt are handled one after the other. SQLite has no row locks;
     there the attempt's position doubles as a version number (see the model), so of two racing
-    answers the second one's UPDATE matches no row and is refused.
+    answers the second one's UPDATE matches no row and is refused. `to_answer` leaves out what
+    answering never reads; `to_close` also brings the assessment, for grading.
     """
-    stmt = _ATTEMPT_TO_ANSWER if to_answer else _ATTEMPT_BY_ID
+    stmt = _ATTEMPT_TO_CLOSE if to_close else _ATTEMPT_TO_ANSWER if to_answer else _ATTEMPT_BY_ID
     if lock:
         stmt = stmt.with_for_update(of=Attempt)
     attempt = db.session.scalar(stmt, {"attempt_id": attempt_id})
@@ -379,27 +386,61 @@ _CALLER_AND_ATTEMPT = Precompiled(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class LockedForAnswer:
+    """The attempt read and locked for answering, on a connection of its own outside the ORM session.
+
+    An answer needs no ORM object unless it ends the attempt, and the Session's bookkeeping around one
+    transaction (begin, commit, close) cost about as much as the SQL of the answer itself, so the
+    common answer runs its transaction on a plain connection (`submit_answer` commits it).
+    """
+
+    connection: Connection
+    attempt: AttemptToAnswer
+
+
 def caller_and_attempt_to_answer(
-    token: str, attempt_id: int
-) -> tuple[User | Caller | None, AttemptToAnswer | None]:
+    connection: Connection, token: str, attempt_id: int
+) -> tuple[Caller | None, AttemptToAnswer | None] | None:
     """The bearer token's caller and, when it is theirs, the attempt locked for answering, in one query.
 
-    Every answer makes both lookups; as one statement they cost one round trip instead of two. The
-    caller comes back as a Caller. When the attempt is unknown or someone else's, only the token's
-    User is returned (submit_answer then answers 404 as always); a token that is not valid gives no one.
+    Every answer makes both lookups; as one statement they cost one round trip instead of two. None
+    when the attempt is unknown or someone else's (the token alone then decides who calls); (None, None)
+    for a token that is not valid.
     """
-    if not token:
-        return None, None
     row = _CALLER_AND_ATTEMPT.first(
-        db.session.connection(), {"digest": accounts.token_digest(token), "attempt_id": attempt_id}
+        connection, {"digest": accounts.token_digest(token), "attempt_id": attempt_id}
     )
     if row is None:
-        return accounts.user_for_token(token), None
+        return None
     role, active, locale, expires_at, revoked_at = row[: len(_CALLER_COLUMNS)]
     if not accounts.token_is_valid(expires_at, revoked_at, active):
         return None, None
     attempt = AttemptToAnswer(*row[len(_CALLER_COLUMNS) :])
     return Caller(attempt.user_id, role, locale), attempt
+
+
+@contextmanager
+def answering(token: str, attempt_id: int) -> Iterator[tuple[User | Caller | None, LockedForAnswer | None]]:
+    """Who answers with this bearer token, and the attempt they answer, locked, for `submit_answer`.
+
+    The attempt comes locked on its own connection in a transaction that `submit_answer` commits; at
+    the end of the block, whatever was not committed is rolled back and the connection goes back to
+    the pool. When the attempt is unknown or someone else's, the token's User comes without an attempt
+    (submit_answer then answers 404 as always); a token that is not valid gives no one.
+    """
+    if not token:
+        yield None, None
+        return
+    with db.engine.connect() as connection:
+        connection.begin()
+        found = caller_and_attempt_to_answer(connection, token, attempt_id)
+        if found is None:
+            connection.rollback()
+            yield accounts.user_for_token(token), None
+            return
+        caller, attempt = found
+        yield caller, None if attempt is None else LockedForAnswer(connection, attempt)
 
 
 def refresh(user: User, attempt_id: int) -> Attempt:
@@ -417,55 +458,7 @@ def pending_payload(attempt: Attempt) -> dict | None:
     return {**_pool(attempt)[attempt.pending_item].payload, "position": attempt.position}
 
 
-def _as_model(attempt: Any) -> Attempt:
-    """The Attempt itself, for closing it, when answering read it as an AttemptToAnswer (already locked).
-
-    `populate_existing`: the row may have moved on in this transaction (the answer just stored).
-    Grading reads the assessment next, so it comes in the same query; the record of parameter
-    versions is not read.
-    """
-    if isinstance(attempt, Attempt):
-        return attempt
-    return db.session.get_one(
-        Attempt,
-        attempt.id,
-        options=[joinedload(Attempt.assessment), defer(Attempt.param_versions)],
-        populate_existing=True,
-    )
-
-
-def submit_answer(
-    user: User | Caller,
-    attempt_id: int,
-    position: Any,
-    item_id: Any,
-    answer: Any,
-    *,
-    locked: AttemptToAnswer | None = None,
-) -> Attempt | AnsweredAttempt:
-    """Store one answer at `position` and move on; a stale or repeated position is a 409.
-
-    `locked` is the attempt when the caller already read it, locked, for answering
-    (caller_and_attempt_to_answer): then the common answer is stored without ORM objects and an
-    AnsweredAttempt comes back; the Attempt is loaded only to close the attempt (its last answer,
-    or its deadline passed).
-    """
-    if not isinstance(position, int) or isinstance(position, bool) or position < 1:
-        raise ServiceError("invalid_field", _("position must be a positive whole number"), "position")
-    if not isinstance(item_id, str) or not item_id:
-        raise ServiceError("missing_field", _("item_id is required"), "item_id")
-    if locked is not None and locked.id == attempt_id and locked.user_id == user.id:
-        attempt = locked
-    else:
-        attempt = get_own_attempt(user, attempt_id, lock=True, to_answer=True)
-    now = utcnow()
-    if attempt.status in ACTIVE_STATUSES and _past_deadline(attempt, now):
-        attempt = _as_model(attempt)
-    if isinstance(attempt, Attempt) and close_if_expired(attempt, now):
-        db.session.commit()
-        raise AttemptClosed(
-            "attempt_timed_out", _("the time limit has passed; the attempt was closed and graded")
-        )
+def _check_pending(attempt: Any, position: int, item_id: str) -> None:
     if attempt.status not in ACTIVE_STATUSES:
         raise AttemptClosed("attempt_closed", _("this attempt is already finished"))
     if position != attempt.position:
@@ -476,6 +469,12 @@ def submit_answer(
         )
     if item_id != attempt.pending_item:
         raise Conflict("wrong_item", _("item %(item)s is not the pending item", item=item_id), "item_id")
+
+
+def _next_step(
+    attempt: Any, position: int, item_id: str, answer: Any, now
+) -> tuple[dict, CatState, str | None]:
+    """Score the answer and run the engine: the response row, the new CAT state, the next item (None: stop)."""
     entry = _pool(attempt)[item_id]
     item = entry.item
     try:
@@ -484,13 +483,12 @@ def submit_answer(
     except AnswerError as exc:
         raise ServiceError("invalid_answer", str(exc), exc.field) from exc
     engine = _engine(attempt)
-    elapsed = (now - attempt.started_at).total_seconds()
     try:
         state, next_id = engine.record_and_next(
             CatState.from_dict(attempt.state),
             item_id,
             score,
-            elapsed_seconds=elapsed,
+            elapsed_seconds=(now - attempt.started_at).total_seconds(),
             exposure_rates=_exposure_rates(attempt, engine),
         )
     except CatError as exc:
@@ -505,27 +503,90 @@ def submit_answer(
         "pilot": entry.pilot,
         "answered_at": now,
     }
+    return response, state, next_id
+
+
+def _lost_race() -> Conflict:
+    # A concurrent request stored this position first (SQLite has no row lock): exactly one wins.
+    return Conflict("stale_position", _("this position was already answered"), "position")
+
+
+def _answer_locked(
+    locked: LockedForAnswer, position: int, item_id: str, answer: Any
+) -> AnsweredAttempt | None:
+    """The common answer, on the locked attempt's own connection, committed there.
+
+    None, with the connection's transaction rolled back, when the ORM must take over: the answer
+    ends the attempt (it is graded at once), or the deadline has passed (the attempt is closed).
+    """
+    attempt, connection = locked.attempt, locked.connection
+    now = utcnow()
+    if not _past_deadline(attempt, now):
+        _check_pending(attempt, position, item_id)
+        response, state, next_id = _next_step(attempt, position, item_id, answer, now)
+        if next_id is not None:
+            try:
+                _store_answer(connection, attempt, response, state, next_id)
+            except (IntegrityError, StaleDataError) as exc:
+                connection.rollback()
+                raise _lost_race() from exc
+            connection.commit()
+            return AnsweredAttempt(
+                attempt.id,
+                "in_progress",
+                position + 1,
+                next_id,
+                attempt.assessment_id,
+                attempt.assessment_published_at,
+            )
+    connection.rollback()
+    return None
+
+
+def submit_answer(
+    user: User | Caller,
+    attempt_id: int,
+    position: Any,
+    item_id: Any,
+    answer: Any,
+    *,
+    locked: LockedForAnswer | None = None,
+) -> Attempt | AnsweredAttempt:
+    """Store one answer at `position` and move on; a stale or repeated position is a 409.
+
+    `locked` is the attempt when the caller already read it, locked, for answering (`answering`):
+    then the common answer is stored and committed on its connection, without ORM objects, and an
+    AnsweredAttempt comes back. An answer that ends the attempt, or comes after its deadline, is
+    handled through the ORM session, in a transaction of its own, as when nothing was locked before.
+    """
+    if not isinstance(position, int) or isinstance(position, bool) or position < 1:
+        raise ServiceError("invalid_field", _("position must be a positive whole number"), "position")
+    if not isinstance(item_id, str) or not item_id:
+        raise ServiceError("missing_field", _("item_id is required"), "item_id")
+    if locked is not None and locked.attempt.id == attempt_id and locked.attempt.user_id == user.id:
+        answered = _answer_locked(locked, position, item_id, answer)
+        if answered is not None:
+            return answered
+    # Read again, locked, in the session's transaction: the state may have moved on meanwhile.
+    attempt = get_own_attempt(user, attempt_id, lock=True, to_answer=True, to_close=locked is not None)
+    now = utcnow()
+    if close_if_expired(attempt, now):
+        db.session.commit()
+        raise AttemptClosed(
+            "attempt_timed_out", _("the time limit has passed; the attempt was closed and graded")
+        )
+    _check_pending(attempt, position, item_id)
+    response, state, next_id = _next_step(attempt, position, item_id, answer, now)
     try:
-        _store_answer(attempt, response, state, next_id)
+        _store_answer(db.session.connection(), attempt, response, state, next_id)
         if next_id is None:  # the test stops: graded at once, in the same transaction
-            attempt = _as_model(attempt)
             attempt.stop_reason = state.stop_reason
             _finish(attempt, "finished", now)
         db.session.commit()
     except (IntegrityError, StaleDataError) as exc:
-        # A concurrent request stored this position first (SQLite has no row lock): exactly one wins.
         db.session.rollback()
-        raise Conflict("stale_position", _("this position was already answered"), "position") from exc
-    if isinstance(attempt, Attempt):
-        return attempt
-    return AnsweredAttempt(
-        attempt.id,
-        "in_progress",
-        position + 1,
-        next_id,
-        attempt.assessment_id,
-        attempt.assessment_published_at,
-    )
+        raise _lost_race() from exc
+    return attempt
 
 
 def history(user: User, assessment: Assessment | None = None) -> list[Attempt]:

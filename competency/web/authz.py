@@ -45,29 +45,32 @@ def roles_required(*roles: str) -> Callable:
 def api_roles_required(*roles: str, answering: str | None = None) -> Callable:
     """JSON API views: a bearer token of an active user whose role is one of `roles`.
 
-    `answering` names the URL parameter of an attempt the view answers: the attempt is then loaded
-    and locked with the token, in one query, as `g.api_attempt` (None unless it is the caller's).
+    `answering` names the URL parameter of an attempt the view answers: the attempt is then read
+    and locked with the token, in one query, as `g.api_attempt` (None unless it is the caller's),
+    for the length of the view (services.attempts.answering).
     """
 
     def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            from competency.services.accounts import user_for_token
-            from competency.services.attempts import caller_and_attempt_to_answer
-
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            token = token.strip() if scheme.lower() == "bearer" else ""
-            if answering is None:
-                user = user_for_token(token)
-            else:
-                user, g.api_attempt = caller_and_attempt_to_answer(token, kwargs[answering])
+        def call(user, *args, **kwargs):
             if user is None:
                 abort(401)
             if user.role not in roles:
                 abort(403)
             g.api_user = user
             return view(*args, **kwargs)
+
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            from competency.services.accounts import user_for_token
+            from competency.services.attempts import answering as locked_for_answering
+
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            token = token.strip() if scheme.lower() == "bearer" else ""
+            if answering is None:
+                return call(user_for_token(token), *args, **kwargs)
+            with locked_for_answering(token, kwargs[answering]) as (user, g.api_attempt):
+                return call(user, *args, **kwargs)
 
         wrapped.required_roles = roles
         return wrapped

@@ -1,0 +1,139 @@
+"""The common answer runs on a connection of its own, outside the ORM session.
+
+Whatever the request ends with (stored, refused, graded, closed after its deadline), that connection
+goes back to the pool, and its lock with it; only answers that end the attempt open an ORM session.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from competency.extensions import db
+from competency.models import Attempt, AuditEvent, Response
+from tests.app.conftest import answer_for, api_token
+
+
+@pytest.fixture
+def started(client, make_user, job_assessment):
+    make_user("student", "li")
+    token = api_token(client, "li")
+    body = client.post(
+        "/api/v1/attempts",
+        json={"assessment_id": job_assessment.id},
+        headers={"Authorization": f"Bearer {token}"},
+    ).get_json()
+    return token, body
+
+
+@pytest.fixture
+def sessions_begun():
+    """Counts ORM session transactions begun (any session) while the test runs."""
+    begun = []
+
+    def count(session, transaction, connection):
+        begun.append(session)
+
+    event.listen(Session, "after_begin", count)
+    yield begun
+    event.remove(Session, "after_begin", count)
+
+
+def _post(client, token, attempt_id, payload):
+    return client.post(
+        f"/api/v1/attempts/{attempt_id}/responses", json=payload, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+def _payload(item: dict, **changes) -> dict:
+    return {"position": item["position"], "item_id": item["item_id"], "answer": answer_for(item)} | changes
+
+
+def _nothing_checked_out() -> None:
+    db.session.close()  # the test's own session gives its connection back first
+    assert db.engine.pool.checkedout() == 0
+
+
+def _stored(attempt_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Response).where(Response.attempt_id == attempt_id))
+
+
+def test_plain_answers_use_no_orm_session_and_return_the_connection(client, started, sessions_begun):
+    token, body = started
+    # The first answer to a published assessment in a process reads it once, for the engine cache
+    # (a server warms that cache at start-up); the answers after it need no ORM session at all.
+    first = _post(client, token, body["id"], _payload(body["item"])).get_json()
+    sessions_begun.clear()
+    response = _post(client, token, body["id"], _payload(first["item"]))
+    assert response.status_code == 200 and response.get_json()["finished"] is False
+    assert sessions_begun == []
+    _nothing_checked_out()
+    assert _stored(body["id"]) == 2
+    assert db.session.get(Attempt, body["id"]).position == 3
+
+
+@pytest.mark.parametrize(
+    "change, status",
+    [
+        ({"position": 2}, 409),  # not the pending position
+        ({"item_id": "NOT-THE-ITEM"}, 409),
+        ({"answer": {"no": "such answer"}}, 400),
+        ({"position": "one"}, 400),
+    ],
+)
+def test_refused_answers_release_the_lock(client, started, change, status):
+    token, body = started
+    refused = _post(client, token, body["id"], _payload(body["item"], **change))
+    assert refused.status_code == status, refused.get_json()
+    _nothing_checked_out()
+    assert _stored(body["id"]) == 0
+    # Had the refused request kept its connection, and with it the row lock, this one would wait.
+    assert _post(client, token, body["id"], _payload(body["item"])).status_code == 200
+    _nothing_checked_out()
+
+
+def test_unknown_attempt_and_bad_token_return_the_connection(client, started):
+    token, body = started
+    assert _post(client, token, body["id"] + 1000, _payload(body["item"])).status_code == 404
+    _nothing_checked_out()
+    assert _post(client, "not-a-token", body["id"], _payload(body["item"])).status_code == 401
+    _nothing_checked_out()
+    assert _stored(body["id"]) == 0
+
+
+def test_the_last_answer_is_graded_through_the_session(client, started, sessions_begun):
+    token, body = started
+    item, attempt_id = body["item"], body["id"]
+    answers = 0
+    while True:
+        sessions_begun.clear()
+        response = _post(client, token, attempt_id, _payload(item))
+        assert response.status_code == 200, response.get_json()
+        answers += 1
+        _nothing_checked_out()
+        if response.get_json()["finished"]:
+            break
+        assert answers == 1 or sessions_begun == []  # the first one fills the engine cache
+        item = response.get_json()["item"]
+    assert sessions_begun  # grading and the certificate need the ORM
+    attempt = db.session.get(Attempt, attempt_id)
+    assert attempt.status == "graded" and attempt.result["items_answered"] == answers == _stored(attempt_id)
+    actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"attempt.start", "certificate.issue"} <= actions
+
+
+def test_an_answer_after_the_deadline_closes_the_attempt(client, started):
+    token, body = started
+    attempt = db.session.get(Attempt, body["id"])
+    attempt.deadline_at = attempt.started_at - timedelta(seconds=1)
+    db.session.commit()
+    response = _post(client, token, body["id"], _payload(body["item"]))
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "attempt_timed_out"
+    _nothing_checked_out()
+    db.session.expire_all()
+    closed = db.session.get(Attempt, body["id"])
+    assert closed.status == "graded" and closed.result["timed_out"] is True
+    assert _stored(body["id"]) == 0

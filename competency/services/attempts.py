@@ -511,36 +511,50 @@ def _lost_race() -> Conflict:
     return Conflict("stale_position", _("this position was already answered"), "position")
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """An answer scored and the engine run, not stored yet."""
+
+    position: int
+    now: datetime
+    response: dict
+    state: CatState
+    next_id: str | None
+
+
 def _answer_locked(
     locked: LockedForAnswer, position: int, item_id: str, answer: Any
-) -> AnsweredAttempt | None:
+) -> AnsweredAttempt | _Step | None:
     """The common answer, on the locked attempt's own connection, committed there.
 
-    None, with the connection's transaction rolled back, when the ORM must take over: the answer
-    ends the attempt (it is graded at once), or the deadline has passed (the attempt is closed).
+    When the ORM must take over, the connection's transaction is rolled back and the result says
+    why: the _Step of an answer that ends the attempt (it is graded at once), or None when the
+    deadline has passed (the attempt is closed).
     """
     attempt, connection = locked.attempt, locked.connection
     now = utcnow()
-    if not _past_deadline(attempt, now):
-        _check_pending(attempt, position, item_id)
-        response, state, next_id = _next_step(attempt, position, item_id, answer, now)
-        if next_id is not None:
-            try:
-                _store_answer(connection, attempt, response, state, next_id)
-            except (IntegrityError, StaleDataError) as exc:
-                connection.rollback()
-                raise _lost_race() from exc
-            connection.commit()
-            return AnsweredAttempt(
-                attempt.id,
-                "in_progress",
-                position + 1,
-                next_id,
-                attempt.assessment_id,
-                attempt.assessment_published_at,
-            )
-    connection.rollback()
-    return None
+    if _past_deadline(attempt, now):
+        connection.rollback()
+        return None
+    _check_pending(attempt, position, item_id)
+    response, state, next_id = _next_step(attempt, position, item_id, answer, now)
+    if next_id is None:
+        connection.rollback()
+        return _Step(position, now, response, state, next_id)
+    try:
+        _store_answer(connection, attempt, response, state, next_id)
+    except (IntegrityError, StaleDataError) as exc:
+        connection.rollback()
+        raise _lost_race() from exc
+    connection.commit()
+    return AnsweredAttempt(
+        attempt.id,
+        "in_progress",
+        position + 1,
+        next_id,
+        attempt.assessment_id,
+        attempt.assessment_published_at,
+    )
 
 
 def submit_answer(
@@ -563,20 +577,26 @@ def submit_answer(
         raise ServiceError("invalid_field", _("position must be a positive whole number"), "position")
     if not isinstance(item_id, str) or not item_id:
         raise ServiceError("missing_field", _("item_id is required"), "item_id")
+    step = None
     if locked is not None and locked.attempt.id == attempt_id and locked.attempt.user_id == user.id:
-        answered = _answer_locked(locked, position, item_id, answer)
-        if answered is not None:
-            return answered
-    # Read again, locked, in the session's transaction: the state may have moved on meanwhile.
+        step = _answer_locked(locked, position, item_id, answer)
+        if isinstance(step, AnsweredAttempt):
+            return step
+    # Read again, locked, in the session's transaction: the attempt may have moved on meanwhile.
     attempt = get_own_attempt(user, attempt_id, lock=True, to_answer=True, to_close=locked is not None)
-    now = utcnow()
+    now = utcnow() if step is None else step.now
     if close_if_expired(attempt, now):
         db.session.commit()
         raise AttemptClosed(
             "attempt_timed_out", _("the time limit has passed; the attempt was closed and graded")
         )
     _check_pending(attempt, position, item_id)
-    response, state, next_id = _next_step(attempt, position, item_id, answer, now)
+    if step is None:
+        response, state, next_id = _next_step(attempt, position, item_id, answer, now)
+    else:
+        # Still pending at the same position, so the state is the one the step was computed from
+        # (every stored answer moves the position on): the engine need not run again.
+        response, state, next_id = step.response, step.state, step.next_id
     try:
         _store_answer(db.session.connection(), attempt, response, state, next_id)
         if next_id is None:  # the test stops: graded at once, in the same transaction

@@ -45,13 +45,27 @@ def register_context(app: Flask) -> None:
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        # Every asset is served by the app itself, so the policy can forbid all other origins.
-        response.headers.setdefault(
+        # One pass over the response's headers instead of one per setdefault: every response pays this.
+        headers = response.headers
+        present = {key.lower() for key, _value in headers}
+        for lower, key, value in SECURITY_HEADERS:
+            if lower not in present:
+                headers.add(key, value)
+        return response
+
+
+# Added to every response that does not set its own. Every asset is served by the app itself, so the
+# policy can forbid all other origins.
+SECURITY_HEADERS = tuple(
+    (key.lower(), key, value)
+    for key, value in (
+        (
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+        ),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+    )
+)

@@ -58,7 +58,9 @@ def _nothing_checked_out() -> None:
 
 
 def _stored(attempt_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Response).where(Response.attempt_id == attempt_id))
+    return db.session.scalar(
+        select(func.count()).select_from(Response).where(Response.attempt_id == attempt_id)
+    )
 
 
 def test_plain_answers_use_no_orm_session_and_return_the_connection(client, started, sessions_begun):

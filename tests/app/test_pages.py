@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from competency.web.authz import public
 from tests.app.conftest import login
 
 
@@ -47,9 +48,20 @@ def test_json_404(client):
     assert response.get_json()["error"]["code"] == "not_found"
 
 
-def test_security_headers(client):
-    response = client.get("/")
-    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+def test_security_headers(app, client):
+    @app.route("/framed")
+    @public
+    def framed():
+        return "", 200, {"x-frame-options": "SAMEORIGIN"}  # a response's own header is kept, in any case
+
+    for path in ("/", "/api/v1/no-such-thing"):
+        response = client.get(path)
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert response.headers["X-Frame-Options"] == "DENY"
+    response = client.get("/framed")
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 

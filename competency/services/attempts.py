@@ -435,12 +435,21 @@ def answering(token: str, attempt_id: int) -> Iterator[tuple[User | Caller | Non
     with db.engine.connect() as connection:
         connection.begin()
         found = caller_and_attempt_to_answer(connection, token, attempt_id)
-        if found is None:
-            connection.rollback()
-            yield accounts.user_for_token(token), None
+        if found is None or found[1] is None:
+            _end_reading(connection)
+            yield (accounts.user_for_token(token) if found is None else None), None
             return
         caller, attempt = found
-        yield caller, None if attempt is None else LockedForAnswer(connection, attempt)
+        yield caller, LockedForAnswer(connection, attempt)
+
+
+def _end_reading(connection: Connection) -> None:
+    """End a transaction that only read (and locked) by committing it, not by rolling it back.
+
+    Both end it alike, but on every ROLLBACK psycopg deallocates all the statements it prepared on
+    the connection, so the next answers there would be parsed and planned again by the server.
+    """
+    connection.commit()
 
 
 def refresh(user: User, attempt_id: int) -> Attempt:
@@ -527,19 +536,19 @@ def _answer_locked(
 ) -> AnsweredAttempt | _Step | None:
     """The common answer, on the locked attempt's own connection, committed there.
 
-    When the ORM must take over, the connection's transaction is rolled back and the result says
-    why: the _Step of an answer that ends the attempt (it is graded at once), or None when the
+    When the ORM must take over, the connection's transaction is ended (nothing was written) and
+    the result says why: the _Step of an answer that ends the attempt (it is graded at once), or None when the
     deadline has passed (the attempt is closed).
     """
     attempt, connection = locked.attempt, locked.connection
     now = utcnow()
     if _past_deadline(attempt, now):
-        connection.rollback()
+        _end_reading(connection)
         return None
     _check_pending(attempt, position, item_id)
     response, state, next_id = _next_step(attempt, position, item_id, answer, now)
     if next_id is None:
-        connection.rollback()
+        _end_reading(connection)
         return _Step(position, now, response, state, next_id)
     try:
         _store_answer(connection, attempt, response, state, next_id)

@@ -436,20 +436,25 @@ def answering(token: str, attempt_id: int) -> Iterator[tuple[User | Caller | Non
         connection.begin()
         found = caller_and_attempt_to_answer(connection, token, attempt_id)
         if found is None or found[1] is None:
-            _end_reading(connection)
+            _hand_over(connection)
             yield (accounts.user_for_token(token) if found is None else None), None
             return
         caller, attempt = found
         yield caller, LockedForAnswer(connection, attempt)
 
 
-def _end_reading(connection: Connection) -> None:
-    """End a transaction that only read (and locked) by committing it, not by rolling it back.
+def _hand_over(connection: Connection) -> None:
+    """End a transaction that only read (and locked), and give the connection back to the pool,
+    before the ORM session takes over.
 
-    Both end it alike, but on every ROLLBACK psycopg deallocates all the statements it prepared on
-    the connection, so the next answers there would be parsed and planned again by the server.
+    COMMIT, not ROLLBACK: both end it alike, but on every ROLLBACK psycopg deallocates all the
+    statements it prepared on the connection, so the next answers there would be parsed and planned
+    again by the server. Given back at once, so that a request never holds two connections: with
+    threaded workers that would outgrow the pool, whose overflow connections are opened and closed
+    for each use.
     """
     connection.commit()
+    connection.close()
 
 
 def refresh(user: User, attempt_id: int) -> Attempt:
@@ -543,12 +548,12 @@ def _answer_locked(
     attempt, connection = locked.attempt, locked.connection
     now = utcnow()
     if _past_deadline(attempt, now):
-        _end_reading(connection)
+        _hand_over(connection)
         return None
     _check_pending(attempt, position, item_id)
     response, state, next_id = _next_step(attempt, position, item_id, answer, now)
     if next_id is None:
-        _end_reading(connection)
+        _hand_over(connection)
         return _Step(position, now, response, state, next_id)
     try:
         _store_answer(connection, attempt, response, state, next_id)

@@ -119,7 +119,36 @@ def rollbacks(app):
     event.remove(db.engine, "rollback", count)
 
 
-def test_the_last_answer_is_graded_through_the_session(client, started, sessions_begun, rollbacks):
+class CheckedOut:
+    """The most connections checked out of the pool at once since `reset`."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.now = self.most = db.engine.pool.checkedout()
+
+    def out(self, *_args) -> None:
+        self.now += 1
+        self.most = max(self.most, self.now)
+
+    def back(self, *_args) -> None:
+        self.now -= 1
+
+
+@pytest.fixture
+def checked_out(app):
+    counter = CheckedOut()
+    event.listen(db.engine, "checkout", counter.out)
+    event.listen(db.engine, "checkin", counter.back)
+    yield counter
+    event.remove(db.engine, "checkout", counter.out)
+    event.remove(db.engine, "checkin", counter.back)
+
+
+def test_the_last_answer_is_graded_through_the_session(
+    client, started, sessions_begun, rollbacks, checked_out
+):
     token, body = started
     item, attempt_id = body["item"], body["id"]
     answers = 0
@@ -137,8 +166,12 @@ def test_the_last_answer_is_graded_through_the_session(client, started, sessions
         if response.get_json()["finished"]:
             break
         assert answers == 1 or sessions_begun == []
+        if answers == 1:
+            checked_out.reset()
         item = response.get_json()["item"]
     assert answers > 1 and sessions_begun  # grading and the certificate need the ORM
+    # The answering connection goes back to the pool before the session takes one.
+    assert checked_out.most == 1
     attempt = db.session.get(Attempt, attempt_id)
     assert attempt.status == "graded" and attempt.result["items_answered"] == answers == _stored(attempt_id)
     actions = set(db.session.scalars(select(AuditEvent.action)))

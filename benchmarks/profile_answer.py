@@ -45,7 +45,8 @@ SPLIT = (
     ("competency.services.attempts", "_store_answer", "store the response, move the attempt"),
     ("competency.services.attempts", "_finish", "grade on the last answer"),
     ("competency.services.attempts", "start_or_resume", "start attempts"),
-    ("sqlalchemy.orm.scoping", "scoped_session.commit", "commit (every request)"),
+    ("sqlalchemy.orm.scoping", "scoped_session.commit", "commit through the ORM session"),
+    ("sqlalchemy.engine.base", "Connection.commit", "commit on the answering connection"),
     ("flask.app", "Flask.wsgi_app", "whole requests (all kinds)"),
 )
 

@@ -71,7 +71,9 @@ EXPOSURE_RATES_TTL_SECONDS = 30
 _EXPOSURE_RATES: dict[tuple, tuple[float, dict[str, float]]] = {}
 
 
-def _exposure_rates(attempt: Attempt, engine: Engine) -> dict[str, float] | None:
+def _exposure_rates(
+    attempt: Attempt, engine: Engine, connection: Connection | None = None
+) -> dict[str, float] | None:
     """Share of this assessment's attempts that saw each item (only the maximum-rate rule needs it).
 
     Counting means reading every response of the assessment, which grows with its use, so a worker
@@ -86,10 +88,11 @@ def _exposure_rates(attempt: Attempt, engine: Engine) -> dict[str, float] | None
     cached = _EXPOSURE_RATES.get(key)
     if cached is not None and now - cached[0] < EXPOSURE_RATES_TTL_SECONDS:
         return cached[1]
-    started = db.session.scalar(
+    reader = db.session if connection is None else connection  # the answer's own, when it has one
+    started = reader.scalar(
         select(func.count()).select_from(Attempt).where(Attempt.assessment_id == assessment_id)
     )
-    rows = db.session.execute(
+    rows = reader.execute(
         select(Response.item_code, func.count())
         .join(Attempt, Attempt.id == Response.attempt_id)
         .where(Attempt.assessment_id == assessment_id)
@@ -435,11 +438,15 @@ def answering(token: str, attempt_id: int) -> Iterator[tuple[User | Caller | Non
     with db.engine.connect() as connection:
         connection.begin()
         found = caller_and_attempt_to_answer(connection, token, attempt_id)
-        if found is None or found[1] is None:
+        if found is None:  # an unknown attempt, or someone else's: the token alone says who calls
             _hand_over(connection)
-            yield (accounts.user_for_token(token) if found is None else None), None
+            yield accounts.user_for_token(token), None
             return
         caller, attempt = found
+        if attempt is None:  # a token that is not valid
+            _hand_over(connection)
+            yield None, None
+            return
         yield caller, LockedForAnswer(connection, attempt)
 
 
@@ -449,9 +456,9 @@ def _hand_over(connection: Connection) -> None:
 
     COMMIT, not ROLLBACK: both end it alike, but on every ROLLBACK psycopg deallocates all the
     statements it prepared on the connection, so the next answers there would be parsed and planned
-    again by the server. Given back at once, so that a request never holds two connections: with
-    threaded workers that would outgrow the pool, whose overflow connections are opened and closed
-    for each use.
+    again by the server. Given back at once, so that an answer does not hold two connections (the
+    engine's reads use the answer's own): with threaded workers that would outgrow the pool, whose
+    overflow connections are opened and closed for each use.
     """
     connection.commit()
     connection.close()
@@ -486,9 +493,12 @@ def _check_pending(attempt: Any, position: int, item_id: str) -> None:
 
 
 def _next_step(
-    attempt: Any, position: int, item_id: str, answer: Any, now
+    connection: Connection, attempt: Any, position: int, item_id: str, answer: Any, now
 ) -> tuple[dict, CatState, str | None]:
-    """Score the answer and run the engine: the response row, the new CAT state, the next item (None: stop)."""
+    """Score the answer and run the engine: the response row, the new CAT state, the next item (None: stop).
+
+    `connection` is the answer's, for the reads the engine may need (the exposure rates).
+    """
     entry = _pool(attempt)[item_id]
     item = entry.item
     try:
@@ -503,7 +513,7 @@ def _next_step(
             item_id,
             score,
             elapsed_seconds=(now - attempt.started_at).total_seconds(),
-            exposure_rates=_exposure_rates(attempt, engine),
+            exposure_rates=_exposure_rates(attempt, engine, connection),
         )
     except CatError as exc:
         raise ServiceError("invalid_answer", str(exc), "answer") from exc
@@ -542,8 +552,8 @@ def _answer_locked(
     """The common answer, on the locked attempt's own connection, committed there.
 
     When the ORM must take over, the connection's transaction is ended (nothing was written) and
-    the result says why: the _Step of an answer that ends the attempt (it is graded at once), or None when the
-    deadline has passed (the attempt is closed).
+    the result says why: the _Step of an answer that ends the attempt (it is graded at once), or
+    None when the deadline has passed (the attempt is closed).
     """
     attempt, connection = locked.attempt, locked.connection
     now = utcnow()
@@ -551,7 +561,7 @@ def _answer_locked(
         _hand_over(connection)
         return None
     _check_pending(attempt, position, item_id)
-    response, state, next_id = _next_step(attempt, position, item_id, answer, now)
+    response, state, next_id = _next_step(connection, attempt, position, item_id, answer, now)
     if next_id is None:
         _hand_over(connection)
         return _Step(position, now, response, state, next_id)
@@ -606,7 +616,9 @@ def submit_answer(
         )
     _check_pending(attempt, position, item_id)
     if step is None:
-        response, state, next_id = _next_step(attempt, position, item_id, answer, now)
+        response, state, next_id = _next_step(
+            db.session.connection(), attempt, position, item_id, answer, now
+        )
     else:
         # Still pending at the same position, so the state is the one the step was computed from
         # (every stored answer moves the position on): the engine need not run again.

@@ -190,3 +190,27 @@ def test_an_answer_after_the_deadline_closes_the_attempt(client, started):
     closed = db.session.get(Attempt, body["id"])
     assert closed.status == "graded" and closed.result["timed_out"] is True
     assert _stored(body["id"]) == 0
+
+
+def test_exposure_rates_are_read_on_the_answering_connection(
+    client, make_user, teacher_assessment, sessions_begun, checked_out
+):
+    from competency.services import attempts as attempt_service
+
+    make_user("teacher", "zhang")
+    token = api_token(client, "zhang")
+    body = client.post(
+        "/api/v1/attempts",
+        json={"assessment_id": teacher_assessment.id},
+        headers={"Authorization": f"Bearer {token}"},
+    ).get_json()
+    first = _post(client, token, body["id"], _payload(body["item"])).get_json()  # fills the engine cache
+    attempt_service._EXPOSURE_RATES.clear()  # the teacher test limits exposure: the next answer counts
+    _nothing_checked_out()
+    sessions_begun.clear()
+    checked_out.reset()
+    response = _post(client, token, body["id"], _payload(first["item"]))
+    assert response.status_code == 200, response.get_json()
+    assert sessions_begun == [] and checked_out.most == 1
+    [(_when, rates)] = attempt_service._EXPOSURE_RATES.values()
+    assert rates == {body["item"]["item_id"]: 1.0}  # one attempt, which has answered its first item

@@ -195,6 +195,34 @@ def teacher_assessment(bank):
     return make_assessment(spec)
 
 
+def start_attempt(client, token: str, assessment_id: int) -> dict:
+    """POST /api/v1/attempts as the token's holder: the attempt with its first item pending."""
+    return client.post(
+        "/api/v1/attempts",
+        json={"assessment_id": assessment_id},
+        headers={"Authorization": f"Bearer {token}"},
+    ).get_json()
+
+
+@pytest.fixture
+def started(client, make_user, job_assessment):
+    """A student's attempt at the job-skill evaluation with its first item pending, and the student's token."""
+    make_user("student", "li")
+    token = api_token(client, "li")
+    return token, start_attempt(client, token, job_assessment.id)
+
+
+def pending_answer(item: dict, **changes) -> dict:
+    """The answer body for a delivered item (a valid answer), with `changes` made to it."""
+    return {"position": item["position"], "item_id": item["item_id"], "answer": answer_for(item)} | changes
+
+
+def post_answer(client, token: str, attempt_id: int, payload: dict):
+    return client.post(
+        f"/api/v1/attempts/{attempt_id}/responses", json=payload, headers={"Authorization": f"Bearer {token}"}
+    )
+
+
 def answer_for(item: dict, right_first: bool = True):
     """A valid answer of the item's type (not necessarily correct)."""
     keys = [o["key"] for o in item["options"]]

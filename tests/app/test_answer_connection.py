@@ -14,19 +14,7 @@ from sqlalchemy.orm import Session
 
 from competency.extensions import db
 from competency.models import Attempt, AuditEvent, Response
-from tests.app.conftest import answer_for, api_token
-
-
-@pytest.fixture
-def started(client, make_user, job_assessment):
-    make_user("student", "li")
-    token = api_token(client, "li")
-    body = client.post(
-        "/api/v1/attempts",
-        json={"assessment_id": job_assessment.id},
-        headers={"Authorization": f"Bearer {token}"},
-    ).get_json()
-    return token, body
+from tests.app.conftest import api_token, pending_answer, post_answer, start_attempt
 
 
 @pytest.fixture
@@ -40,16 +28,6 @@ def sessions_begun():
     event.listen(Session, "after_begin", count)
     yield begun
     event.remove(Session, "after_begin", count)
-
-
-def _post(client, token, attempt_id, payload):
-    return client.post(
-        f"/api/v1/attempts/{attempt_id}/responses", json=payload, headers={"Authorization": f"Bearer {token}"}
-    )
-
-
-def _payload(item: dict, **changes) -> dict:
-    return {"position": item["position"], "item_id": item["item_id"], "answer": answer_for(item)} | changes
 
 
 def _nothing_checked_out() -> None:
@@ -67,9 +45,9 @@ def test_plain_answers_use_no_orm_session_and_return_the_connection(client, star
     token, body = started
     # The first answer to a published assessment in a process reads it once, for the engine cache
     # (a server warms that cache at start-up); the answers after it need no ORM session at all.
-    first = _post(client, token, body["id"], _payload(body["item"])).get_json()
+    first = post_answer(client, token, body["id"], pending_answer(body["item"])).get_json()
     sessions_begun.clear()
-    response = _post(client, token, body["id"], _payload(first["item"]))
+    response = post_answer(client, token, body["id"], pending_answer(first["item"]))
     assert response.status_code == 200 and response.get_json()["finished"] is False
     assert sessions_begun == []
     _nothing_checked_out()
@@ -88,20 +66,20 @@ def test_plain_answers_use_no_orm_session_and_return_the_connection(client, star
 )
 def test_refused_answers_release_the_lock(client, started, change, status):
     token, body = started
-    refused = _post(client, token, body["id"], _payload(body["item"], **change))
+    refused = post_answer(client, token, body["id"], pending_answer(body["item"], **change))
     assert refused.status_code == status, refused.get_json()
     _nothing_checked_out()
     assert _stored(body["id"]) == 0
     # Had the refused request kept its connection, and with it the row lock, this one would wait.
-    assert _post(client, token, body["id"], _payload(body["item"])).status_code == 200
+    assert post_answer(client, token, body["id"], pending_answer(body["item"])).status_code == 200
     _nothing_checked_out()
 
 
 def test_unknown_attempt_and_bad_token_return_the_connection(client, started):
     token, body = started
-    assert _post(client, token, body["id"] + 1000, _payload(body["item"])).status_code == 404
+    assert post_answer(client, token, body["id"] + 1000, pending_answer(body["item"])).status_code == 404
     _nothing_checked_out()
-    assert _post(client, "not-a-token", body["id"], _payload(body["item"])).status_code == 401
+    assert post_answer(client, "not-a-token", body["id"], pending_answer(body["item"])).status_code == 401
     _nothing_checked_out()
     assert _stored(body["id"]) == 0
 
@@ -155,7 +133,7 @@ def test_the_last_answer_is_graded_through_the_session(
     while True:
         sessions_begun.clear()
         rollbacks.clear()
-        response = _post(client, token, attempt_id, _payload(item))
+        response = post_answer(client, token, attempt_id, pending_answer(item))
         assert response.status_code == 200, response.get_json()
         answers += 1
         if answers > 1:  # the first one fills the engine cache, with a read of its own
@@ -183,7 +161,7 @@ def test_an_answer_after_the_deadline_closes_the_attempt(client, started):
     attempt = db.session.get(Attempt, body["id"])
     attempt.deadline_at = attempt.started_at - timedelta(seconds=1)
     db.session.commit()
-    response = _post(client, token, body["id"], _payload(body["item"]))
+    response = post_answer(client, token, body["id"], pending_answer(body["item"]))
     assert response.status_code == 409 and response.get_json()["error"]["code"] == "attempt_timed_out"
     _nothing_checked_out()
     db.session.expire_all()
@@ -199,17 +177,15 @@ def test_exposure_rates_are_read_on_the_answering_connection(
 
     make_user("teacher", "zhang")
     token = api_token(client, "zhang")
-    body = client.post(
-        "/api/v1/attempts",
-        json={"assessment_id": teacher_assessment.id},
-        headers={"Authorization": f"Bearer {token}"},
-    ).get_json()
-    first = _post(client, token, body["id"], _payload(body["item"])).get_json()  # fills the engine cache
+    body = start_attempt(client, token, teacher_assessment.id)
+    first = post_answer(
+        client, token, body["id"], pending_answer(body["item"])
+    ).get_json()  # fills the engine cache
     attempt_service._EXPOSURE_RATES.clear()  # the teacher test limits exposure: the next answer counts
     _nothing_checked_out()
     sessions_begun.clear()
     checked_out.reset()
-    response = _post(client, token, body["id"], _payload(first["item"]))
+    response = post_answer(client, token, body["id"], pending_answer(first["item"]))
     assert response.status_code == 200, response.get_json()
     assert sessions_begun == [] and checked_out.most == 1
     [(_when, rates)] = attempt_service._EXPOSURE_RATES.values()

@@ -7,33 +7,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from competency.extensions import db
 from competency.models import ApiToken, Attempt, Response, User, utcnow
-from tests.app.conftest import answer_for, api_token
-
-
-@pytest.fixture
-def started(client, make_user, job_assessment):
-    """A student's attempt with its first item pending, and the student's token."""
-    make_user("student", "li")
-    token = api_token(client, "li")
-    body = client.post(
-        "/api/v1/attempts",
-        json={"assessment_id": job_assessment.id},
-        headers={"Authorization": f"Bearer {token}"},
-    ).get_json()
-    return token, body
+from tests.app.conftest import api_token, pending_answer, post_answer
 
 
 def _answer(client, token, body):
-    item = body["item"]
-    payload = {"position": item["position"], "item_id": item["item_id"], "answer": answer_for(item)}
-    return client.post(
-        f"/api/v1/attempts/{body['id']}/responses", json=payload, headers={"Authorization": f"Bearer {token}"}
-    )
+    return post_answer(client, token, body["id"], pending_answer(body["item"]))
 
 
 def _unchanged(attempt_id: int) -> None:

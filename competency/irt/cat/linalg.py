@@ -44,28 +44,26 @@ def cholesky_unchecked(a: Arr) -> Arr:
     return np.linalg.cholesky(a) if _gufuncs is None else _gufuncs.cholesky_lo(a, signature="d->d")
 
 
-def solve(a: Arr, b: Arr) -> Arr:
-    """np.linalg.solve(a, b) for float64 stacks a (..., M, M), b (..., M, K)."""
+def _unchecked_or_public(unchecked, public, *args: Arr) -> Arr:
+    """The gufunc's result, or the public function's (its result or its LinAlgError) when LAPACK
+    flagged the matrix."""
     try:
         with lapack_errors():
-            return solve_unchecked(a, b)
+            return unchecked(*args)
     except FloatingPointError:
-        return np.linalg.solve(a, b)
+        return public(*args)
+
+
+def solve(a: Arr, b: Arr) -> Arr:
+    """np.linalg.solve(a, b) for float64 stacks a (..., M, M), b (..., M, K)."""
+    return _unchecked_or_public(solve_unchecked, np.linalg.solve, a, b)
 
 
 def inv(a: Arr) -> Arr:
     """np.linalg.inv(a) for a float64 stack (..., M, M)."""
-    try:
-        with lapack_errors():
-            return inv_unchecked(a)
-    except FloatingPointError:
-        return np.linalg.inv(a)
+    return _unchecked_or_public(inv_unchecked, np.linalg.inv, a)
 
 
 def cholesky(a: Arr) -> Arr:
     """np.linalg.cholesky(a) (lower factor) for a float64 stack (..., M, M)."""
-    try:
-        with lapack_errors():
-            return cholesky_unchecked(a)
-    except FloatingPointError:
-        return np.linalg.cholesky(a)
+    return _unchecked_or_public(cholesky_unchecked, np.linalg.cholesky, a)

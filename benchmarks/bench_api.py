@@ -8,13 +8,19 @@ endpoint (benchmarks/bare_app.py: parse JSON, one SQLite insert, commit) is meas
 with the same load generator, the same gunicorn settings and the same number of concurrent takers.
 Goal: the platform's answers/s at least 30 % of the bare endpoint's.
 
-    .venv/bin/python benchmarks/bench_api.py --quick    # under a minute (sync -w4, 16 takers)
+    .venv/bin/python benchmarks/bench_api.py --quick    # about a minute (sync -w4, 16 takers)
     .venv/bin/python benchmarks/bench_api.py            # about 4 minutes (sync and gthread, 8 and 32 takers)
     .venv/bin/python benchmarks/bench_api.py --backends sqlite --servers gthread:4:4 --concurrency 16
     .venv/bin/python benchmarks/bench_api.py --quick --py-spy /tmp/spy   # where the requests spend their time
 
-Per server setting and number of takers it measures the bare endpoint, each backend, then the bare
-endpoint again: the machine is shared, so the platform is compared with the mean of the two bare runs.
+Per server setting and number of takers, the bare endpoint and the platform on each backend run side
+by side and take turns: each target's takers send only while its gate is open, and the counted time is
+split into alternating slices (bare, SQLite, PostgreSQL, then the other way round, --rounds times).
+The machine is shared and its speed drifts within a minute; consecutive runs of one target differed by
+a fifth, while slices taken turn about see the same drift. The ratio is each platform target's
+answers/s over the bare endpoint's, both counted in the same rounds; the summary also prints the lowest
+and highest ratio of a single round. `--versus module:app` adds a what-if variant of the platform,
+counted in the same rounds on its own copy of the database.
 
 Only 127.0.0.1 is ever contacted. Every run is bounded: a measuring window per configuration, a cap
 on the requests of a configuration, socket timeouts, and the takers stop by themselves at the end
@@ -35,6 +41,7 @@ import contextlib
 import functools
 import hashlib
 import http.client
+import itertools
 import json
 import os
 import queue
@@ -107,19 +114,21 @@ class Plan:
     warmup: float  # seconds of load before the window, not counted (workers build their caches)
     window: float  # seconds counted, platform
     bare_window: float  # seconds counted, bare endpoint (steadier, needs less)
-    max_requests: int  # per configuration, whatever the window
+    rounds: int  # the windows are counted in this many alternating slices per target
+    max_requests: int  # per target and configuration, whatever the window
     students: int
     teachers: int
 
 
-QUICK = Plan(("sqlite", "postgres"), (ServerSetting("sync", 4),), (16,), 3.0, 10.0, 4.0, 50_000, 60, 20)
+QUICK = Plan(("sqlite", "postgres"), (ServerSetting("sync", 4),), (16,), 3.0, 10.0, 4.0, 4, 50_000, 60, 20)
 FULL = Plan(
     ("sqlite", "postgres"),
     (ServerSetting("sync", 4), ServerSetting("gthread", 4, 4)),
     (8, 32),
     3.0,
     12.0,
-    6.0,
+    8.0,
+    6,
     200_000,
     120,
     40,
@@ -250,10 +259,10 @@ class Database:
 
 
 @contextlib.contextmanager
-def fresh_database(backend: str, template: str | Path, workdir: Path) -> Iterator[Database]:
+def fresh_database(backend: str, template: str | Path, workdir: Path, tag: str = "") -> Iterator[Database]:
     """A copy of the template, dropped afterwards."""
     if backend == "sqlite":
-        path = workdir / "competency.sqlite3"
+        path = workdir / f"competency{tag}.sqlite3"
         # A WAL file left by an earlier run's server would be replayed into the fresh copy and
         # corrupt it ("database disk image is malformed"): the copy starts and ends with none.
         files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
@@ -266,7 +275,7 @@ def fresh_database(backend: str, template: str | Path, workdir: Path) -> Iterato
             for file in files:
                 file.unlink(missing_ok=True)
         return
-    name = f"{PG_PREFIX}run_{os.getpid()}"
+    name = f"{PG_PREFIX}run_{os.getpid()}{tag}"
     _pg(f'DROP DATABASE IF EXISTS "{name}"')
     _pg(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     try:
@@ -390,26 +399,52 @@ class Stopped(Exception):
 
 @dataclass
 class Recorder:
-    """Shared by the takers: latencies of calls that completed inside the window, errors, the cap."""
+    """Shared by one target's takers: the gate they pass before each call, latencies of calls that
+    completed inside a counted slice, errors, the cap."""
 
     max_requests: int
     stop: threading.Event = field(default_factory=threading.Event)
-    window: tuple[float, float] = (float("inf"), float("inf"))
+    gate: threading.Event = field(default_factory=threading.Event)  # set: the takers may send
+    window: tuple[float, float] = (float("inf"), float("inf"))  # the slice being counted
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: Counter = field(default_factory=Counter)
     requests: int = 0
+    inflight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def enter(self) -> None:
+        """Wait for the gate, then count the call as in flight; Stopped once the target is stopped."""
+        while True:
+            self.gate.wait()
+            with self.lock:
+                if self.stop.is_set():
+                    raise Stopped
+                if self.gate.is_set():
+                    self.inflight += 1
+                    return
 
     def record(self, kind: str, started: float, ended: float, error: str | None) -> None:
         with self.lock:
+            self.inflight -= 1
             self.requests += 1
             if self.requests >= self.max_requests:
-                self.stop.set()
+                self.halt()
             if self.window[0] <= ended <= self.window[1]:
                 if error:
                     self.errors[error] += 1
                 else:
                     self.latencies.setdefault(kind, []).append(ended - started)
+
+    def halt(self) -> None:
+        self.stop.set()
+        self.gate.set()  # waiting takers wake up and see the stop
+
+    def pause(self) -> None:
+        """Close the gate and wait until the calls already sent have come back."""
+        self.gate.clear()
+        deadline = time.monotonic() + SOCKET_TIMEOUT + 5
+        while self.inflight > 0 and time.monotonic() < deadline:
+            time.sleep(0.002)
 
 
 class Client:
@@ -422,8 +457,7 @@ class Client:
 
     def call(self, kind: str, method: str, path: str, body: dict | None = None, token: str | None = None):
         """(status, JSON body or None); every call is recorded under `kind`."""
-        if self.recorder.stop.is_set():
-            raise Stopped
+        self.recorder.enter()
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -540,6 +574,7 @@ class Measurement:
     cores: dict[str, float]  # client, server, db, busy (whole machine): cores busy during the window
     shortage: bool
     log: Path | None = None  # the server's log, kept when it holds a traceback
+    slices: list[float] = field(default_factory=list)  # answers/s of each counted slice, in order
 
     def rate(self, kind: str = "answer") -> float:
         return len(self.latencies.get(kind, [])) / self.seconds
@@ -552,73 +587,103 @@ class Measurement:
         return statistics.quantiles(values, n=100, method="inclusive")[q - 1] * 1000
 
 
+VERSUS_MARK = "*"  # labels the targets of --versus
+SETTLE = 0.3  # seconds after a target's gate opens before its slice is counted
+
+
 @dataclass
-class Run:
-    """One configuration: which app, which server settings, how many takers, how long."""
+class Target:
+    """One server under load in a configuration: the bare endpoint or the platform on one backend.
+
+    Its takers run for the whole configuration but send only while its gate is open, so the targets
+    of a configuration take turns: the measurement alternates short slices of each (see `interleave`).
+    """
 
     label: str
     app: str
     setting: ServerSetting
     concurrency: int
-    warmup: float
-    window: float
-    max_requests: int
     taker: Callable[[Client, int, threading.Event], None]
     database: Database
-    profile: Path | None = None  # a py-spy raw profile of the server during the window
+    max_requests: int
+    profile: Path | None = None  # a py-spy raw profile of the server during the slices
     wall_clock: bool = True  # profile waiting too (py-spy --idle), not only CPU
+    seconds: float = 0.0  # counted so far
+    slices: list[float] = field(default_factory=list)  # answers/s of each counted slice, in order
+    cpu: Counter = field(default_factory=Counter)  # client, server, db seconds; machine busy/total ticks
+    server: Server | None = None
+    recorder: Recorder | None = None
+    shortage: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+    clients: list[Client] = field(default_factory=list)
 
-    def measure(self, workdir: Path) -> Measurement:
-        server = Server(self.app, self.setting, self.database.env, workdir, ROOT / "benchmarks")
-        try:
-            server.wait_ready()
-            measurement = self._drive(server)
-        finally:
-            server.stop()
-        measurement.log = server.keep_log(self.label)
-        return measurement
-
-    def _drive(self, server: Server) -> Measurement:
-        """Warm up, count a window, stop the takers."""
-        recorder = Recorder(max_requests=self.max_requests)
-        shortage = threading.Event()
-        clients = [Client(server.port, recorder) for _ in range(self.concurrency)]
+    def start(self, workdir: Path) -> None:
+        """Start the server and the takers, the gate closed."""
+        self.server = Server(self.app, self.setting, self.database.env, workdir, ROOT / "benchmarks")
+        self.server.wait_ready()
+        self.recorder = Recorder(max_requests=self.max_requests)
+        self.clients = [Client(self.server.port, self.recorder) for _ in range(self.concurrency)]
 
         def run(index: int) -> None:
             with contextlib.suppress(Stopped):
-                self.taker(clients[index], index, shortage)
+                self.taker(self.clients[index], index, self.shortage)
 
-        threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(self.concurrency)]
-        for thread in threads:
+        self.threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(self.concurrency)]
+        for thread in self.threads:
             thread.start()
-        recorder.stop.wait(self.warmup)
-        spy = self._start_profiler(server)
+
+    def warm(self, seconds: float) -> None:
+        """Load that is not counted (the workers build their caches, the pools fill)."""
+        self.recorder.gate.set()
+        self.recorder.stop.wait(seconds)
+        self.recorder.pause()
+
+    def count(self, seconds: float) -> None:
+        """One counted slice: open the gate, let the load settle, count `seconds`, pause."""
+        recorder, server = self.recorder, self.server
+        recorder.gate.set()
+        recorder.stop.wait(SETTLE)
         pids, db_pids = server.pids(), self.database.pids()
         before = (cpu_ticks(pids), cpu_ticks(db_pids), time.process_time(), machine_ticks())
         start = time.perf_counter()
+        answered = len(recorder.latencies.get("answer", ()))
         recorder.window = (start, float("inf"))
-        recorder.stop.wait(self.window)
+        recorder.stop.wait(seconds)
         end = time.perf_counter()
         recorder.window = (start, end)
         pids |= server.pids()
         db_pids |= self.database.pids()
         after = (cpu_ticks(pids), cpu_ticks(db_pids), time.process_time(), machine_ticks())
-        recorder.stop.set()
-        for thread in threads:
-            thread.join(SOCKET_TIMEOUT + 5)
-        for client in clients:
-            client.close()
-        if spy is not None:
-            spy.wait(timeout=60)
-        seconds = end - start
+        recorder.pause()
         hz = os.sysconf("SC_CLK_TCK")
-        (busy0, total0), (busy1, total1) = before[3], after[3]
+        self.seconds += end - start
+        self.slices.append((len(recorder.latencies.get("answer", ())) - answered) / (end - start))
+        self.cpu["server"] += (after[0] - before[0]) / hz
+        self.cpu["db"] += (after[1] - before[1]) / hz
+        self.cpu["client"] += after[2] - before[2]
+        self.cpu["busy"] += after[3][0] - before[3][0]
+        self.cpu["ticks"] += after[3][1] - before[3][1]
+
+    def stop(self) -> Measurement:
+        """Stop the takers and the server; what was counted."""
+        if self.recorder is not None:
+            self.recorder.halt()
+            for thread in self.threads:
+                thread.join(SOCKET_TIMEOUT + 5)
+            for client in self.clients:
+                client.close()
+        log = None
+        if self.server is not None:
+            self.server.stop()
+            log = self.server.keep_log(self.label)
+        seconds = max(self.seconds, 1e-9)
         cores = {
-            "client": (after[2] - before[2]) / seconds,
-            "server": (after[0] - before[0]) / hz / seconds,
-            "db": (after[1] - before[1]) / hz / seconds,
-            "busy": (busy1 - busy0) / max(total1 - total0, 1) * (os.cpu_count() or 1),
+            "client": self.cpu["client"] / seconds,
+            "server": self.cpu["server"] / seconds,
+            "db": self.cpu["db"] / seconds,
+            "busy": self.cpu["busy"] / max(self.cpu["ticks"], 1) * (os.cpu_count() or 1),
         }
+        recorder = self.recorder or Recorder(max_requests=0)
         return Measurement(
             self.label,
             self.setting,
@@ -627,18 +692,42 @@ class Run:
             recorder.latencies,
             recorder.errors,
             cores,
-            shortage.is_set(),
+            self.shortage.is_set(),
+            log,
+            self.slices,
         )
 
-    def _start_profiler(self, server: Server) -> subprocess.Popen | None:
+    def start_profiler(self, duration: float) -> subprocess.Popen | None:
         if self.profile is None:
             return None
         cmd = [
-            str(BIN / "py-spy"), "record", "--pid", str(server.proc.pid), "--subprocesses", *(["--idle"] if self.wall_clock else []),
-            "--nonblocking", "--rate", "50", "--duration", str(max(1, int(self.window))),
+            str(BIN / "py-spy"), "record", "--pid", str(self.server.proc.pid), "--subprocesses", *(["--idle"] if self.wall_clock else []),
+            "--nonblocking", "--rate", "50", "--duration", str(max(1, int(duration))),
             "--format", "raw", "--output", str(self.profile),
         ]  # fmt: skip
         return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def interleave(targets: list[Target], windows: dict[str, float], rounds: int, warmup: float) -> None:
+    """Count every target in `rounds` turns, one target at a time, the order reversed every other round.
+
+    The machine is shared and its speed drifts within a minute; targets counted in alternating short
+    slices see the same drift, so their ratio holds where consecutive runs can differ by a fifth.
+    """
+    for target in targets:
+        target.warm(warmup / 2 if target.label == "bare" else warmup)
+    total = (
+        sum(windows["bare" if t.label == "bare" else "platform"] for t in targets)
+        + rounds * len(targets) * SETTLE
+    )
+    spies = [spy for t in targets if (spy := t.start_profiler(total)) is not None]
+    for number in range(rounds):
+        for target in targets if number % 2 == 0 else targets[::-1]:
+            if target.recorder.stop.is_set():
+                continue  # capped or out of accounts: what it counted stands
+            target.count(windows["bare" if target.label == "bare" else "platform"] / rounds)
+    for spy in spies:
+        spy.wait(timeout=60)
 
 
 # ----------------------------------------------------------------------------- profile summary
@@ -716,8 +805,8 @@ def print_row(m: Measurement, bare: Measurement | None) -> None:
 
 
 def run_plan(plan: Plan, options: argparse.Namespace) -> list[Measurement]:
-    """Per server setting and concurrency: bare, each backend, bare again (others share this machine,
-    so the platform is compared with the mean of the bare runs on either side of it)."""
+    """Per server setting and concurrency: the bare endpoint and the platform on each backend, all
+    started together and counted in alternating slices (`interleave`)."""
     from bare_app import init_db  # benchmarks/ is sys.path[0] when this file runs as a script
 
     templates: dict[str, str | Path] = {}
@@ -732,51 +821,75 @@ def run_plan(plan: Plan, options: argparse.Namespace) -> list[Measurement]:
     )
     # One key shared by every worker of a server; production settings, as deployed.
     server_env = {"COMPETENCY_ENV": "production", "SECRET_KEY": secrets.token_hex(32)}
+    windows = {"bare": plan.bare_window, "platform": plan.window}
+    apps = [(options.app, "")] + ([(options.versus, VERSUS_MARK)] if options.versus else [])
     results = []
     print(
-        f"\n{os.cpu_count()} cores; CPU columns: cores busy during the window (client = this load generator, "
-        "server = gunicorn, db = PostgreSQL backends of the run, busy = whole machine, other people included)"
+        f"\n{os.cpu_count()} cores; CPU columns: cores busy during the counted slices (client = this load "
+        "generator, server = gunicorn, db = PostgreSQL backends of the run, busy = whole machine, other "
+        "people included)"
     )
-    print(f"platform app: {options.app}; bare endpoint: SQLite journal_mode={bare_journal}")
+    print(
+        f"platform app: {options.app}; bare endpoint: SQLite journal_mode={bare_journal}; each configuration "
+        f"counted in {plan.rounds} alternating rounds (bare {plan.bare_window:g} s, platform {plan.window:g} s "
+        "in all)"
+    )
+    if options.versus:
+        print(f"{VERSUS_MARK}: {options.versus}, counted in the same rounds")
     print(HEADER, flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         workdir = Path(tmp)
-
-        def bare_run(setting: ServerSetting, concurrency: int) -> Measurement:
-            bare_db = workdir / "bare.sqlite3"
-            for leftover in workdir.glob("bare.sqlite3*"):
-                leftover.unlink()
-            init_db(str(bare_db), bare_journal)
-            m = Run(
-                "bare", "bare_app:create_app()", setting, concurrency, plan.warmup / 2, plan.bare_window,
-                plan.max_requests, lambda client, index, _shortage: bare_taker(client, index),
-                Database({"BARE_DB": str(bare_db)}),
-            ).measure(workdir)  # fmt: skip
-            print_row(m, None)
-            return m
-
         for setting in plan.servers:
             for concurrency in plan.concurrency:
-                bare = bare_run(setting, concurrency)
-                results.append(bare)
-                for backend in plan.backends:
-                    users = accounts_queue(plan)
-                    profile = None
-                    if options.py_spy is not None:
-                        name = f"{backend}-{setting.worker_class}-w{setting.workers}-t{setting.threads}-c{concurrency}"
-                        profile = options.py_spy / f"{name}.txt"
-                    with fresh_database(backend, templates[backend], workdir) as database:
+                with contextlib.ExitStack() as stack:
+                    bare_db = workdir / "bare.sqlite3"
+                    for leftover in workdir.glob("bare.sqlite3*"):
+                        leftover.unlink()
+                    init_db(str(bare_db), bare_journal)
+                    targets = [
+                        Target(
+                            "bare", "bare_app:create_app()", setting, concurrency,
+                            lambda client, index, _shortage: bare_taker(client, index),
+                            Database({"BARE_DB": str(bare_db)}), plan.max_requests,
+                        )
+                    ]  # fmt: skip
+                    for backend, (app, mark) in itertools.product(plan.backends, apps):
+                        tag = "_versus" if mark else ""
+                        database = stack.enter_context(
+                            fresh_database(backend, templates[backend], workdir, tag)
+                        )
                         database.env.update(server_env)
-                        m = Run(
-                            backend, options.app, setting, concurrency, plan.warmup, plan.window, plan.max_requests,
-                            lambda client, _index, shortage, users=users: platform_taker(client, users, shortage),
-                            database, profile, not options.py_spy_cpu,
-                        ).measure(workdir)  # fmt: skip
-                    print_row(m, bare)
-                    results.append(m)
-                    if profile is not None and profile.exists():
-                        summarise_profile(profile)
-                results.append(bare_run(setting, concurrency))
+                        profile = None
+                        if options.py_spy is not None:
+                            name = f"{backend}{tag}-{setting.worker_class}-w{setting.workers}-t{setting.threads}-c{concurrency}"
+                            profile = options.py_spy / f"{name}.txt"
+                        users = accounts_queue(plan)
+                        targets.append(
+                            Target(
+                                backend + mark, app, setting, concurrency,
+                                lambda client, _index, shortage, users=users: platform_taker(client, users, shortage),
+                                database, plan.max_requests, profile, not options.py_spy_cpu,
+                            )
+                        )  # fmt: skip
+                    measured = []
+                    try:
+                        for target in targets:
+                            target.start(workdir)
+                        interleave(targets, windows, plan.rounds, plan.warmup)
+                    finally:
+                        # Stopped before their databases are dropped (the ExitStack ends after this).
+                        measured = [target.stop() for target in targets]
+                bare = measured[0]
+                for m in measured:
+                    print_row(m, None if m is bare else bare)
+                    if m is not bare and options.py_spy is not None:
+                        tag = "_versus" if m.label.endswith(VERSUS_MARK) else ""
+                        profile = options.py_spy / (
+                            f"{m.label.rstrip(VERSUS_MARK)}{tag}-{setting.worker_class}-w{setting.workers}-t{setting.threads}-c{concurrency}.txt"
+                        )
+                        if profile.exists():
+                            summarise_profile(profile)
+                results.extend(measured)
     return results
 
 
@@ -793,20 +906,24 @@ def accounts_queue(plan: Plan) -> queue.Queue:
 
 
 def summary(results: list[Measurement]) -> None:
-    print("\nratio of platform answers/s to the mean of the bare runs before and after it (goal ≥ 30%):")
-    bare: dict[tuple, list[float]] = {}
+    print("\nratio of platform answers/s to the bare endpoint's, counted in the same rounds (goal ≥ 30%):")
+    print("(rounds: the lowest and highest ratio of one round's slices)")
+    bare: dict[tuple, Measurement] = {}
     for m in results:
         if m.label == "bare":
-            bare.setdefault((m.setting, m.concurrency), []).append(m.rate())
+            bare[(m.setting, m.concurrency)] = m
     for m in results:
         if m.label != "bare":
-            rates = bare[(m.setting, m.concurrency)]
-            reference = statistics.mean(rates)
-            ratio = m.rate() / reference if reference else float("nan")
+            reference = bare[(m.setting, m.concurrency)]
+            ratio = m.rate() / reference.rate() if reference.rate() else float("nan")
+            # A target stopped early (capped, out of accounts) has fewer slices than the bare endpoint.
+            rounds = [p / b for p, b in zip(m.slices, reference.slices, strict=False) if b]
+            spread = f"rounds {min(rounds):.0%}–{max(rounds):.0%}" if rounds else ""
             print(
-                f"  {m.label:<9} {m.setting.label:<17} c={m.concurrency:<3} {m.rate():7.1f} / {reference:7.1f} "
-                f"(bare {' and '.join(f'{r:.1f}' for r in rates)}) = {ratio:6.1%}  "
+                f"  {m.label:<9} {m.setting.label:<17} c={m.concurrency:<3} {m.rate():7.1f} / "
+                f"{reference.rate():7.1f} = {ratio:6.1%}  "
                 + ("meets" if ratio >= 0.3 else "below")
+                + f"  {spread}"
             )
 
 
@@ -818,13 +935,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", help="comma-separated: sqlite,postgres")
     parser.add_argument("--servers", help="comma-separated gunicorn settings, e.g. sync:4,gthread:4:4")
     parser.add_argument("--concurrency", help="comma-separated numbers of concurrent takers, e.g. 8,32")
-    parser.add_argument("--window", type=float, help="seconds measured per platform configuration")
+    parser.add_argument("--window", type=float, help="seconds counted per platform target and configuration")
+    parser.add_argument("--rounds", type=int, help="alternating slices the counted seconds are split into")
     parser.add_argument("--fresh", action="store_true", help="rebuild the cached seeded databases")
     parser.add_argument(
         "--drop-pg-template", action="store_true", help="drop the PostgreSQL template at the end"
     )
+    parser.add_argument("--app", default="competency.wsgi:app", help="the platform's WSGI app for gunicorn")
     parser.add_argument(
-        "--app", default="competency.wsgi:app", help="the platform's WSGI app for gunicorn"
+        "--versus",
+        metavar="APP",
+        help="a second WSGI app (a what-if variant) counted in the same rounds as --app, on its own database",
     )
     parser.add_argument(
         "--bare-journal", help="journal mode of the bare endpoint (default: the platform database's)"
@@ -857,6 +978,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["concurrency"] = tuple(int(c) for c in args.concurrency.split(","))
     if args.window:
         overrides["window"] = args.window
+    if args.rounds:
+        overrides["rounds"] = args.rounds
     plan = Plan(**{**plan.__dict__, **overrides})
     started = time.monotonic()
     if args.py_spy:

@@ -20,7 +20,11 @@ The machine is shared and its speed drifts within a minute; consecutive runs of 
 a fifth, while slices taken turn about see the same drift. The ratio is each platform target's
 answers/s over the bare endpoint's, both counted in the same rounds; the summary also prints the lowest
 and highest ratio of a single round. `--versus module:app` adds a what-if variant of the platform,
-counted in the same rounds on its own copy of the database.
+counted in the same rounds on its own copy of the database; `--versus-tree DIR` imports it from
+another source tree (a git worktree of another commit), so two commits are compared in one run:
+
+    git worktree add /tmp/base HEAD~1 && .venv/bin/pybabel compile -d /tmp/base/competency/translations
+    .venv/bin/python benchmarks/bench_api.py --backends postgres --versus-tree /tmp/base --window 30 --rounds 10
 
 Only 127.0.0.1 is ever contacted. Every run is bounded: a measuring window per configuration, a cap
 on the requests of a configuration, socket timeouts, and the takers stop by themselves at the end
@@ -326,7 +330,13 @@ class Server:
     """One gunicorn, started by us on 127.0.0.1, ready when every worker has loaded the app."""
 
     def __init__(
-        self, app: str, setting: ServerSetting, env: dict[str, str], workdir: Path, pythonpath: Path
+        self,
+        app: str,
+        setting: ServerSetting,
+        env: dict[str, str],
+        workdir: Path,
+        pythonpath: Path,
+        tree: Path = ROOT,
     ):
         self.port = free_port()
         self.setting = setting
@@ -355,7 +365,12 @@ class Server:
         ]
         self.log = (workdir / f"gunicorn-{self.port}.log").open("w")
         self.proc = subprocess.Popen(
-            cmd, env={**os.environ, **env}, cwd=ROOT, stdout=self.log, stderr=self.log
+            # gunicorn puts its working directory first on sys.path: the app is imported from `tree`
+            cmd,
+            env={**os.environ, **env},
+            cwd=tree,
+            stdout=self.log,
+            stderr=self.log,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -608,6 +623,7 @@ class Target:
     max_requests: int
     profile: Path | None = None  # a py-spy raw profile of the server during the slices
     wall_clock: bool = True  # profile waiting too (py-spy --idle), not only CPU
+    tree: Path = ROOT  # the source tree the app is imported from (--versus-tree)
     seconds: float = 0.0  # counted so far
     slices: list[float] = field(default_factory=list)  # answers/s of each counted slice, in order
     cpu: Counter = field(default_factory=Counter)  # client, server, db seconds; machine busy/total ticks
@@ -619,7 +635,9 @@ class Target:
 
     def start(self, workdir: Path) -> None:
         """Start the server and the takers, the gate closed."""
-        self.server = Server(self.app, self.setting, self.database.env, workdir, ROOT / "benchmarks")
+        self.server = Server(
+            self.app, self.setting, self.database.env, workdir, ROOT / "benchmarks", self.tree
+        )
         self.server.wait_ready()
         self.recorder = Recorder(max_requests=self.max_requests)
         self.clients = [Client(self.server.port, self.recorder) for _ in range(self.concurrency)]
@@ -822,7 +840,9 @@ def run_plan(plan: Plan, options: argparse.Namespace) -> list[Measurement]:
     # One key shared by every worker of a server; production settings, as deployed.
     server_env = {"COMPETENCY_ENV": "production", "SECRET_KEY": secrets.token_hex(32)}
     windows = {"bare": plan.bare_window, "platform": plan.window}
-    apps = [(options.app, "")] + ([(options.versus, VERSUS_MARK)] if options.versus else [])
+    apps = [(options.app, "", ROOT)]
+    if options.versus or options.versus_tree:
+        apps.append((options.versus or options.app, VERSUS_MARK, options.versus_tree or ROOT))
     results = []
     print(
         f"\n{os.cpu_count()} cores; CPU columns: cores busy during the counted slices (client = this load "
@@ -834,8 +854,8 @@ def run_plan(plan: Plan, options: argparse.Namespace) -> list[Measurement]:
         f"counted in {plan.rounds} alternating rounds (bare {plan.bare_window:g} s, platform {plan.window:g} s "
         "in all)"
     )
-    if options.versus:
-        print(f"{VERSUS_MARK}: {options.versus}, counted in the same rounds")
+    if len(apps) > 1:
+        print(f"{VERSUS_MARK}: {apps[1][0]} from {apps[1][2]}, counted in the same rounds")
     print(HEADER, flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         workdir = Path(tmp)
@@ -853,7 +873,7 @@ def run_plan(plan: Plan, options: argparse.Namespace) -> list[Measurement]:
                             Database({"BARE_DB": str(bare_db)}), plan.max_requests,
                         )
                     ]  # fmt: skip
-                    for backend, (app, mark) in itertools.product(plan.backends, apps):
+                    for backend, (app, mark, tree) in itertools.product(plan.backends, apps):
                         tag = "_versus" if mark else ""
                         database = stack.enter_context(
                             fresh_database(backend, templates[backend], workdir, tag)
@@ -868,7 +888,7 @@ def run_plan(plan: Plan, options: argparse.Namespace) -> list[Measurement]:
                             Target(
                                 backend + mark, app, setting, concurrency,
                                 lambda client, _index, shortage, users=users: platform_taker(client, users, shortage),
-                                database, plan.max_requests, profile, not options.py_spy_cpu,
+                                database, plan.max_requests, profile, not options.py_spy_cpu, tree,
                             )
                         )  # fmt: skip
                     measured = []
@@ -946,6 +966,13 @@ def main(argv: list[str] | None = None) -> int:
         "--versus",
         metavar="APP",
         help="a second WSGI app (a what-if variant) counted in the same rounds as --app, on its own database",
+    )
+    parser.add_argument(
+        "--versus-tree",
+        type=Path,
+        metavar="DIR",
+        help="import the --versus app (default: --app) from this source tree, e.g. a git worktree of"
+        " another commit (its translations compiled): two commits compared in the same rounds",
     )
     parser.add_argument(
         "--bare-journal", help="journal mode of the bare endpoint (default: the platform database's)"

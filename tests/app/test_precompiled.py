@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from competency.extensions import db
 from competency.models import AuditEvent, User
+from competency.services import precompiled
 from competency.services.precompiled import Precompiled
 
 EVENTS = AuditEvent.__table__
@@ -132,3 +133,55 @@ def test_runs_inside_the_sessions_transaction(app):
     event_id = _store(datetime.now(UTC), {"kept": False})
     db.session.rollback()
     assert db.session.get(AuditEvent, event_id) is None
+
+
+def _kept_cursor(connection):
+    return connection.info.get(precompiled._CURSOR)
+
+
+def test_one_cursor_per_connection_kept_across_statements_and_requests(app, make_user):
+    """The driver cursor is made once per pooled connection, not per statement (it cost a third of a
+    statement), and it stays with the connection when the pool lends it out again."""
+    user = make_user("student", "cursor")
+    db.session.commit()
+    read = Precompiled(select(USERS.c.username).where(USERS.c.id == bindparam("user_id")))
+    connection = db.session.connection()
+    assert read.first(connection, {"user_id": user.id}) == ("cursor",)
+    cursor = _kept_cursor(connection)
+    assert cursor is not None
+    assert _store(datetime.now(UTC), {"n": 1}) and _kept_cursor(connection) is cursor
+    assert read.first(connection, {"user_id": user.id}) == ("cursor",)
+    assert _kept_cursor(connection) is cursor
+    db.session.rollback()
+    with db.engine.connect() as again:  # the pool lends the same connection: its cursor comes along
+        assert read.first(again, {"user_id": user.id}) == ("cursor",)
+        if again.connection.dbapi_connection is cursor.connection:
+            assert _kept_cursor(again) is cursor
+
+
+def test_a_driver_error_drops_the_kept_cursor(app, make_user):
+    make_user("student", "dropped")
+    db.session.commit()
+    add = Precompiled(
+        insert(USERS).values(
+            username=bindparam("username"),
+            display_name="x",
+            password_hash="x",
+            role="student",
+            timezone="Asia/Shanghai",
+            active=True,
+            extra_time_percent=0,
+            created_at=bindparam("created_at", type_=USERS.c.created_at.type),
+        )
+    )
+    connection = db.session.connection()
+    count = Precompiled(select(func.count()).select_from(USERS))
+    before = count.first(connection, {})
+    cursor = _kept_cursor(connection)
+    with pytest.raises(IntegrityError):
+        add.rowcount(connection, {"username": "dropped", "created_at": datetime.now(UTC)})
+    assert _kept_cursor(connection) is None
+    db.session.rollback()
+    connection = db.session.connection()
+    assert count.first(connection, {}) == before  # a new cursor, and the statement works
+    assert _kept_cursor(connection) not in (None, cursor)

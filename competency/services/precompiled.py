@@ -10,11 +10,14 @@ It runs on the Session's connection, inside the Session's transaction: commit, r
 connection pool are the Session's as usual. Driver errors are raised as SQLAlchemy's (an
 IntegrityError stays an IntegrityError), and a lost connection is invalidated, as SQLAlchemy does.
 
-Each pooled connection keeps one driver cursor for these statements: making a psycopg cursor (its
-adapters and transformer) cost about 40 µs, a third of running the answer's locked read on it.
-A connection is used by one thread at a time, so its cursor is too; the cursor is kept in the
-connection's `info`, which SQLAlchemy clears when it replaces the connection, and dropped after
-any driver error.
+On PostgreSQL each pooled connection keeps one psycopg cursor for these statements: making one (its
+adapters and transformer) cost about 40 µs, a third of running the answer's locked read. A
+connection is used by one thread at a time, so its cursor is too; the cursor lives in the
+connection's `info`, which SQLAlchemy clears when it replaces the connection, and is dropped after
+any driver error. A psycopg cursor holds its whole result in the client, so keeping it leaves
+nothing open on the server. A sqlite3 cursor left part-way through a result keeps its statement
+active, and with it the connection's read snapshot: later reads on that connection would miss newer
+commits. SQLite therefore gets a fresh cursor per statement (cheap there), closed at once.
 """
 
 from __future__ import annotations
@@ -109,7 +112,7 @@ class Precompiled:
         try:
             cursor.execute(compiled.sql, values)
         except connection.dialect.loaded_dbapi.Error as exc:
-            _drop_cursor(connection)
+            _release(connection, cursor, error=True)
             disconnected = connection.dialect.is_disconnect(exc, dbapi_connection, cursor)
             if disconnected:
                 connection.invalidate(exc)
@@ -126,20 +129,29 @@ class Precompiled:
     def first(self, connection: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row, its values converted as SQLAlchemy would; None when there is none."""
         compiled, cursor = self._execute(connection, params)
-        raw = cursor.fetchone()
+        try:
+            raw = cursor.fetchone()
+        finally:
+            _release(connection, cursor)
         return None if raw is None else compiled.row(raw)
 
     def rowcount(self, connection: Connection, params: dict[str, Any]) -> int:
         """How many rows the statement changed."""
         _compiled, cursor = self._execute(connection, params)
-        return cursor.rowcount
+        try:
+            return cursor.rowcount
+        finally:
+            _release(connection, cursor)
 
 
 _CURSOR = "competency.precompiled.cursor"  # the key of the kept cursor in Connection.info
+_KEEPS_CURSOR = frozenset({"psycopg"})  # drivers whose cursors hold their whole result client-side
 
 
 def _cursor(connection: Connection) -> Any:
-    """The driver cursor this pooled connection keeps for precompiled statements."""
+    """The cursor for one statement: the one this pooled connection keeps, where the driver allows."""
+    if connection.dialect.driver not in _KEEPS_CURSOR:
+        return connection.connection.cursor()
     info = connection.info
     cursor = info.get(_CURSOR)
     if cursor is None:
@@ -147,9 +159,11 @@ def _cursor(connection: Connection) -> Any:
     return cursor
 
 
-def _drop_cursor(connection: Connection) -> None:
-    """Close and forget the kept cursor (after a driver error its state is not worth trusting)."""
-    cursor = connection.info.pop(_CURSOR, None)
-    if cursor is not None:
-        with contextlib.suppress(connection.dialect.loaded_dbapi.Error):  # the connection may be gone
-            cursor.close()
+def _release(connection: Connection, cursor: Any, *, error: bool = False) -> None:
+    """Close a cursor made for one statement; forget the kept one after a driver error."""
+    if connection.dialect.driver in _KEEPS_CURSOR:
+        if not error:
+            return
+        connection.info.pop(_CURSOR, None)  # after an error its state is not worth trusting
+    with contextlib.suppress(connection.dialect.loaded_dbapi.Error):  # the connection may be gone
+        cursor.close()

@@ -64,6 +64,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HOST = "127.0.0.1"  # the only address the load generator ever talks to
 ROOT = Path(__file__).resolve().parent.parent
@@ -472,12 +473,24 @@ class Client:
 
     def call(self, kind: str, method: str, path: str, body: dict | None = None, token: str | None = None):
         """(status, JSON body or None); every call is recorded under `kind`."""
-        self.recorder.enter()
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         payload = json.dumps(body).encode() if body is not None else None
+        self.recorder.enter()
         started = time.perf_counter()
+        try:
+            status, data, error = self._send(method, path, payload, headers)
+        except BaseException:
+            # Recorded all the same: the in-flight count that `pause` waits on must come down.
+            self.recorder.record(kind, started, time.perf_counter(), "exception")
+            raise
+        self.recorder.record(kind, started, time.perf_counter(), error)
+        return status, data, error
+
+    def _send(
+        self, method: str, path: str, payload: bytes | None, headers: dict
+    ) -> tuple[int, Any, str | None]:
         status, data, error = 0, None, None
         for retry in (False, True):
             try:
@@ -503,7 +516,6 @@ class Client:
         if error is None and not 200 <= status < 300:
             code = data.get("error", {}).get("code", "") if isinstance(data, dict) else ""
             error = f"{status} {code}".strip()
-        self.recorder.record(kind, started, time.perf_counter(), error)
         return status, data, error
 
     def close(self) -> None:
@@ -742,7 +754,7 @@ def interleave(targets: list[Target], windows: dict[str, float], rounds: int, wa
     for number in range(rounds):
         for target in targets if number % 2 == 0 else targets[::-1]:
             if target.recorder.stop.is_set():
-                continue  # capped or out of accounts: what it counted stands
+                continue  # capped: what it counted stands (running out of accounts is flagged instead)
             target.count(windows["bare" if target.label == "bare" else "platform"] / rounds)
     for spy in spies:
         spy.wait(timeout=60)

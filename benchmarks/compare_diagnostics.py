@@ -11,7 +11,10 @@ maximum absolute difference is printed; it must be ~1e-8 or less). On those iden
 parameters the script computes
 
 * S-X² (Orlando–Thissen): ours ``diagnostics.sx2`` with ``mincell=1`` against
-  ``mirt.itemfit(..., statistics=["S_X2"], min_expected=1)``, mirt given our quadrature
+  ``mirt.itemfit(..., statistics=["S_X2"], min_expected=1)``. ``mirt.itemfit`` wraps its
+  result in a pandas/polars DataFrame and neither is installed, so the script calls the
+  function it delegates to, ``mirt.diagnostics.compute_itemfit``, with the same arguments
+  (it returns the same columns as a dict of arrays). mirt is given our quadrature
   (61 equally spaced nodes on [−6, 6], normal weights) so that only the statistic differs;
   a second line gives mirt at its own default (41 Gauss–Hermite nodes) for context;
 * marginal reliability: ours ``diagnostics.marginal_reliability`` against
@@ -24,13 +27,17 @@ Known differences in definition, reported rather than hidden:
 
 * Sparse-cell pooling. Ours merges adjacent sum-score groups from the low end up until every
   expected cell of the group is ≥ mincell (the remainder joins the last group), for every
-  model; df = groups·(K−1) − item parameters. mirt pools a sparse score row into its less
+  model; df = per group, the categories the item can take less one, summed, − item parameters
+  (groups·(K−1) − parameters whenever pooling runs). mirt pools a sparse score row into its less
   populated neighbour (dichotomous items); for polytomous items it first folds the
   structurally incomplete extreme score rows into the nearest complete row (Kang & Chen,
   2008) and then pools sparse *categories* within a score row, so its df counts the
   remaining category contrasts. mirt also reports p = NaN while a sparse cell remains.
   Our API exposes only ``mincell``, so identical S-X² can be expected only where no pooling
-  is triggered (or both rules happen to pool the same rows).
+  is triggered (or both rules happen to pool the same rows). A line "without pooling"
+  (mincell = min_expected = 0) shows how much of a gap the pooling explains; for polytomous
+  items mirt still folds the incomplete extreme score rows there, while ours keeps them (their
+  structurally empty cells are no contrasts of our df since session 6; before, they were).
 * Marginal reliability. Ours is σ²/(σ² + E[1/I(θ)]); mirt's is E[I(θ)/(I(θ) + 1/σ²)]
   (its docstring). The script also evaluates mirt's formula on our information curve so
   that a definitional difference can be told apart from an information difference.
@@ -47,6 +54,7 @@ import warnings
 
 import mirt
 import numpy as np
+from mirt.diagnostics import compute_itemfit
 
 from competency.irt import fit
 from competency.irt.diagnostics import marginal_reliability, sx2, test_information
@@ -94,15 +102,15 @@ def calibration_gap(x: np.ndarray, model: str, mirt_params: dict) -> tuple[float
     return da, db
 
 
-def mirt_sx2(result, x: np.ndarray, own_grid: bool) -> dict[str, np.ndarray]:
-    kwargs: dict = {"statistics": ["S_X2"], "min_expected": MINCELL}
+def mirt_sx2(result, x: np.ndarray, own_grid: bool, mincell: float = MINCELL) -> dict[str, np.ndarray]:
+    kwargs: dict = {"statistics": ["S_X2"], "min_expected": mincell}
     if own_grid:
         # Same nodes and weights as ours, so the quadrature cannot explain a difference.
         z, w = normal_grid(DEFAULT_POINTS, DEFAULT_BOUND)
         kwargs.update(quadrature_points=z[:, None], quadrature_weights=w)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # mirt warns about sparse cells; the table shows them
-        table = mirt.itemfit(result, x, **kwargs)
+        table = compute_itemfit(result.model, x, **kwargs)
     return {
         "S_X2": np.asarray(table["S_X2"], dtype=float),
         "df": np.asarray(table["df"], dtype=float),
@@ -125,7 +133,9 @@ def reliability(params: dict, model: str, mirt_model) -> dict[str, float]:
 
 
 def print_sx2_table(ours: dict, ref: dict) -> None:
-    print(f"  {'item':>4} {'S-X2 ours':>10} {'S-X2 mirt':>10} {'diff':>9} {'df ours':>7} {'df mirt':>7}", end="")
+    print(
+        f"  {'item':>4} {'S-X2 ours':>10} {'S-X2 mirt':>10} {'diff':>9} {'df ours':>7} {'df mirt':>7}", end=""
+    )
     print(f" {'p ours':>8} {'p mirt':>8}")
     for i in range(ours["S_X2"].size):
         print(
@@ -151,11 +161,19 @@ def compare(name: str, model: str, mirt_name: str) -> dict[str, float]:
     print_sx2_table(ours, ref)
     gap = np.abs(ours["S_X2"] - ref["S_X2"])
     df_same = int(np.sum(ours["df"] == ref["df"]))
-    print(f"  max |ΔS-X²| = {np.max(gap):.4f}; items with equal df: {df_same}/{gap.size}")
+    print(f"  max |ΔS-X²| = {np.max(gap):.2e}; items with equal df: {df_same}/{gap.size}")
     default = mirt_sx2(result, x, own_grid=False)
     print(
         "  (mirt at its default 41-node Gauss–Hermite grid: max |ΔS-X²| vs ours = "
-        f"{np.max(np.abs(ours['S_X2'] - default['S_X2'])):.4f})"
+        f"{np.max(np.abs(ours['S_X2'] - default['S_X2'])):.2e})"
+    )
+    # Without pooling the two collapsing rules drop out, which shows whether they explain a gap.
+    raw_ours, raw_ref = sx2(x, params, model, mincell=0.0), mirt_sx2(result, x, own_grid=True, mincell=0.0)
+    print(
+        "  without pooling (mincell = min_expected = 0): max |ΔS-X²| = "
+        f"{np.max(np.abs(raw_ours['S_X2'] - raw_ref['S_X2'])):.2e}, "
+        f"items with |ΔS-X²| < 0.01: {int(np.sum(np.abs(raw_ours['S_X2'] - raw_ref['S_X2']) < 0.01))}/{gap.size}, "
+        f"df ours {sorted(set(raw_ours['df'].tolist()))} vs mirt {sorted(set(raw_ref['df'].astype(int).tolist()))}"
     )
     rel = reliability(params, model, result.model)
     print(

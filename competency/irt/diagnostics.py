@@ -113,7 +113,9 @@ def sx2(
     """Orlando–Thissen S-X² per item: observed vs model-implied category proportions by sum score.
 
     Needs complete data. Adjacent sum-score groups are merged (from the low end up) until
-    every expected cell count is at least ``mincell``; df = cells·(K−1) − parameters of the item.
+    every expected cell count is at least ``mincell``; df = Σ over groups of (categories the item
+    can take in the group − 1) − parameters of the item, which is groups·(K−1) − parameters
+    whenever the groups are pooled (``mincell`` > 0).
     """
     params, model, mu, sigma = _resolve(params, model, None, None)
     items = item_set(params, model, n_items=np.asarray(responses).shape[-1])
@@ -151,7 +153,10 @@ def sx2(
         e_groups, o_groups = _collapse(expected, observed, mincell)
         with np.errstate(divide="ignore", invalid="ignore"):
             stat[i] = np.sum(np.where(e_groups > 0, (o_groups - e_groups) ** 2 / e_groups, 0.0))
-        dfs[i] = e_groups.shape[0] * (k - 1) - n_par[i]
+        # A cell the item cannot reach at that score (category c above the sum, or the rest unable to
+        # make up the difference) has expected 0 and is no contrast: each group adds its possible
+        # categories less one. With pooling every kept cell is >= mincell, so this is groups·(K−1).
+        dfs[i] = int(np.sum(np.count_nonzero(e_groups > 0, axis=1) - 1)) - n_par[i]
     p = np.where(dfs > 0, chi2.sf(stat, np.maximum(dfs, 1)), np.nan)
     return {"S_X2": stat, "df": dfs, "p": p}
 

@@ -51,6 +51,25 @@ def test_sx2_is_calibrated_under_the_true_model():
         assert 0.7 < ratio < 1.3, (model, ratio)
 
 
+def test_sx2_df_counts_only_categories_an_item_can_take_at_a_score():
+    """Without pooling, a polytomous item cannot take every category at every sum score (category 2
+    at a sum of 1, say): such cells are empty by construction and are no contrasts of the df."""
+    rng = np.random.default_rng(5)
+    bank = random_bank(6, "gpcm", seed=rng)
+    x = simulate_responses(bank, rng.normal(size=3000), "gpcm", seed=rng)
+    out = sx2(x, bank, "gpcm", mincell=0)
+    cats = [len(row) + 1 for row in np.asarray(bank["thresholds"])]
+    top = sum(k - 1 for k in cats)
+    for i, k in enumerate(cats):
+        rest = top - (k - 1)
+        cells = sum(sum(1 for c in range(k) if 0 <= s - c <= rest) for s in range(1, top))
+        groups = top - 1  # every inner score is its own group without pooling
+        n_par = k  # GPCM: a slope and K−1 steps
+        assert out["df"][i] == cells - groups - n_par
+    pooled = sx2(x, bank, "gpcm")  # pooled groups: every kept cell is a contrast
+    assert np.all(pooled["df"] > 0)
+
+
 def test_infit_outfit_separate_steep_from_flat_items(misfit_data):
     x, r = misfit_data
     theta, _ = score(x, r, method="wle")

@@ -633,6 +633,7 @@ class Target:
     taker: Callable[[Client, int, threading.Event], None]
     database: Database
     max_requests: int
+    window: float  # seconds counted in all, split over the rounds
     profile: Path | None = None  # a py-spy raw profile of the server during the slices
     wall_clock: bool = True  # profile waiting too (py-spy --idle), not only CPU
     tree: Path = ROOT  # the source tree the app is imported from (--versus-tree)
@@ -738,7 +739,7 @@ class Target:
         return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def interleave(targets: list[Target], windows: dict[str, float], rounds: int, warmup: float) -> None:
+def interleave(targets: list[Target], rounds: int, warmup: float) -> None:
     """Count every target in `rounds` turns, one target at a time, the order reversed every other round.
 
     The machine is shared and its speed drifts within a minute; targets counted in alternating short
@@ -746,16 +747,13 @@ def interleave(targets: list[Target], windows: dict[str, float], rounds: int, wa
     """
     for target in targets:
         target.warm(warmup / 2 if target.label == "bare" else warmup)
-    total = (
-        sum(windows["bare" if t.label == "bare" else "platform"] for t in targets)
-        + rounds * len(targets) * SETTLE
-    )
+    total = sum(t.window for t in targets) + rounds * len(targets) * SETTLE
     spies = [spy for t in targets if (spy := t.start_profiler(total)) is not None]
     for number in range(rounds):
         for target in targets if number % 2 == 0 else targets[::-1]:
             if target.recorder.stop.is_set():
                 continue  # capped: what it counted stands (running out of accounts is flagged instead)
-            target.count(windows["bare" if target.label == "bare" else "platform"] / rounds)
+            target.count(target.window / rounds)
     for spy in spies:
         spy.wait(timeout=60)
 
@@ -851,7 +849,6 @@ def run_plan(plan: Plan, options: argparse.Namespace) -> list[Measurement]:
     )
     # One key shared by every worker of a server; production settings, as deployed.
     server_env = {"COMPETENCY_ENV": "production", "SECRET_KEY": secrets.token_hex(32)}
-    windows = {"bare": plan.bare_window, "platform": plan.window}
     apps = [(options.app, "", ROOT)]
     if options.versus or options.versus_tree:
         apps.append((options.versus or options.app, VERSUS_MARK, options.versus_tree or ROOT))
@@ -882,7 +879,7 @@ def run_plan(plan: Plan, options: argparse.Namespace) -> list[Measurement]:
                         Target(
                             "bare", "bare_app:create_app()", setting, concurrency,
                             lambda client, index, _shortage: bare_taker(client, index),
-                            Database({"BARE_DB": str(bare_db)}), plan.max_requests,
+                            Database({"BARE_DB": str(bare_db)}), plan.max_requests, plan.bare_window,
                         )
                     ]  # fmt: skip
                     for backend, (app, mark, tree) in itertools.product(plan.backends, apps):
@@ -900,14 +897,14 @@ def run_plan(plan: Plan, options: argparse.Namespace) -> list[Measurement]:
                             Target(
                                 backend + mark, app, setting, concurrency,
                                 lambda client, _index, shortage, users=users: platform_taker(client, users, shortage),
-                                database, plan.max_requests, profile, not options.py_spy_cpu, tree,
+                                database, plan.max_requests, plan.window, profile, not options.py_spy_cpu, tree,
                             )
                         )  # fmt: skip
                     measured = []
                     try:
                         for target in targets:
                             target.start(workdir)
-                        interleave(targets, windows, plan.rounds, plan.warmup)
+                        interleave(targets, plan.rounds, plan.warmup)
                     finally:
                         # Stopped before their databases are dropped (the ExitStack ends after this).
                         measured = [target.stop() for target in targets]

@@ -37,6 +37,19 @@ _EVENT_COLUMNS = select(EVENTS.c.id, EVENTS.c.at, EVENTS.c.action, EVENTS.c.deta
     EVENTS.c.id == bindparam("event_id")
 )
 _READ_EVENT = Precompiled(_EVENT_COLUMNS)
+# A user row; adding a username that exists fails in the driver (the unique constraint).
+_ADD_USER = Precompiled(
+    insert(USERS).values(
+        username=bindparam("username"),
+        display_name="x",
+        password_hash="x",
+        role="student",
+        timezone="Asia/Shanghai",
+        active=True,
+        extra_time_percent=0,
+        created_at=bindparam("created_at", type_=USERS.c.created_at.type),
+    )
+)
 
 # Text without NUL: PostgreSQL's text cannot hold it, whoever sends it.
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
@@ -104,20 +117,8 @@ def test_rowcount_counts_changed_rows(app, make_user):
 def test_driver_errors_are_sqlalchemy_errors_and_change_nothing(app, make_user):
     make_user("student", "taken")
     before = db.session.scalar(select(func.count()).select_from(USERS))
-    add = Precompiled(
-        insert(USERS).values(
-            username=bindparam("username"),
-            display_name="x",
-            password_hash="x",
-            role="student",
-            timezone="Asia/Shanghai",
-            active=True,
-            extra_time_percent=0,
-            created_at=bindparam("created_at", type_=USERS.c.created_at.type),
-        )
-    )
     with pytest.raises(IntegrityError):
-        add.rowcount(db.session.connection(), {"username": "taken", "created_at": datetime.now(UTC)})
+        _ADD_USER.rowcount(db.session.connection(), {"username": "taken", "created_at": datetime.now(UTC)})
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(USERS)) == before
 
@@ -184,24 +185,12 @@ def test_reading_one_row_of_many_leaves_later_reads_current(app, make_user):
 def test_a_driver_error_drops_the_kept_cursor(app, make_user):
     make_user("student", "dropped")
     db.session.commit()
-    add = Precompiled(
-        insert(USERS).values(
-            username=bindparam("username"),
-            display_name="x",
-            password_hash="x",
-            role="student",
-            timezone="Asia/Shanghai",
-            active=True,
-            extra_time_percent=0,
-            created_at=bindparam("created_at", type_=USERS.c.created_at.type),
-        )
-    )
     connection = db.session.connection()
     count = Precompiled(select(func.count()).select_from(USERS))
     before = count.first(connection, {})
     cursor = _kept_cursor(connection)
     with pytest.raises(IntegrityError):
-        add.rowcount(connection, {"username": "dropped", "created_at": datetime.now(UTC)})
+        _ADD_USER.rowcount(connection, {"username": "dropped", "created_at": datetime.now(UTC)})
     assert _kept_cursor(connection) is None
     db.session.rollback()
     connection = db.session.connection()

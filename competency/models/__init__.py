@@ -1,6 +1,7 @@
 """SQLAlchemy 2 typed models. No business rules and no commits here: services own transactions."""
 
 from competency.models.accounts import (
+    PLATFORM_WIDE_ROLES,
     ApiToken,
     AuditEvent,
     CareerStage,
@@ -49,6 +50,7 @@ __all__ = [
     "Institution",
     "InstitutionType",
     "LoginAttempt",
+    "PLATFORM_WIDE_ROLES",
     "Role",
     "TeacherCategory",
     "User",

@@ -17,6 +17,13 @@ class Role(enum.StrEnum):
     TRAINER = "trainer"
     TEACHER = "teacher"
     STUDENT = "student"
+    EXPERT = "expert"  # 评审专家: rates maturity evidence and reviews pilot applications assigned to them
+    PROGRAMME_OFFICER = "programme_officer"  # 中心工作人员: runs calls for pilot applications
+
+
+# Roles that work across institutions: an account of these may belong to no institution (an expert may
+# still name one, which the conflict-of-interest rules use).
+PLATFORM_WIDE_ROLES = frozenset({"platform_admin", "expert", "programme_officer"})
 
 
 class InstitutionType(enum.StrEnum):

@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from competency.extensions import db
 from competency.models import (
+    PLATFORM_WIDE_ROLES,
     ApiToken,
     CareerStage,
     Institution,
@@ -74,7 +75,7 @@ def create_user(
             "role",
         )
     validate_password(password)
-    if role != Role.PLATFORM_ADMIN and institution is None:
+    if role not in PLATFORM_WIDE_ROLES and institution is None:
         raise ServiceError(
             "institution_required", _("a %(role)s must belong to an institution", role=role), "institution"
         )

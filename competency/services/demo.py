@@ -46,6 +46,10 @@ DEMO_ACCOUNTS: list[tuple[str, str, str, int | None, dict]] = [
     ("student", "李同学", Role.STUDENT, 0, {"programme": "大数据技术", "year": 2, "target_role": "J-BD-01"}),
     ("tech_admin", "陈主任（院校管理员）", Role.INSTITUTION_ADMIN, 1, {}),
     ("tech_trainer", "赵老师（培训师）", Role.TRAINER, 1, {}),
+    ("officer", "郑老师（中心工作人员）", Role.PROGRAMME_OFFICER, None, {}),
+    ("expert", "钱教授（评审专家）", Role.EXPERT, None, {}),
+    ("expert2", "孙工程师（评审专家）", Role.EXPERT, None, {}),
+    ("expert3", "冯研究员（评审专家）", Role.EXPERT, None, {}),
 ]
 
 _TEACHER_NAMES = ["张敏", "刘洋", "陈静", "杨帆", "黄磊", "吴婷", "徐强", "孙丽", "马超", "朱琳"]

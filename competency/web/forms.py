@@ -23,6 +23,8 @@ ROLE_LABELS = {
     Role.TRAINER: _l("Trainer"),
     Role.TEACHER: _l("Teacher"),
     Role.STUDENT: _l("Student"),
+    Role.EXPERT: _l("Expert"),
+    Role.PROGRAMME_OFFICER: _l("Programme officer"),
 }
 INSTITUTION_TYPE_LABELS = {
     InstitutionType.SECONDARY_VOCATIONAL: _l("Secondary vocational school"),

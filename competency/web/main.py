@@ -45,7 +45,7 @@ def home():
         context["cohorts"] = institutions.visible_cohorts(current_user)
     elif role == Role.TRAINER:
         context["cohorts"] = institutions.visible_cohorts(current_user)
-    else:
+    elif role in (Role.TEACHER, Role.STUDENT):
         from competency.services import assessments, attempts
 
         context["assessments"] = assessments.open_assessments(current_user)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from competency.cli import init_db_command, seed_demo_command, users_group
 from competency.extensions import db
-from competency.models import Cohort, Institution, User
+from competency.models import Cohort, Institution, Role, User
 
 
 def _count(model) -> int:
@@ -106,7 +106,7 @@ def test_seed_demo_is_idempotent(app):
     counts = (_count(User), _count(Institution), _count(Cohort))
     assert counts[0] >= 5 and counts[1] == 2 and counts[2] >= 2
     roles = set(db.session.scalars(select(User.role)))
-    assert roles == {"platform_admin", "institution_admin", "trainer", "teacher", "student"}
+    assert roles == {r.value for r in Role}
     second = runner.invoke(seed_demo_command)
     assert second.exit_code == 0
     assert (_count(User), _count(Institution), _count(Cohort)) == counts

@@ -122,16 +122,36 @@ def items_export(path: str, bank: str | None, status: str | None) -> None:
 @click.option("--max-items", default=40, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--plot", "plot_path", default=None, help="Write an SVG plot of conditional SE and RMSE")
+@click.option(
+    "--cuts",
+    default=None,
+    help="θ cut scores between levels, comma-separated (e.g. -1,0,1): report classification accuracy and consistency",
+)
+@click.option(
+    "--classification",
+    default=None,
+    type=click.Choice(["ci", "sprt"]),
+    help="Stop when the level is decided (needs --cuts)",
+)
 def simulate_command(
-    bank_file, examinees, selector, estimator, se_target, min_items, max_items, seed, plot_path
+    bank_file, examinees, selector, estimator, se_target, min_items, max_items, seed, plot_path, cuts,
+    classification,
 ):
     """Run a CAT simulation on a bank file and print the report."""
     from competency.irt.cat import EngineConfig, run_simulation_report
     from competency.irt.cat.errors import CatError
 
-    config = EngineConfig(
-        selector=selector, estimator=estimator, se_target=se_target, min_items=min_items, max_items=max_items
-    )
+    try:
+        cut_scores = [float(c) for c in cuts.split(",")] if cuts else None
+    except ValueError:
+        _fail(f"--cuts: {cuts!r} is not a comma-separated list of numbers")
+    try:
+        config = EngineConfig(
+            selector=selector, estimator=estimator, se_target=se_target, min_items=min_items,
+            max_items=max_items, cut_scores=cut_scores, classification=classification,
+        )
+    except CatError as exc:
+        _fail(str(exc))
     with click.progressbar(length=examinees, label="simulating", file=sys.stderr) as bar:
         last = [0]
 

@@ -23,7 +23,8 @@ from competency.models.base import Base, UTCDateTime, utcnow
 
 ASSESSMENT_KINDS = ("teacher_graded", "student_literacy", "job_skill")
 ASSESSMENT_STATUSES = ("draft", "published", "archived")
-ATTEMPT_STATUSES = ("started", "in_progress", "finished", "timed_out", "graded")
+# "insufficient": closed with fewer answers than the assessment's minimum evidence: no level, no certificate.
+ATTEMPT_STATUSES = ("started", "in_progress", "finished", "timed_out", "graded", "insufficient")
 ACTIVE_STATUSES = ("started", "in_progress")
 
 

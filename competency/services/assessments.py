@@ -15,18 +15,21 @@ from sqlalchemy.orm import undefer
 
 from competency import graph
 from competency.extensions import db
+from competency.irt import classification
 from competency.irt.cat import Bank, Engine, EngineConfig
 from competency.irt.cat import simulate as run_simulation
 from competency.irt.cat.errors import CatError
 from competency.irt.items import ItemSet, item_set
-from competency.models import Assessment, CohortMembership, Item, ItemParams, User, utcnow
-from competency.services import audit, maps
+from competency.models import Assessment, CohortMembership, Item, ItemParams, Role, User, utcnow
+from competency.services import audit, grading, maps
 from competency.services.errors import ServiceError
 from competency.services.items import current_params, to_schema
 from competency.tests_bank import schema
 from competency.tests_bank.delivery import delivery_payload
 
-KIND_SCALE = {"teacher_graded": "teacher", "student_literacy": "job", "job_skill": "job"}
+KIND_SCALE = {"teacher_graded": "teacher", "student_literacy": "student", "job_skill": "job"}
+# The minimum simulated accuracy of the reported classes, unless grade_rule["min_accuracy"] says otherwise.
+DEFAULT_MIN_ACCURACY = {"dimensions": 0.8, "overall": 0.85}
 
 
 def map_for(assessment: Assessment):
@@ -73,7 +76,20 @@ def candidate_items(assessment: Assessment) -> list[tuple[Item, ItemParams]]:
         .where(Item.node.in_(wanted), Item.status.in_(("operational", "pilot")))
         .order_by(Item.code)
     ).all()
-    return [(row, current_params(row)) for row in rows if current_params(row) is not None]
+    return [
+        (row, current_params(row))
+        for row in rows
+        if current_params(row) is not None and _serves_role(assessment, row)
+    ]
+
+
+def _serves_role(assessment: Assessment, item: Item) -> bool:
+    """An item tagged with job roles belongs only to those roles' job evaluations; the general student
+    literacy evaluation leaves role-specific items out."""
+    roles = (item.content or {}).get("roles") or []
+    if not roles:
+        return True
+    return assessment.kind == "job_skill" and assessment.role_code in roles
 
 
 def _descendants(tree, code: str) -> set[str]:
@@ -349,18 +365,105 @@ def check_definition(assessment: Assessment, rows: Sequence[tuple[Item, ItemPara
     return problems
 
 
-def simulate_definition(assessment: Assessment, bank: Bank, n: int = 200, seed: int = 7) -> dict:
-    """Expected behaviour of the test on simulated people: length, precision by θ, exposure."""
-    cfg = engine_config(assessment)
-    rng = np.random.default_rng(seed)
+def _simulated_people(assessment: Assessment, cfg: EngineConfig, n: int, rng) -> np.ndarray:
+    """True θs of the publishing simulation: N(0, Σ) with the engine's prior correlation."""
     dims = len(assessment.dimensions)
-    if cfg.mcat and dims > 1:
-        rho = cfg.prior_correlation if isinstance(cfg.prior_correlation, float) else 0.7
+    if not (cfg.mcat and dims > 1):
+        return rng.standard_normal(n)
+    rho = cfg.prior_correlation
+    if isinstance(rho, int | float):
         cov = np.full((dims, dims), float(rho))
         np.fill_diagonal(cov, 1.0)
-        thetas = rng.multivariate_normal(np.zeros(dims), cov, size=n)
     else:
-        thetas = rng.standard_normal(n)
+        cov = np.asarray(rho, dtype=float)
+    return rng.multivariate_normal(np.zeros(dims), cov, size=n)
+
+
+def classification_report(assessment: Assessment, truth, theta, se) -> dict:
+    """Accuracy and consistency of the levels the assessment reports, per dimension and overall.
+
+    Simulated accuracy compares the class of the true θ with the class of θ̂ (with a 95 % Wilson
+    interval); expected accuracy and consistency follow Rudner's method from θ̂ and SE alone
+    (competency.irt.classification). Classes are the assessment's reported classes
+    (grade_rule["report"]); the overall grade is the grade rule applied to every dimension.
+    """
+    scale = graph.level_scale(assessment.scale)
+    rule = {**grading.DEFAULT_RULE, **(assessment.grade_rule or {})}
+    truth, theta, se = (np.asarray(x, dtype=float).reshape(len(truth), -1) for x in (truth, theta, se))
+    cuts_of = assessment.cut_scores or {}
+    codes = list(assessment.dimensions)
+    level_cuts = [list(cuts_of.get(code, cuts_of.get("*", scale.cuts))) for code in codes]
+    dimensions = []
+    for d, code in enumerate(codes):
+        cuts = grading.report_cuts(scale, level_cuts[d], grading.report_boundaries(rule, "dimensions"))
+        simulated = classification.simulated(
+            classification.classify(truth[:, d], cuts), classification.classify(theta[:, d], cuts)
+        )
+        expected = classification.rudner(theta[:, d], se[:, d], cuts)
+        dimensions.append(_agreement_row(code, simulated, expected, len(truth)))
+    overall_cuts = list(cuts_of.get("overall", cuts_of.get("*", scale.cuts)))
+    groups = grading.report_groups(scale, grading.report_boundaries(rule, "overall"))
+    to_class = np.array([grading.group_of(groups, level.code) for level in scale])
+
+    def levels_of(th):
+        return grading.overall_indices(scale, th, level_cuts, rule, overall_cuts, codes=codes)
+
+    true_levels, given_levels = levels_of(truth), levels_of(theta)
+    overall = _agreement_row(
+        "overall",
+        classification.simulated(to_class[true_levels], to_class[given_levels]),
+        classification.rudner_composite(theta, se, lambda th: to_class[levels_of(th)]),
+        len(truth),
+    )
+    overall_levels = _agreement_row(
+        "overall_levels",
+        classification.simulated(true_levels, given_levels),
+        classification.rudner_composite(theta, se, levels_of),
+        len(truth),
+    )
+    return {
+        "method": "simulated (true vs estimated class) and Rudner (2001, 2005) expected accuracy/consistency",
+        "dimensions": dimensions,
+        "overall": overall,
+        "overall_levels": overall_levels,
+        "classes": {
+            "dimensions": [grading.group_label(scale, g) for g in grading.report_groups(
+                scale, grading.report_boundaries(rule, "dimensions"))],
+            "overall": [grading.group_label(scale, g) for g in groups],
+        },
+    }
+
+
+def _agreement_row(code: str, simulated: float, expected: classification.Agreement, n: int) -> dict:
+    lo, hi = classification.wilson_interval(simulated, n)
+    return {
+        "code": code,
+        "accuracy": round(simulated, 3),
+        "accuracy_ci95": [round(lo, 3), round(hi, 3)],
+        "expected_accuracy": round(expected.accuracy, 3),
+        "consistency": round(expected.consistency, 3),
+        "n": n,
+    }
+
+
+def accuracy_shortfalls(assessment: Assessment, report: dict) -> list[str]:
+    """Reported accuracies below the assessment's configured minimum, each naming its dimension."""
+    minimum = {**DEFAULT_MIN_ACCURACY, **((assessment.grade_rule or {}).get("min_accuracy") or {})}
+    found = []
+    for row in report["dimensions"]:
+        if row["accuracy"] < float(minimum["dimensions"]):
+            found.append(f"{row['code']}: {row['accuracy']:.3f} < {float(minimum['dimensions']):.2f}")
+    if report["overall"]["accuracy"] < float(minimum["overall"]):
+        found.append(f"overall: {report['overall']['accuracy']:.3f} < {float(minimum['overall']):.2f}")
+    return found
+
+
+def simulate_definition(assessment: Assessment, bank: Bank, n: int = 200, seed: int = 7) -> dict:
+    """Expected behaviour of the test on simulated people: length, precision by θ, exposure, and the
+    accuracy of the levels it reports."""
+    cfg = engine_config(assessment)
+    rng = np.random.default_rng(seed)
+    thetas = _simulated_people(assessment, cfg, n, rng)
     report = run_simulation(
         bank,
         thetas,
@@ -387,6 +490,7 @@ def simulate_definition(assessment: Assessment, bank: Bank, n: int = 200, seed: 
         "stop_reasons": {k: int(v) for k, v in report.stop_reasons.items()},
         "conditional": [{k: _json_number(v) for k, v in row.items()} for row in report.conditional],
         "dimensions": list(assessment.dimensions),
+        "classification": classification_report(assessment, report.true_theta, report.theta, report.se),
     }
 
 
@@ -398,20 +502,44 @@ def _json_number(value):
 
 
 def publish(
-    assessment: Assessment, actor: User | None = None, n_simulees: int = 200, commit: bool = True
+    assessment: Assessment,
+    actor: User | None = None,
+    n_simulees: int = 200,
+    commit: bool = True,
+    override_reason: str | None = None,
 ) -> dict:
-    """Freeze the pool, run the simulation and open the assessment; refuse a definition that cannot work."""
+    """Freeze the pool, run the simulation and open the assessment; refuse a definition that cannot work.
+
+    Publication is also refused when the simulated classification accuracy of a reported level is
+    below the assessment's minimum (grade_rule["min_accuracy"]); only a platform admin may publish
+    anyway, with a reason that is audited.
+    """
     rows = candidate_items(assessment)
     problems = check_definition(assessment, rows)
     if problems:
         raise ServiceError("cannot_publish", "; ".join(problems), "definition", status=422)
+    bank = Bank.from_items(bank_items(assessment, rows))
+    simulation = simulate_definition(assessment, bank, n=n_simulees)
+    shortfalls = accuracy_shortfalls(assessment, simulation["classification"])
+    reason = (override_reason or "").strip()
+    if shortfalls and (not reason or actor is None or actor.role != Role.PLATFORM_ADMIN):
+        raise ServiceError(
+            "accuracy_below_minimum",
+            _(
+                "classification accuracy below the minimum (%(details)s); lengthen the test, use "
+                "coarser reported classes, or (platform admins only) publish with a reason",
+                details="; ".join(shortfalls),
+            ),
+            "grade_rule.min_accuracy",
+            status=422,
+        )
     assessment.pool = [{"code": item.code, "version": params.version} for item, params in rows]
     assessment.graph_version = graph.data_version()
     assessment.published_at = utcnow()
-    bank = Bank.from_items(bank_items(assessment, rows))
-    assessment.simulation = simulate_definition(assessment, bank, n=n_simulees)
+    assessment.simulation = simulation
     assessment.status = "published"
-    audit.record("assessment.publish", "assessment", assessment.id, actor=actor)
+    detail = {"accuracy_shortfalls": shortfalls, "override_reason": reason} if shortfalls else None
+    audit.record("assessment.publish", "assessment", assessment.id, actor=actor, detail=detail)
     if commit:
         db.session.commit()
     return assessment.simulation

@@ -179,7 +179,7 @@ def _finish(attempt: Attempt, status: str, now) -> None:
     attempt.finished_at = now
     # The attempt's changes are written once, with the certificate, not at each read grading makes.
     with db.session.no_autoflush:
-        grade_attempt(attempt)  # ends "graded"
+        grade_attempt(attempt)  # ends "graded", or "insufficient" with too few answers
 
 
 def _past_deadline(attempt: Attempt, now) -> bool:
@@ -251,14 +251,18 @@ def start_or_resume(user: User, assessment_id: Any) -> tuple[Attempt, bool]:
     assessment = get_assessment_for(user, assessment_id)
     now = utcnow()
     earlier = db.session.execute(_ATTEMPTS_SO_FAR, {"user_id": user.id, "assessment_id": assessment.id}).all()
-    finished = [row.finished_at for row in earlier if row.status not in ACTIVE_STATUSES]
+    # An attempt closed with too little evidence gave no level: it does not use up an attempt.
+    finished = [
+        row.finished_at for row in earlier if row.status not in ACTIVE_STATUSES and row.status != "insufficient"
+    ]
     active = next((row.id for row in earlier if row.status in ACTIVE_STATUSES), None)
     if active is not None:
         current = db.session.get_one(Attempt, active)
         if not close_if_expired(current, now):
             return current, False
         db.session.commit()
-        finished.append(current.finished_at)
+        if current.status != "insufficient":
+            finished.append(current.finished_at)
     _check_policy(assessment, finished, now)
     engine = assessment_service.engine_for(assessment, assessment.engine)
     state = engine.start(seed=secrets.randbits(52))

@@ -56,9 +56,24 @@ def profile_targets(assessment, user: User) -> dict[str, str]:
     if not role:
         return {}
     try:
-        return dict(graph.job_profile(role).requirements)
+        requirements = dict(graph.job_profile(role).requirements)
     except KeyError:
         return {}
+    if assessment.scale == "student":
+        # Job requirements are on the job scale; the student scale's "job" crosswalk maps P_k to J_k.
+        return {code: _student_level(level) for code, level in requirements.items()}
+    return requirements
+
+
+def _student_level(job_level: str) -> str:
+    student = graph.level_scale("student")
+    return next((lv.code for lv in student if job_level in student.crosswalk(lv.code, "job")), job_level)
+
+
+def default_target(scale_name: str) -> str:
+    """The intermediate (中级) level of a scale: the target where a person's profile sets none."""
+    scale = graph.level_scale(scale_name)
+    return next((lv.code for lv in scale if scale.band(lv.code) == "中级"), scale[len(scale) // 2].code)
 
 
 def targets_for(attempt: Attempt, user: User) -> dict[str, str]:
@@ -71,7 +86,8 @@ def targets_for(attempt: Attempt, user: User) -> dict[str, str]:
         targets = {code: level for code, level in targets.items() if code in indicators}
     if not targets and not given:
         # Student literacy without a chosen role: the intermediate level on what was measured.
-        targets = {i["code"]: "J2" for i in result.get("indicators", []) if i.get("level")}
+        middle = default_target(attempt.assessment.scale)
+        targets = {i["code"]: middle for i in result.get("indicators", []) if i.get("level")}
     return {**targets, **given}
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+import numpy as np
 from sqlalchemy.orm import joinedload
 
 from competency import graph
 from competency.extensions import db
+from competency.irt import classification
 from competency.irt.cat import CatState
 from competency.irt.scoring import eap_sparse
 from competency.models import Attempt, User
@@ -63,8 +65,34 @@ def _indicator_estimates(
     return out
 
 
+def _level_range(scale, theta: float, se: float, cuts) -> list[str]:
+    lo, hi = classification.likely_range(theta, se, list(scale.cuts if cuts is None else cuts))
+    return [scale[lo].code, scale[hi].code]
+
+
+def _overall_range(scale, dimensions: list[dict], rule, dim_cuts, overall_cuts, seed: int) -> list[str]:
+    """The 10th and 90th percentile of the overall level when each dimension's θ is drawn from its
+    N(θ̂, SE²): "most likely between" for a level that depends on several dimensions."""
+    theta = np.array([[d["theta"] for d in dimensions]])
+    se = np.array([[d["se"] for d in dimensions]])
+    draws = theta + se * np.random.default_rng(seed).standard_normal((400, len(dimensions)))
+    idx = grading.overall_indices(
+        scale, draws, dim_cuts, rule, overall_cuts, codes=[d["code"] for d in dimensions]
+    )
+    lo, hi = np.percentile(idx, [10, 90], method="nearest")
+    return [scale[int(lo)].code, scale[int(hi)].code]
+
+
+def _class(scale, groups, level: str) -> dict:
+    return grading.group_label(scale, groups[grading.group_of(groups, level)])
+
+
 def grade_attempt(attempt: Attempt) -> dict:
-    """Compute and store the result of a finished or timed-out attempt (the caller commits)."""
+    """Compute and store the result of a finished or timed-out attempt (the caller commits).
+
+    An attempt with fewer scored answers than the assessment's minimum evidence gets no level: its
+    status becomes "insufficient" and its result says why; no certificate, no plan.
+    """
     assessment = attempt.assessment
     scale = graph.level_scale(assessment.scale)
     tree = assessment_service.map_for(assessment)
@@ -73,18 +101,23 @@ def grade_attempt(attempt: Attempt) -> dict:
     summary = engine.summary(state)
     multi = len(assessment.dimensions) > 1
     pool = assessment_service.pool_items(assessment)
+    rule = {**grading.DEFAULT_RULE, **(assessment.grade_rule or {})}
     # The state holds every answered item with its score, stored in the same transaction as each
     # response row, so grading needs no second read of the responses. Pilot items are not scored.
     answered = zip(state.administered, state.responses, strict=True)
     scored = [(code, score) for code, score in answered if not pool[code].pilot]
     counts: dict[str, int] = defaultdict(int)
     for code, _score in scored:
-        counts[pool[code].dimension] += 1
+        counts[pool[code].dimension if multi else assessment.dimensions[0]] += 1
+    dim_groups = grading.report_groups(scale, grading.report_boundaries(rule, "dimensions"))
+    overall_groups = grading.report_groups(scale, grading.report_boundaries(rule, "overall"))
     dimensions = []
     for row in summary["dimensions"]:
         code = row["code"] if multi else assessment.dimensions[0]
         node = tree.nodes[code] if code in tree else {}
         theta, se = float(row["theta"]), float(row["se"])
+        cuts = _cuts(assessment, code)
+        level = grading.level_of(scale, theta, cuts)
         dimensions.append(
             {
                 "code": code,
@@ -92,10 +125,43 @@ def grade_attempt(attempt: Attempt) -> dict:
                 "name_en": node.get("name_en", code),
                 "theta": round(theta, 4),
                 "se": round(se, 4),
-                "level": grading.level_of(scale, theta, _cuts(assessment, code)),
+                "level": level,
+                "range": _level_range(scale, theta, se, cuts),
+                "class": _class(scale, dim_groups, level),
                 "items": counts.get(code, 0),
             }
         )
+    total, per_dimension = grading.min_evidence(rule, engine.cfg.min_items)
+    missing = grading.missing_evidence(counts, list(assessment.dimensions), total, per_dimension)
+    base = {
+        "assessment": assessment.code,
+        "kind": assessment.kind,
+        "scale": assessment.scale,
+        "role_code": assessment.role_code,
+        "graph_version": attempt.graph_version,
+        "grade_rule": rule,
+        "stop_reason": attempt.stop_reason,
+        "items_answered": int(summary["items"]),
+        "timed_out": attempt.status == "timed_out",
+        "finished_at": attempt.finished_at.isoformat() if attempt.finished_at else None,
+        "min_evidence": {"total": total, "per_dimension": per_dimension},
+        "accuracy": (assessment.simulation or {}).get("classification"),
+    }
+    if missing:
+        for d in dimensions:
+            d.update(level=None, range=None, **{"class": None})
+        result = {
+            **base,
+            "status": "insufficient_evidence",
+            "missing": missing,
+            "dimensions": dimensions,
+            "indicators": [],
+            "overall_level": None,
+        }
+        attempt.result = result
+        attempt.overall_level = None
+        attempt.status = "insufficient"
+        return result
     by_code = {d["code"]: d for d in dimensions}
     # The certificate names the holder's institution: loaded with the user, in one query.
     user = db.session.get(User, attempt.user_id, options=[joinedload(User.institution)])
@@ -108,8 +174,9 @@ def grade_attempt(attempt: Attempt) -> dict:
     indicators = []
     for code in indicator_codes:
         est = estimates.get(code)
+        enough = est is not None and est["items"] >= grading.MIN_INDICATOR_ITEMS
         dim = est["dimension"] if est else assessment_service.dimension_for(assessment, code, tree)
-        level = grading.level_of(scale, est["theta"], _cuts(assessment, dim or "*")) if est else None
+        level = grading.level_of(scale, est["theta"], _cuts(assessment, dim or "*")) if enough else None
         target = targets.get(code) or (targets.get(dim) if dim else None)
         node = tree.nodes[code] if code in tree else {}
         indicators.append(
@@ -120,26 +187,30 @@ def grade_attempt(attempt: Attempt) -> dict:
                 "theta": round(est["theta"], 4) if est else None,
                 "se": round(est["se"], 4) if est else None,
                 "items": est["items"] if est else 0,
+                "evidence": "enough" if enough else ("some" if est else "none"),
                 "level": level,
                 "target": target,
                 "met": grading.readiness(scale, level, target) if target else None,
             }
         )
-    overall = grading.overall_level(scale, dimensions, assessment.grade_rule, _cuts(assessment, "overall"))
+    overall_cuts = _cuts(assessment, "overall")
+    overall = grading.overall_level(scale, dimensions, rule, overall_cuts)
+    overall_range = (
+        _overall_range(
+            scale, dimensions, rule, [_cuts(assessment, d["code"]) or scale.cuts for d in dimensions],
+            overall_cuts, seed=attempt.id or 0,
+        )
+        if multi
+        else dimensions[0]["range"]
+    )
     result = {
-        "assessment": assessment.code,
-        "kind": assessment.kind,
-        "scale": assessment.scale,
-        "role_code": assessment.role_code,
-        "graph_version": attempt.graph_version,
+        **base,
+        "status": "graded",
         "dimensions": dimensions,
         "indicators": indicators,
         "overall_level": overall,
-        "grade_rule": {**grading.DEFAULT_RULE, **(assessment.grade_rule or {})},
-        "stop_reason": attempt.stop_reason,
-        "items_answered": int(summary["items"]),
-        "timed_out": attempt.status == "timed_out",
-        "finished_at": attempt.finished_at.isoformat() if attempt.finished_at else None,
+        "overall_range": overall_range,
+        "overall_class": _class(scale, overall_groups, overall),
     }
     attempt.result = result
     attempt.overall_level = overall

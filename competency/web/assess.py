@@ -12,6 +12,7 @@ from competency.extensions import db
 from competency.models import Assessment
 from competency.services import assessments as assessment_service
 from competency.services import attempts as attempt_service
+from competency.services import results_words
 from competency.services.errors import NotFound, ServiceError
 from competency.services.outcome_links import outcome_links
 from competency.web import charts
@@ -169,6 +170,12 @@ def result(attempt_id: int):
     attempt = _own_attempt(attempt_id)
     if attempt.status in ("started", "in_progress"):
         return redirect(url_for("assess.take", attempt_id=attempt.id))
+    if attempt.status == "insufficient" and attempt.result:
+        return render_template(
+            "assess/insufficient.html",
+            attempt=attempt,
+            message=results_words.insufficient_message(attempt.result),
+        )
     if attempt.status != "graded" or not attempt.result:
         abort(404)
     assessment = attempt.assessment
@@ -188,6 +195,9 @@ def result(attempt_id: int):
                 "next": (nxt.name_en if lang_en else nxt.name_zh) if nxt else None,
                 "next_descriptor": (nxt.descriptor_en if lang_en else nxt.descriptor_zh) if nxt else None,
                 "index": level.index + (0 if scale.lowest.code.endswith("0") else 1),
+                "words": results_words.level_words(dim["level"], dim.get("range")),
+                "class_name": (dim.get("class") or {}).get("name_en" if lang_en else "name_zh"),
+                "class_code": (dim.get("class") or {}).get("code"),
             }
         )
     top = len(scale) - (1 if scale.lowest.code.endswith("0") else 0)
@@ -255,6 +265,7 @@ def result(attempt_id: int):
         indicators=indicators,
         overall=overall,
         overall_name=overall.name_en if lang_en else overall.name_zh,
+        overall_words=results_words.overall_words(res),
         history=history,
         growth=growth,
         links=outcome_links(attempt),

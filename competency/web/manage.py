@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -139,7 +139,9 @@ def publish(assessment_id: int):
         flash(_("Only a draft can be published."), "error")
     else:
         try:
-            service.publish(assessment, actor=current_user)
+            service.publish(
+                assessment, actor=current_user, override_reason=request.form.get("override_reason", "")[:500]
+            )
         except ServiceError as exc:
             db.session.rollback()
             flash(_("Not published: %(problems)s", problems=exc.message), "error")

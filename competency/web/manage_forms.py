@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from competency import graph
 from competency.models import Assessment
+from competency.services import grading
 from competency.web.forms import choices
 
 KINDS = {
@@ -120,7 +121,9 @@ class AssessmentForm(FlaskForm):
     submit = SubmitField(_l("Save draft"))
 
     def scale_name(self) -> str:
-        return "teacher" if self.kind.data == "teacher_graded" else "job"
+        from competency.services.assessments import KIND_SCALE
+
+        return KIND_SCALE.get(self.kind.data, "job")
 
     def validate_cuts(self, field) -> None:
         try:
@@ -158,7 +161,7 @@ def fill_choices(form: AssessmentForm, cohorts, institutions=()) -> None:
     form.dimensions.choices = choices(dims)
     form.cohort_ids.choices = choices((c.id, c.name) for c in cohorts)
     levels = [("", "—")]
-    for name in ("teacher", "job"):
+    for name in ("teacher", "student", "job"):
         levels += [(lv.code, f"{lv.code} {lv.name_zh}") for lv in graph.level_scale(name)]
     form.certificate_min.choices = choices(levels)
 
@@ -218,6 +221,10 @@ def form_to_values(form: AssessmentForm, tz: str) -> dict:
         "grade_rule": {
             "rule": form.grade_rule.data,
             "cap_above_min": 1 if form.grade_rule.data == "composite" else None,
+            # The classes a test of usual length can tell apart (benchmarks/README_cat.md), and no level
+            # from fewer answers than the test's own minimum length.
+            "report": grading.DEFAULT_REPORT.get(kind),
+            "min_evidence": {"total": form.min_items.data or 0},
         },
         "certificate_rule": {
             "enabled": bool(form.certificate.data),

@@ -182,7 +182,17 @@ def job_assessment(bank):
 
     spec = _job("J-BD-01")
     spec["engine"] = {**spec["engine"], "min_items": 4, "max_items": 6}
+    spec["grade_rule"] = _shortened_rule(spec, total=4)
     return make_assessment(spec)
+
+
+def _shortened_rule(spec: dict, total: int) -> dict:
+    """A shortened test cannot reach the demo's accuracy minimum; its evidence minimum is its length."""
+    return {
+        **spec["grade_rule"],
+        "min_evidence": {"total": total, "per_dimension": 0},
+        "min_accuracy": {"dimensions": 0.0, "overall": 0.0},
+    }
 
 
 @pytest.fixture
@@ -192,6 +202,7 @@ def teacher_assessment(bank):
 
     spec = _teacher()
     spec["engine"] = {**spec["engine"], "min_items": 6, "max_items": 7, "content_min": {}}
+    spec["grade_rule"] = _shortened_rule(spec, total=6)
     return make_assessment(spec)
 
 

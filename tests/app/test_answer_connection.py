@@ -166,7 +166,7 @@ def test_an_answer_after_the_deadline_closes_the_attempt(client, started):
     _nothing_checked_out()
     db.session.expire_all()
     closed = db.session.get(Attempt, body["id"])
-    assert closed.status == "graded" and closed.result["timed_out"] is True
+    assert closed.status == "insufficient" and closed.result["timed_out"] is True  # nothing answered: no level
     assert _stored(body["id"]) == 0
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from competency.extensions import db
-from competency.models import Attempt, Item, Response, utcnow
-from tests.app.conftest import answer_for, api_token
+from competency.models import Attempt, Certificate, Item, Response, utcnow
+from tests.app.conftest import answer_for, api_token, login
 
 
 def _auth(client, username):
@@ -185,9 +185,55 @@ def test_deadline_closes_the_attempt_and_grades_what_was_answered(client, studen
     assert _responses(body["id"]) == 1
     db.session.expire_all()
     attempt = db.session.get(Attempt, body["id"])
-    assert attempt.status == "graded" and attempt.result["timed_out"] is True
+    # One answer is below the test's minimum evidence (4): closed with no level and no certificate.
+    assert attempt.status == "insufficient" and attempt.result["timed_out"] is True
     assert attempt.result["items_answered"] == 1
-    assert client.get(f"/api/v1/attempts/{body['id']}/result", headers=headers).status_code == 200
+    result = client.get(f"/api/v1/attempts/{body['id']}/result", headers=headers)
+    assert result.status_code == 200
+    data = result.get_json()
+    assert data["status"] == "insufficient_evidence"
+    assert data["overall_level"] is None and data["certificate_code"] is None and data["plan_id"] is None
+    assert "1" in data["message"] and "4" in data["message"]
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+
+
+def test_blank_attempt_gets_no_level_and_does_not_use_up_an_attempt(client, student, job_assessment):
+    job_assessment.max_attempts = 1
+    db.session.commit()
+    headers = _auth(client, "li")
+    body = _start(client, headers, job_assessment.id).get_json()
+    attempt = db.session.get(Attempt, body["id"])
+    attempt.deadline_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    again = _start(client, headers, job_assessment.id)  # closes the blank one, then starts anew
+    assert again.status_code == 201 and again.get_json()["id"] != body["id"]
+    blank = client.get(f"/api/v1/attempts/{body['id']}/result", headers=headers).get_json()
+    assert blank["status"] == "insufficient_evidence" and blank["overall_level"] is None
+    assert blank["items_answered"] == 0 and blank["certificate_code"] is None
+    assert db.session.scalar(select(func.count()).select_from(Certificate)) == 0
+    login(client, "li")
+    page = client.get(f"/attempts/{body['id']}/result").get_data(as_text=True)
+    assert "不足以" in page or "Too few answers" in page
+
+
+def test_a_finished_attempt_reports_its_uncertainty(client, student, job_assessment):
+    headers = _auth(client, "li")
+    body = _start(client, headers, job_assessment.id).get_json()
+    item = body["item"]
+    while True:
+        response = _answer(client, headers, body["id"], item).get_json()
+        if response["finished"]:
+            break
+        item = response["item"]
+    data = client.get(f"/api/v1/attempts/{body['id']}/result", headers=headers).get_json()
+    assert data["status"] == "graded" and data["overall_level"] in ("J0", "J1", "J2", "J3")
+    low, high = data["overall_range"]
+    assert low <= data["overall_level"] <= high
+    assert data["overall_class"]["code"] in ("J0–J1", "J2–J3")
+    assert data["uncertainty"] and data["certificate_code"]
+    for indicator in data["indicators"]:
+        if indicator["items"] < 2:  # too little evidence: no level and no verdict
+            assert indicator["level"] is None and indicator["met"] is None
 
 
 def test_resuming_an_expired_attempt_closes_it(client, student, job_assessment):
@@ -197,7 +243,7 @@ def test_resuming_an_expired_attempt_closes_it(client, student, job_assessment):
     attempt.deadline_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
     state = client.get(f"/api/v1/attempts/{body['id']}", headers=headers).get_json()
-    assert state["status"] == "graded" and state["item"] is None
+    assert state["status"] == "insufficient" and state["item"] is None  # nothing answered: no level
 
 
 def test_extra_time_extends_the_deadline(client, make_user, job_assessment):
@@ -291,10 +337,11 @@ def test_sequence_items_are_delivered_and_scored(client, make_user, bank):
     make_user("student", "sec")
     spec = _job("J-SEC-01")
     spec.update(code="SEQ", nodes=["S6.9"])
-    spec["engine"] = {**spec["engine"], "min_items": 8, "max_items": 8, "se_target": 0.05, "randomesque": 1}
+    spec["engine"] = {**spec["engine"], "min_items": 5, "max_items": 5, "se_target": 0.05, "randomesque": 1}
+    spec["grade_rule"] = {**spec["grade_rule"], "min_evidence": {"total": 5}, "min_accuracy": {"dimensions": 0, "overall": 0}}
     assessment = make_assessment(spec)
     pool = {entry["code"] for entry in assessment.pool}
-    assert "J-6.9-09" in pool and len(pool) == 8
+    assert "J-6.9-09" in pool and len(pool) == 5  # the S6.9 items tagged for J-SEC-01 only
     headers = _auth(client, "sec")
     body = _start(client, headers, assessment.id).get_json()
     item, seen = body["item"], {}

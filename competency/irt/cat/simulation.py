@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .. import classification
 from . import rng
 from .bank import Bank, load_bank
 from .config import EngineConfig
@@ -151,6 +152,9 @@ class SimulationReport:
     overlap_rate: float
     content_proportions: dict[str, float] = field(default_factory=dict)
     classification_accuracy: list[float] | None = None
+    # Per dimension, at the engine's cut scores: simulated accuracy (true vs estimated level) and
+    # Rudner's expected accuracy and consistency from θ̂ and SE (competency.irt.classification).
+    classification: list[dict[str, Any]] | None = None
     conditional: list[dict[str, float]] = field(default_factory=list)
     pilot_per_examinee: float = 0.0
 
@@ -199,6 +203,7 @@ class SimulationReport:
             "stop_reasons": self.stop_reasons,
             "content_proportions": self.content_proportions,
             "classification_accuracy": self.classification_accuracy,
+            "classification": self.classification,
             "conditional": self.conditional,
             "seconds": self.seconds,
             "microseconds_per_item": 1e6 * self.seconds_per_item,
@@ -227,10 +232,16 @@ class SimulationReport:
                 "  achieved content proportions: "
                 + ", ".join(f"{k} {v:.3f}" for k, v in self.content_proportions.items())
             )
-        if self.classification_accuracy is not None:
-            lines.append(
-                "  classification accuracy: " + ", ".join(f"{x:.3f}" for x in self.classification_accuracy)
-            )
+        if self.classification:
+            lines.append("  classification at the cut scores (simulated = true level recovered; expected and")
+            lines.append("  consistency by Rudner's method from θ̂ and SE):")
+            lines.append("    dimension     simulated  95% interval     expected  consistency")
+            for code, row in zip(self.dimension_codes, self.classification, strict=False):
+                lo, hi = row["accuracy_ci95"]
+                lines.append(
+                    f"    {code:<12}  {row['simulated']:.3f}      [{lo:.3f}, {hi:.3f}]   {row['expected']:.3f}"
+                    f"     {row['consistency']:.3f}"
+                )
         lines.append("  conditional on true θ (first dimension):")
         lines.append("    bin            n     bias    RMSE   mean SE  mean length")
         for row in self.conditional:
@@ -273,11 +284,24 @@ def build_report(run: SimRun) -> SimulationReport:
         area_codes = bank.dimension_codes if cfg.content_by == "dimension" else bank.content_codes
         share = run.area_count / np.maximum(run.lengths, 1)[:, None]
         content = {code: float(share[:, k].mean()) for k, code in enumerate(area_codes) if k < share.shape[1]}
-    accuracy = None
+    accuracy = classified = None
     if engine.cuts is not None:
         accuracy = np.mean(
             levels(run.theta, engine.cuts) == levels(run.true_theta, engine.cuts), axis=0
         ).tolist()
+        classified = []
+        for d, cuts in enumerate(engine.cuts):
+            expected = classification.rudner(run.theta[:, d], run.se[:, d], cuts)
+            lo, hi = classification.wilson_interval(accuracy[d], n_ex)
+            classified.append(
+                {
+                    "simulated": round(accuracy[d], 4),
+                    "accuracy_ci95": [round(lo, 4), round(hi, 4)],
+                    "expected": round(expected.accuracy, 4),
+                    "consistency": round(expected.consistency, 4),
+                    "n": int(n_ex),
+                }
+            )
     conditional = []
     t0 = run.true_theta[:, 0]
     edges = (-np.inf, *BIN_EDGES, np.inf)
@@ -313,6 +337,7 @@ def build_report(run: SimRun) -> SimulationReport:
         overlap_rate=overlap,
         content_proportions=content,
         classification_accuracy=accuracy,
+        classification=classified,
         conditional=conditional,
         pilot_per_examinee=float(np.mean(run.totals - run.lengths)) if n_ex else 0.0,
     )

@@ -5,14 +5,16 @@ from __future__ import annotations
 from flask import g, jsonify
 from flask_babel import gettext as _
 
-from competency.models import Attempt
+from competency.extensions import db
+from competency.models import Assessment, Attempt
 from competency.services import assessments as assessment_service
 from competency.services import attempts as attempt_service
-from competency.services.errors import Conflict, ServiceError
+from competency.services import results_words
+from competency.services.errors import Conflict, NotFound, ServiceError
 from competency.services.outcome_links import outcome_links
 from competency.web.api import bp
 from competency.web.api.helpers import json_body, require
-from competency.web.authz import ALL_ROLES, api_roles_required
+from competency.web.authz import ALL_ROLES, STAFF, api_roles_required
 
 TAKERS = ("teacher", "student")
 
@@ -74,26 +76,78 @@ def post_response(attempt_id: int):
 @bp.route("/attempts/<int:attempt_id>/result")
 @api_roles_required(*TAKERS)
 def get_result(attempt_id: int):
-    """The graded result."""
+    """The graded result, or why there is none (too little evidence)."""
     attempt = attempt_service.refresh(g.api_user, attempt_id)
-    if attempt.status != "graded" or not attempt.result:
+    if attempt.status not in ("graded", "insufficient") or not attempt.result:
         raise Conflict("not_graded", _("the attempt is not finished yet"))
     locale = g.api_user.locale or "zh_Hans_CN"
-    name_key = "name_en" if locale == "en" else "name_zh"
+    return jsonify(result_body(attempt, locale))
+
+
+def result_body(attempt: Attempt, locale: str) -> dict:
     result = attempt.result
+    name_key = "name_en" if locale == "en" else "name_zh"
+    dimensions = [
+        {
+            "code": d["code"],
+            "name": d[name_key],
+            "theta": d["theta"],
+            "se": d["se"],
+            "level": d["level"],
+            "range": d.get("range"),
+            "class": _class_body(d.get("class"), name_key),
+            "items": d.get("items"),
+        }
+        for d in result["dimensions"]
+    ]
+    common = {
+        "status": result.get("status", "graded"),
+        "dimensions": dimensions,
+        "timed_out": result.get("timed_out", False),
+        "items_answered": result.get("items_answered"),
+    }
+    if attempt.status == "insufficient":
+        return common | {
+            "indicators": [],
+            "overall_level": None,
+            "certificate_code": None,
+            "plan_id": None,
+            "missing": result.get("missing", []),
+            "message": results_words.insufficient_message(result, locale),
+        }
     links = outcome_links(attempt)
-    return jsonify(
-        dimensions=[
-            {"code": d["code"], "name": d[name_key], "theta": d["theta"], "se": d["se"], "level": d["level"]}
-            for d in result["dimensions"]
-        ],
-        indicators=[
-            {k: ind[k] for k in ("code", "theta", "se", "level", "target", "met")} | {"name": ind[name_key]}
+    return common | {
+        "indicators": [
+            {k: ind.get(k) for k in ("code", "theta", "se", "level", "target", "met", "items", "evidence")}
+            | {"name": ind[name_key]}
             for ind in result.get("indicators", [])
         ],
-        overall_level=result["overall_level"],
-        timed_out=result.get("timed_out", False),
-        items_answered=result.get("items_answered"),
-        certificate_code=links["certificate_code"],
-        plan_id=links["plan_id"],
+        "overall_level": result["overall_level"],
+        "overall_range": result.get("overall_range"),
+        "overall_class": _class_body(result.get("overall_class"), name_key),
+        "uncertainty": results_words.overall_words(result, locale),
+        "accuracy": result.get("accuracy"),
+        "certificate_code": links["certificate_code"],
+        "plan_id": links["plan_id"],
+    }
+
+
+def _class_body(found: dict | None, name_key: str) -> dict | None:
+    return None if not found else {"code": found["code"], "name": found[name_key], "levels": found["levels"]}
+
+
+@bp.route("/assessments/<int:assessment_id>/simulation")
+@api_roles_required(*STAFF)
+def get_simulation(assessment_id: int):
+    """For managers: the publishing simulation, with classification accuracy and consistency."""
+    assessment = db.session.get(Assessment, assessment_id)
+    if assessment is None or not assessment_service.can_manage(g.api_user, assessment):
+        raise NotFound("assessment_not_found", _("no assessment with this id that you manage"), "assessment_id")
+    if not assessment.simulation:
+        raise Conflict("not_published", _("the assessment has not been published yet"))
+    return jsonify(
+        assessment_id=assessment.id,
+        code=assessment.code,
+        published_at=assessment.published_at.isoformat() if assessment.published_at else None,
+        simulation=assessment.simulation,
     )

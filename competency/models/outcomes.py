@@ -44,6 +44,8 @@ class Certificate(Base):
     overall_level: Mapped[str | None] = mapped_column(String(8))
     # [{"code", "name_zh", "name_en", "level"}] per dimension, in report order.
     levels: Mapped[list] = mapped_column(JSON, default=list)
+    # The certified class of the overall level, its likely range and the test's simulated accuracy.
+    certified: Mapped[dict | None] = mapped_column(JSON)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -98,6 +98,15 @@ def render_certificate(cert: Certificate, verify_url: str) -> bytes:
     y -= 14 * mm
     canvas.setFillColor(BRAND)
     text.draw(canvas, centre, y, "总体等级 Overall level: " + level_label(cert.scale, cert.overall_level), 16, bold=True, align="centre")  # fmt: skip
+    certified = cert.certified or {}
+    found, span = certified.get("overall_class"), certified.get("overall_range")
+    if found and span:
+        y -= 7 * mm
+        line = (
+            f"认证类别 Certified class: {found['code']} {found['name_zh']} {found['name_en']} · "
+            f"最可能介于 most likely {span[0]}–{span[1]}"
+        )
+        text.draw(canvas, centre, y, line, text.fit(line, 10, width - 50 * mm), align="centre")
 
     # Levels per dimension as a two-column table.
     canvas.setFillColor(INK)
@@ -112,7 +121,10 @@ def render_certificate(cert: Certificate, verify_url: str) -> bytes:
         y -= 8 * mm
         name = f"{dim['code']} {dim['name_zh']} {dim['name_en']}".strip()
         text.draw(canvas, left, y, name, text.fit(name, 10, right - left - 60 * mm))
-        text.draw(canvas, right, y, level_label(cert.scale, dim["level"]), 10, align="right")
+        label = level_label(cert.scale, dim["level"])
+        if dim.get("class") and len(dim["class"].get("levels", [])) > 1:
+            label = f"{dim['class']['code']} {dim['class']['name_zh']} · {label}"
+        text.draw(canvas, right, y, label, text.fit(label, 10, 58 * mm), align="right")
 
     # Dates, code and QR code at the foot.
     foot = 30 * mm

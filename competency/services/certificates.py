@@ -95,9 +95,16 @@ def issue_for_attempt(attempt: Attempt, *, just_graded: bool = False) -> Certifi
                 "name_zh": d.get("name_zh", ""),
                 "name_en": d.get("name_en", ""),
                 "level": d.get("level"),
+                "range": d.get("range"),
+                "class": d.get("class"),
             }
             for d in result.get("dimensions", [])
         ],
+        certified={
+            "overall_class": result.get("overall_class"),
+            "overall_range": result.get("overall_range"),
+            "accuracy": ((result.get("accuracy") or {}).get("overall") or {}).get("accuracy"),
+        },
         issued_at=issued,
         expires_at=_add_years(issued, int(rule.get("validity_years") or 2)),
     )
@@ -162,6 +169,7 @@ def find_public(code: str, ip: str) -> Certificate:
 def public_view(cert: Certificate, locale: str = "zh_Hans_CN") -> dict:
     """What anyone may see: display name, assessment, levels and dates; nothing else about the holder."""
     english = locale == "en"
+    certified = cert.certified or {}
     out = {
         "code": cert.code,
         "status": status(cert),
@@ -169,8 +177,17 @@ def public_view(cert: Certificate, locale: str = "zh_Hans_CN") -> dict:
         "assessment": cert.assessment_title_en if english else cert.assessment_title_zh,
         "levels": {
             "overall": cert.overall_level,
+            "overall_range": certified.get("overall_range"),
+            "overall_class": _class_view(certified.get("overall_class"), english),
+            "class_accuracy": certified.get("accuracy"),
             "dimensions": [
-                {"code": d["code"], "name": d["name_en"] if english else d["name_zh"], "level": d["level"]}
+                {
+                    "code": d["code"],
+                    "name": d["name_en"] if english else d["name_zh"],
+                    "level": d["level"],
+                    "range": d.get("range"),
+                    "class": _class_view(d.get("class"), english),
+                }
                 for d in cert.levels
             ],
         },
@@ -181,6 +198,12 @@ def public_view(cert: Certificate, locale: str = "zh_Hans_CN") -> dict:
         out["revoked_at"] = cert.revoked_at.isoformat()
         out["revoked_reason"] = cert.revoked_reason
     return out
+
+
+def _class_view(found: dict | None, english: bool) -> dict | None:
+    if not found:
+        return None
+    return {"code": found["code"], "name": found["name_en"] if english else found["name_zh"]}
 
 
 def can_manage(actor: User, cert: Certificate) -> bool:

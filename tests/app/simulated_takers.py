@@ -5,7 +5,7 @@ Used by the grades test in the suite (few takers) and by benchmarks/bench_grades
 
 from __future__ import annotations
 
-from itertools import permutations
+from itertools import combinations, permutations
 
 import numpy as np
 
@@ -74,8 +74,8 @@ def _answers(kind: str, keys: list[str]) -> list:
         return [list(order) for order in permutations(keys)]
     if kind == "truefalse":
         return [True, False]
-    if kind == "multiple":
-        return [[k] for k in keys] + [[a, b] for i, a in enumerate(keys) for b in keys[i + 1:]]
+    if kind == "multiple":  # every non-empty choice of options, so that every score is reachable
+        return [list(chosen) for size in range(1, len(keys) + 1) for chosen in combinations(keys, size)]
     return list(keys)
 
 

@@ -191,3 +191,22 @@ def test_simulate_refuses_a_bad_bank(app, tmp_path):
     result = app.test_cli_runner().invoke(simulate_command, [str(bad), "-n", "10"])
     assert result.exit_code != 0
     assert "error" in result.output
+
+
+def test_simulate_reports_classification_accuracy_at_given_cuts(app):
+    from pathlib import Path
+
+    from competency.cli import simulate_command
+
+    bank = (
+        Path(__file__).resolve().parents[2] / "competency" / "tests_bank" / "data" / "demo" / "job_items.json"
+    )
+    runner = app.test_cli_runner()
+    result = runner.invoke(simulate_command, [str(bank), "-n", "80", "--cuts", "-1,0,1", "--classification", "ci"])
+    assert result.exit_code == 0, result.output
+    assert "classification at the cut scores" in result.output and "consistency" in result.output
+    row = next(line for line in result.output.splitlines() if line.strip().startswith("all "))
+    simulated, expected = float(row.split()[1]), float(row.split()[-2])
+    assert 0 < simulated <= 1 and 0 < expected <= 1
+    bad = runner.invoke(simulate_command, [str(bank), "-n", "10", "--cuts", "-1,zero"])
+    assert bad.exit_code != 0 and "--cuts" in bad.output

@@ -263,7 +263,9 @@ def _mention_order(item: Item) -> tuple[str, ...]:
             size, start, _ = min(found)
             spans[key] = (start, start - size)
     clashing = {
-        a for a, b in itertools.permutations(spans, 2) if spans[a][0] < spans[b][1] and spans[b][0] < spans[a][1]
+        a
+        for a, b in itertools.permutations(spans, 2)
+        if spans[a][0] < spans[b][1] and spans[b][0] < spans[a][1]
     }
     placed = sorted((span[0], key) for key, span in spans.items() if key not in clashing)
     return tuple(key for _, key in placed)
@@ -326,7 +328,9 @@ def partial_credit_warnings(item: Item, bank: str) -> list[ItemWarning]:
     if item.type is not ItemType.ORDERED or not item.scores:
         return []
     top = max(score for _, score in item.scores)
-    missing = [key for key, score in item.scores if 0 < score < top and not _names_option(item.explanation, key)]
+    missing = [
+        key for key, score in item.scores if 0 < score < top and not _names_option(item.explanation, key)
+    ]
     if not missing:
         return []
     return [

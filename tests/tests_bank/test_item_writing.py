@@ -290,3 +290,17 @@ def test_a_clean_bank_has_no_warnings():
     )
     assert item_writing_checks(ItemBank("clean", tuple(items))) == []
     assert not math.isnan(key_length_stats(items)[0].p_value)
+
+
+def test_item_writing_checks_stay_pure():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, competency.tests_bank.item_writing, competency.tests_bank.demo; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in {'flask', 'sqlalchemy'} "
+        "or m.startswith(('competency.models', 'competency.services', 'competency.web'))]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -38,8 +38,9 @@ import math
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from scipy import stats
 
@@ -62,12 +63,17 @@ _MAX_PIECE = 8  # longest stretch of option text looked for in an explanation
 
 @dataclass(frozen=True)
 class ItemWarning:
-    """One item-writing warning: ``item`` is an item id, or ``"bank"`` for a finding about the bank."""
+    """One item-writing warning: ``item`` is an item id, or ``"bank"`` for a finding about the bank.
+
+    ``message`` is plain English for logs and the command line; ``details`` holds the same facts as
+    values (counts, p-values, option letters, the other item) so a page can word them in its own language.
+    """
 
     bank: str
     item: str
     check: str
     message: str
+    details: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         return f"{self.bank}: {self.item}: [{self.check}] {self.message}"
@@ -294,6 +300,7 @@ def sequence_explanation_warning(item: Item, bank: str) -> ItemWarning | None:
         "sequence-explanation",
         f"the explanation puts options in the order {', '.join(order)} but the key has "
         f"{', '.join(expected)} (key {', '.join(key)})",
+        {"explained": order, "key": key},
     )
 
 
@@ -310,7 +317,15 @@ def duplicate_stem_warnings(banks: Sequence[ItemBank]) -> list[ItemWarning]:
             if stem in first:
                 other_bank, other_id = first[stem]
                 where = other_id if other_bank == bank.name else f"{other_id} in bank {other_bank}"
-                out.append(ItemWarning(bank.name, item.id, "duplicate-stem", f"same stem as {where}"))
+                out.append(
+                    ItemWarning(
+                        bank.name,
+                        item.id,
+                        "duplicate-stem",
+                        f"same stem as {where}",
+                        {"other_bank": other_bank, "other_item": other_id},
+                    )
+                )
             else:
                 first[stem] = (bank.name, item.id)
     return out
@@ -340,6 +355,7 @@ def partial_credit_warnings(item: Item, bank: str) -> list[ItemWarning]:
             "partial-credit",
             f"option(s) {', '.join(missing)} earn partial credit but the explanation does not say why; "
             + PARTIAL_CREDIT_RULE,
+            {"options": tuple(missing)},
         )
     ]
 
@@ -358,6 +374,7 @@ def _bank_warnings(bank: ItemBank) -> list[ItemWarning]:
                     f"items ({s.rate:.0%}; chance {s.chance:.0%}; binomial p = {s.p_value:.2g}); longest "
                     f"or tied in {s.longest_or_tied} ({s.tied_rate:.0%}). Make distractors as specific "
                     "as the key, or trim the key",
+                    asdict(s),
                 )
             )
     for s in key_position_stats(bank.items):
@@ -371,6 +388,7 @@ def _bank_warnings(bank: ItemBank) -> list[ItemWarning]:
                     "key-position",
                     f"{s.group} ({s.options} options): keys by position {shown} "
                     f"({s.method} p = {s.p_value:.2g}){empty}. Spread keys evenly over the positions",
+                    {**asdict(s), "empty_positions": s.empty_positions},
                 )
             )
     for item in bank.items:

@@ -304,3 +304,14 @@ def test_item_writing_checks_stay_pure():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_warnings_carry_their_figures_as_values():
+    [w] = item_writing_checks(long_key_bank(20, 20))
+    assert w.details["strictly_longest"] == 20 and w.details["n"] == 20
+    assert w.details["p_value"] == pytest.approx(0.25**20)
+    item = sequence(("C", "B", "D", "A"), LEAK, LEAK_EXPLANATION)
+    [s] = item_writing_checks(ItemBank("seq", (item,)))
+    assert s.details == {"explained": ("B", "C", "D"), "key": ("C", "B", "D", "A")}
+    silent = ordered("T-1", {"A": 0, "B": 2, "C": 3, "D": 1}, "C 最恰当。")
+    assert partial_credit_warnings(silent, "b")[0].details == {"options": ("B", "D")}

@@ -1120,11 +1120,14 @@ single(
 def _arrange(seed: int) -> None:
     """Shuffle options so that keys spread evenly over A–D (items are authored with the key first).
 
-    Single-choice keys are dealt from shuffled decks of the four positions, so each letter
-    is the key about equally often; a fixed seed keeps the committed JSON reproducible.
+    Single-choice keys, and the best options of scenario items, are dealt from shuffled decks of
+    the four positions, so each letter is the key about equally often; a fixed seed keeps the
+    committed JSON reproducible.
     """
     rng = random.Random(seed)
     deck: list[int] = []
+    best_rng = random.Random(seed + 1)  # its own stream, so single-choice arrangements stay as they were
+    best_deck: list[int] = []
     for item in ITEMS:
         if "options" not in item:
             continue
@@ -1139,6 +1142,13 @@ def _arrange(seed: int) -> None:
             order.insert(deck.pop(), old_key)
         else:
             rng.shuffle(order)
+            if item["type"] == "ordered":
+                # Scenario items deal the best option's place from a deck too, so it is not guessable.
+                if not best_deck:
+                    best_deck = best_rng.sample(range(4), 4)
+                best = max(range(4), key=lambda i: item["scores"]["ABCD"[i]])
+                order.remove(best)
+                order.insert(best_deck.pop(), best)
         new_letter = {"ABCD"[old]: "ABCD"[new] for new, old in enumerate(order)}
         item["explanation"] = _letters(item["explanation"], new_letter)
         item["options"] = [{"key": "ABCD"[new], "text": texts[old]} for new, old in enumerate(order)]

@@ -17,7 +17,8 @@ code and a plain message:
     n ≥ 5k (then an empty position has probability below k·(1 − 1/k)^(5k) ≈ 1.3 % for k = 4).
 ``sequence-explanation``
     Sequence items whose explanation names an order other than the key: by option letters written as a
-    run ("B → C → D → A", "B、C、D、A", "BCDA") or by wording taken from the options. Conservative: an
+    run ("B → C → D → A"; "B、C、D、A" or "BCDA" only where the explanation speaks of an order)
+    or by wording taken from the options. Conservative: an
     option counts as mentioned only through a stretch of its text (two or more characters) found in
     no other option and not in the stem (the longest such stretch places it), placements must not
     overlap, and at least three options must be placed.
@@ -57,6 +58,8 @@ _TAG = re.compile(r"<[^>]*>")
 _SEPARATOR = r"\s*(?:→|->|=>|⟶|＞|>|、|，|,|;|；|-|–|—)\s*"
 _LETTER_RUN = re.compile(r"(?<![A-Za-z])[A-F](?:" + _SEPARATOR + r"[A-F]){2,5}(?![A-Za-z])")
 _LETTER_BLOCK = re.compile(r"(?<![A-Za-z])[A-F]{3,6}(?![A-Za-z])")
+_ARROW = re.compile(r"→|->|=>|⟶|＞|>")
+_ORDER_WORDS = re.compile(r"顺序|次序|依次|排列|步骤|(?i:\border\b|\bsequence\b)")
 _WORD_RUN = re.compile(r"\w+")
 _MAX_PIECE = 8  # longest stretch of option text looked for in an explanation
 
@@ -229,11 +232,18 @@ def key_position_stats(items: Iterable[Item]) -> list[KeyPositionStats]:
 
 # -- (c) sequence explanations ---------------------------------------------------------------------
 def _letter_order(explanation: str, keys: Sequence[str]) -> tuple[str, ...] | None:
-    """An order written as a run of option letters, if the explanation has exactly one."""
+    """An order written as a run of option letters, if the explanation has exactly one.
+
+    Letters joined by arrows always state an order; a plain list ("B、C、D" or "BCD") counts only
+    when the explanation speaks of an order, since "A、B、C 都需要" is no order at all.
+    """
     text = plain_text(explanation)
+    speaks_of_order = _ORDER_WORDS.search(text) is not None
     runs = set()
     for pattern in (_LETTER_RUN, _LETTER_BLOCK):
         for match in pattern.finditer(text):
+            if not speaks_of_order and not _ARROW.search(match.group()):
+                continue
             letters = tuple(re.findall(r"[A-F]", match.group()))
             if len(set(letters)) == len(letters) >= 3 and all(letter in keys for letter in letters):
                 runs.add(letters)

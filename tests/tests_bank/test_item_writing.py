@@ -210,6 +210,14 @@ def test_an_order_written_in_letters_is_read(written):
     assert item_writing_checks(ItemBank("s", (right,))) == []
 
 
+def test_a_list_of_letters_is_no_order_unless_the_explanation_speaks_of_one():
+    steps = ["步骤甲", "步骤乙", "步骤丙", "步骤丁"]
+    listed = sequence(("C", "B", "D", "A"), steps, "B、C、D 三项都必不可少，缺一不可。")
+    assert explained_order(listed) is None
+    arrows = sequence(("C", "B", "D", "A"), steps, "应当 B → C → D，最后才是 A。")
+    assert explained_order(arrows) == ("B", "C", "D")
+
+
 def test_fewer_than_three_placed_options_say_nothing():
     item = sequence(("C", "B", "D", "A"), LEAK, "先撤回删除，再按流程处理。")  # only B is placed
     assert explained_order(item) is None

@@ -18,10 +18,10 @@ code and a plain message:
 ``sequence-explanation``
     Sequence items whose explanation names an order other than the key: by option letters written as a
     run ("B → C → D → A"; "B、C、D、A" or "BCDA" only where the explanation speaks of an order)
-    or by wording taken from the options. Conservative: an
-    option counts as mentioned only through a stretch of its text (two or more characters) found in
-    no other option and not in the stem (the longest such stretch places it), placements must not
-    overlap, and at least three options must be placed.
+    or by wording taken from the options. Conservative: an option counts as mentioned only through
+    a stretch of its text (two or more characters) found in no other option and not in the stem (the
+    longest such stretch places it), placements must not overlap, and at least three options must be
+    placed.
 ``duplicate-stem``
     Stems equal after NFKC, case folding and removing markup, whitespace and punctuation, within a
     bank and (:func:`duplicate_stem_warnings`) across banks.

@@ -94,6 +94,46 @@ def items_import(path: str) -> None:
         f"imported {path}: bank {summary['bank']}, {summary['created']} new, {summary['updated']} updated, "
         f"{summary['new_versions']} new parameter versions"
     )
+    _echo_item_writing([path], imported=True)
+
+
+@items_group.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def items_check(paths: tuple[str, ...]) -> None:
+    """Validate FILES and report item-writing figures and warnings; imports nothing.
+
+    Exits non-zero when a file is invalid; warnings alone do not fail (they never block an import).
+    """
+    from competency.tests_bank.problems import BankImportError
+
+    try:
+        _echo_item_writing(list(paths), imported=False, figures=True)
+    except BankImportError as exc:
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        _fail(f"{len(exc.problems)} problem(s); the files are not valid")
+
+
+def _echo_item_writing(paths: list[str], *, imported: bool, figures: bool = False) -> None:
+    """Item-writing warnings for the banks in ``paths`` (duplicate stems checked across them)."""
+    from competency.services.items import known_codes
+    from competency.tests_bank import bankio
+    from competency.tests_bank.item_writing import banks_item_writing_checks, stats_table
+
+    nodes, roles = known_codes()
+    banks = [bankio.import_items(path, nodes, roles) for path in paths]
+    if figures:
+        for line in stats_table(banks):
+            click.echo(line)
+    warnings = banks_item_writing_checks(banks)
+    if warnings:
+        after = " (the import went ahead)" if imported else ""
+        click.echo(f"{len(warnings)} item-writing warning(s){after}:", err=True)
+        for warning in warnings:
+            click.echo(f"  {warning}", err=True)
+    elif figures:
+        click.echo("no item-writing warnings")
 
 
 @items_group.command("export")

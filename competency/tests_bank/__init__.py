@@ -7,12 +7,14 @@ Public API::
         import_items, export_items, export_bytes, BankImportError, ImportProblem,
         validate_items, score_answer, validate_answer, AnswerError, delivery_payload,
         engine_params, next_version, validate_demo_bank,
+        ItemWarning, item_writing_checks, banks_item_writing_checks,
     )
 """
 
 from competency.tests_bank.bankio import export_bytes, export_items, import_items, read_raw
 from competency.tests_bank.delivery import delivery_payload
 from competency.tests_bank.demo import validate_demo_bank
+from competency.tests_bank.item_writing import ItemWarning, banks_item_writing_checks, item_writing_checks
 from competency.tests_bank.params import engine_params, next_version, with_params
 from competency.tests_bank.problems import BankImportError, ImportProblem
 from competency.tests_bank.schema import (
@@ -41,14 +43,17 @@ __all__ = [
     "ItemBank",
     "ItemStatus",
     "ItemType",
+    "ItemWarning",
     "Media",
     "Option",
     "Scoring",
+    "banks_item_writing_checks",
     "delivery_payload",
     "engine_params",
     "export_bytes",
     "export_items",
     "import_items",
+    "item_writing_checks",
     "max_category",
     "next_version",
     "read_raw",

@@ -6,6 +6,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from competency.tests_bank.formats import json_format
+from competency.tests_bank.item_writing import ItemWarning, banks_item_writing_checks
 from competency.tests_bank.problems import BankImportError, ImportProblem
 from competency.tests_bank.schema import ItemBank
 from competency.tests_bank.validation import validate_bank
@@ -46,3 +47,10 @@ def validate_demo_bank(
     if problems:
         raise BankImportError(problems)
     return banks
+
+
+def demo_item_writing_warnings(
+    known_nodes: Collection[str], known_roles: Collection[str] = (), directory: str | Path = DEMO_DIR
+) -> list[ItemWarning]:
+    """Item-writing warnings for the demo banks, duplicate stems checked across all of them."""
+    return banks_item_writing_checks(validate_demo_bank(known_nodes, known_roles, directory))

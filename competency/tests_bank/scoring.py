@@ -13,6 +13,15 @@ Multiple choice: ``all_or_nothing`` scores 1 when the chosen set equals the key,
 ``partial`` scores right minus wrong, floored at 0: max(0, |chosen ∩ key| − |chosen \\ key|),
 so categories run 0..|key| (K = |key| + 1, matching its GRM/GPCM thresholds).
 
+Scenario (ordered) items: each option carries a fixed category in ``scores``, the best option the top
+one (K − 1). The categories are graded judgements of quality calibrated as a GRM item (its thresholds say
+how much ability each category takes), not fractions of a right answer: a wrong option earns a category
+above 0 only when it is partly right, and the explanation must name it by letter ("B 项…", "选项 B",
+"option B") and say why. The ``partial-credit`` item-writing check
+(:func:`competency.tests_bank.item_writing.partial_credit_warnings`) warns about any partly credited
+option the explanation leaves out. Changing an option's credit changes the item's categories and needs
+new thresholds, so it is an edit of the item, not of the scoring.
+
 Sequence: ``all_or_nothing`` scores 1 when the order equals the key, else 0; ``partial`` counts the
 correct adjacent pairs: the places j where the option the taker put at j + 1 is the one that comes
 directly after answer[j] in the key. Categories run 0..n−1 for n options (K = n), n−1 only for the

@@ -210,3 +210,70 @@ def test_simulate_reports_classification_accuracy_at_given_cuts(app):
     assert 0 < simulated <= 1 and 0 < expected <= 1
     bad = runner.invoke(simulate_command, [str(bank), "-n", "10", "--cuts", "-1,zero"])
     assert bad.exit_code != 0 and "--cuts" in bad.output
+
+
+def _long_key_bank(path, n: int = 12):
+    """A valid bank whose key is always the one long option, and whose last stem repeats the first."""
+    import json
+    from pathlib import Path
+
+    demo = Path(__file__).resolve().parents[2] / "competency" / "tests_bank" / "data" / "demo"
+    template = next(
+        i
+        for i in json.loads((demo / "student_items.json").read_text("utf-8"))["items"]
+        if i["type"] == "single"
+    )
+    items = []
+    for i in range(n):
+        item = json.loads(json.dumps(template))
+        item["id"] = f"CLI-LONG-{i:02d}"
+        item["stem"] = f"第 {i % (n - 1)} 个情境：最恰当的做法是？"
+        item["options"] = [{"key": k, "text": f"做法{k}"} for k in "ABCD"]
+        key = "ABCD"[i % 4]
+        item["options"]["ABCD".index(key)]["text"] = "一个写得格外具体、格外长、一看就像正确答案的做法"
+        item["key"] = key
+        items.append(item)
+    path.write_text(json.dumps({"format": "competency.items/1", "bank": "cli-long", "items": items}), "utf-8")
+    return path
+
+
+def test_items_import_prints_item_writing_warnings_and_still_imports(app, tmp_path):
+    from competency.cli import items_group
+    from competency.models import Item
+
+    bank = _long_key_bank(tmp_path / "long.json")
+    result = app.test_cli_runner().invoke(items_group, ["import", str(bank)])
+    assert result.exit_code == 0, result.output
+    assert "imported" in result.stdout and "12 new" in result.stdout
+    assert "item-writing warning(s) (the import went ahead)" in result.stderr
+    assert "[key-longest] single: the key is strictly the longest option in 12 of 12" in result.stderr
+    assert "CLI-LONG-11: [duplicate-stem] same stem as CLI-LONG-00" in result.stderr
+    assert _count(Item) == 12
+
+
+def test_items_check_reports_figures_and_imports_nothing(app, tmp_path):
+    from pathlib import Path
+
+    from competency.cli import items_group
+    from competency.models import Item
+
+    runner = app.test_cli_runner()
+    demo = Path(__file__).resolve().parents[2] / "competency" / "tests_bank" / "data" / "demo"
+    clean = runner.invoke(items_group, ["check", *map(str, sorted(demo.glob("*.json")))])
+    assert clean.exit_code == 0, clean.output
+    assert "student-demo   single    key strictly longest" in clean.stdout
+    assert "no item-writing warnings" in clean.stdout
+    flagged = runner.invoke(items_group, ["check", str(_long_key_bank(tmp_path / "long.json"))])
+    assert flagged.exit_code == 0
+    assert "[key-longest]" in flagged.stderr
+    assert _count(Item) == 0
+
+
+def test_items_check_refuses_an_invalid_file(app, tmp_path):
+    from competency.cli import items_group
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "competency.items/1", "items": [{"id": "x"}]}', "utf-8")
+    result = app.test_cli_runner().invoke(items_group, ["check", str(bad)])
+    assert result.exit_code != 0
+    assert "not valid" in result.stderr

@@ -12,6 +12,7 @@ from competency.extensions import db
 from competency.models import Item, ItemParams, User
 from competency.services import audit, maps
 from competency.tests_bank import bankio, schema
+from competency.tests_bank.item_writing import item_writing_checks
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "tests_bank" / "data" / "demo"
 DEMO_FILES = ("teacher_items.json", "student_items.json", "job_items.json", "sequence_items.json")
@@ -108,7 +109,14 @@ def import_file(path: str | Path, actor: User | None = None, data: bytes | None 
     except Exception:
         db.session.rollback()
         raise
-    return {"bank": bank.name, "created": created, "updated": updated, "new_versions": versions}
+    return {
+        "bank": bank.name,
+        "created": created,
+        "updated": updated,
+        "new_versions": versions,
+        # Item-writing problems do not block an import; the page shows them beside the summary.
+        "warnings": item_writing_checks(bank),
+    }
 
 
 def export_file(path: str | Path, bank: str | None = None, status: str | None = None) -> int:

@@ -69,6 +69,15 @@ def _filtered(args):
     return stmt
 
 
+CHECK_LABELS = {
+    "key-longest": _l("the key is the longest option far more often than chance"),
+    "key-position": _l("keys concentrate on some positions"),
+    "sequence-explanation": _l("the explanation names an order different from the key"),
+    "duplicate-stem": _l("the same stem appears twice"),
+    "partial-credit": _l("an option earns partial credit the explanation does not justify"),
+}
+
+
 @bp.route("/", methods=["GET", "POST"])
 @roles_required("platform_admin")
 def index():
@@ -93,6 +102,16 @@ def index():
                 ),
                 "success",
             )
+            if summary["warnings"]:
+                flash(
+                    _(
+                        "Item-writing warnings (the import went ahead): %(list)s",
+                        list="; ".join(
+                            f"{w.item}: {CHECK_LABELS.get(w.check, w.check)}" for w in summary["warnings"]
+                        ),
+                    ),
+                    "error",
+                )
             return redirect(url_for("items.index"))
     args = request.args
     page = max(1, args.get("page", 1, type=int))

@@ -51,6 +51,7 @@ STATUS_LABELS = {
     "finished": _l("Finished"),
     "timed_out": _l("Timed out"),
     "graded": _l("Graded"),
+    "insufficient": _l("No level: too few answers"),
     "draft": _l("Draft"),
     "published": _l("Published"),
     "archived": _l("Archived"),

@@ -83,6 +83,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "VERIFY_WINDOW_SECONDS": 10 * 60,
         "API_TOKEN_TTL_HOURS": 12,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # JSON API bodies (web.input_guards): an answer or a login is a few hundred bytes.
+        "API_MAX_JSON_BYTES": 64 * 1024,
+        "API_MAX_JSON_DEPTH": 16,
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
     }
     cfg.update(overrides)

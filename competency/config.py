@@ -75,7 +75,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ["zh_Hans_CN", "en"],
         "PASSWORD_MIN_LENGTH": 10,
+        # Failed logins per (user name, address) in the window; a separate, higher ceiling per address
+        # (a school behind one NAT shares an address) stops one machine trying many names.
         "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": 100,
         "LOGIN_WINDOW_SECONDS": 15 * 60,
         # Public certificate checks: an address that looks up this many unknown codes within the window
         # is refused for the rest of it (codes have ~99 random bits; the limit stops bulk guessing).

@@ -17,8 +17,35 @@ bp = Blueprint("auth", __name__)
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    """The session's person, while active and while the session's version is still theirs.
+
+    A session stores "id:version" (User.get_id); ending sessions raises the version, so a cookie
+    copied before a logout, a password change or a deactivation is refused on its next request.
+    """
+    ident, _sep, version = (user_id or "").partition(":")
+    if not (ident.isdigit() and version.isdigit()) or len(ident) > 18:
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+# While a reset password is in force, the person may only choose a new one (or leave).
+_ALLOWED_BEFORE_CHANGE = {"account.password", "auth.logout", "auth.language", "static", "main.healthz"}
+
+
+@bp.before_app_request
+def require_password_change():
+    if (
+        current_user.is_authenticated
+        and current_user.must_change_password
+        and request.endpoint not in _ALLOWED_BEFORE_CHANGE
+        and not request.path.startswith("/api/")
+    ):
+        flash(_("Your password was reset. Choose a new password to continue."), "error")
+        return redirect(url_for("account.password"))
+    return None
 
 
 login_manager.login_view = "auth.login"
@@ -62,6 +89,9 @@ def login():
 def logout():
     """Log out (POST only, so a link on another site cannot log people out)."""
     if LogoutForm().validate_on_submit():
+        # Ends this and every other session and API token of the person, server-side: a copied
+        # cookie or a token stops working now, not when it expires.
+        accounts.end_sessions(current_user, actor=current_user, reason="logout")
         logout_user()
         session.clear()
     return redirect(url_for("main.index"))

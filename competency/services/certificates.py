@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from competency.extensions import db
 from competency.graph import level_scale
 from competency.models import Attempt, Certificate, CertificateLookupMiss, Role, User, utcnow
-from competency.services import audit
+from competency.services import audit, rate_limits
 from competency.services.errors import NotFound, ServiceError
 
 # No 0/O, 1/I/L: codes are read aloud and typed from paper. 31 symbols × 20 ≈ 99 bits.
@@ -133,12 +133,16 @@ def find_public(code: str, ip: str) -> Certificate:
     """
     window = timedelta(seconds=current_app.config["VERIFY_WINDOW_SECONDS"])
     since = utcnow() - window
+    # The address's counter row is locked until this transaction ends, so concurrent lookups from one
+    # address check and record their misses one after another: the limit cannot be overshot.
+    rate_limits.locked(f"verify:{ip[:64]}", window.total_seconds())
     misses = db.session.scalar(
         select(func.count())
         .select_from(CertificateLookupMiss)
         .where(CertificateLookupMiss.ip == ip, CertificateLookupMiss.at >= since)
     )
     if misses >= current_app.config["VERIFY_MAX_MISSES"]:
+        db.session.rollback()
         raise ServiceError(
             "too_many_lookups",
             _(
@@ -150,13 +154,15 @@ def find_public(code: str, ip: str) -> Certificate:
             status=429,
         )
     try:
-        return find(code)
+        cert = find(code)
     except NotFound:
         # Misses older than the window count for no one: dropped as new ones arrive.
         db.session.execute(delete(CertificateLookupMiss).where(CertificateLookupMiss.at < since))
         db.session.add(CertificateLookupMiss(ip=ip[:64]))
         db.session.commit()
         raise
+    db.session.commit()  # releases the address's lock
+    return cert
 
 
 def public_view(cert: Certificate, locale: str = "zh_Hans_CN") -> dict:

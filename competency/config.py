@@ -90,8 +90,15 @@ def load_config(overrides: dict | None = None) -> dict:
         "API_MAX_JSON_BYTES": 64 * 1024,
         "API_MAX_JSON_DEPTH": 16,
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        # Strict-Transport-Security max-age; production only (development serves plain HTTP).
+        "HSTS_SECONDS": 365 * 24 * 3600 if production else 0,
+        # Seconds a client is told to wait (Retry-After) when the database cannot be reached.
+        "DB_RETRY_AFTER_SECONDS": 5,
     }
     cfg.update(overrides)
     if "SQLALCHEMY_DATABASE_URI" in overrides:
         cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(overrides["SQLALCHEMY_DATABASE_URI"])
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+        # An unreachable server is reported (503) within seconds instead of holding a worker.
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"connect_timeout": 5}, "pool_timeout": 10}
     return cfg

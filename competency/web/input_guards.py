@@ -28,6 +28,9 @@ INT64_MIN = -(2**63)
 # C0 controls but tab, LF, CR; DEL; C1 controls. A NUL cannot be stored in PostgreSQL text at all.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _DIGITS = re.compile(r"^[+-]?\d{19,}$")
+# Fields that are text made of digits, never a number for an integer column (a certificate code may
+# happen to be all digits).
+_DIGITS_ARE_TEXT = frozenset({"code", "password", "current_password", "new_password", "repeat_password"})
 
 
 class BoundedIntegerConverter(IntegerConverter):
@@ -113,7 +116,11 @@ def check_form_and_query() -> None:
                 raise InputRefused(
                     400, "control_characters", _("Text may not contain control characters."), name
                 )
-            if _DIGITS.match(value.strip()) and not INT64_MIN <= int(value) <= INT64_MAX:
+            if (
+                name not in _DIGITS_ARE_TEXT
+                and _DIGITS.match(value.strip())
+                and not INT64_MIN <= int(value) <= INT64_MAX
+            ):
                 raise InputRefused(400, "out_of_range", _("This number is out of range."), name)
 
 

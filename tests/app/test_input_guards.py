@@ -118,3 +118,15 @@ def test_xlsx_bomb_upload_to_people_import_is_refused(client, make_user, institu
     page = response.get_data(as_text=True)
     assert "文件被拒绝" in page or "refused" in page
     assert _count(CohortMembership) == 0
+
+
+def test_out_of_range_numbers_in_query_strings_and_forms_are_400(client, make_user, institution):
+    trainer = make_user("trainer", "coach")
+    cohort = Cohort(name="班", institution_id=institution.id, owner_id=trainer.id)
+    db.session.add(cohort)
+    db.session.commit()
+    login(client, "coach")
+    response = client.get(f"/trainer/cohorts/{cohort.id}/export?what=results&assignment={HUGE * 10}")
+    assert response.status_code == 400 and "assignment" in response.get_data(as_text=True)
+    # A certificate code is text even when it is all digits; it is looked up, not refused.
+    assert client.get("/verify?code=" + "2" * 20).status_code in (302, 404)

@@ -9,6 +9,7 @@ from flask_login import current_user, login_user, logout_user
 from competency.extensions import db, login_manager
 from competency.models import User
 from competency.services import accounts
+from competency.web import API_PREFIX
 from competency.web.authz import ALL_ROLES, public, roles_required, safe_next
 from competency.web.forms import LanguageForm, LoginForm, LogoutForm
 
@@ -37,12 +38,9 @@ _ALLOWED_BEFORE_CHANGE = {"account.password", "auth.logout", "auth.language", "s
 
 @bp.before_app_request
 def require_password_change():
-    if (
-        current_user.is_authenticated
-        and current_user.must_change_password
-        and request.endpoint not in _ALLOWED_BEFORE_CHANGE
-        and not request.path.startswith("/api/")
-    ):
+    if request.path.startswith(API_PREFIX) or request.endpoint in _ALLOWED_BEFORE_CHANGE:
+        return None  # the API issues no token while a reset password is in force
+    if current_user.is_authenticated and current_user.must_change_password:
         flash(_("Your password was reset. Choose a new password to continue."), "error")
         return redirect(url_for("account.password"))
     return None

@@ -149,6 +149,7 @@ def test_deactivation_ends_access_and_keeps_history(app, client, make_user):
     db.session.expire_all()
     assert db.session.get(User, person.id).deactivated_at is not None
     assert db.session.get(Certificate, cert.id) is not None  # history and certificates stay
+    assert "data-inactive" in client.get("/admin/users").get_data(as_text=True)
     assert app.test_client().get(f"/api/v1/certificates/{cert.code}").status_code == 200
     assert client.post(f"/admin/users/{person.id}/active", data={"csrf_token": csrf}).status_code == 302
     assert login(app.test_client(), "wang").status_code == 302

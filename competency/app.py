@@ -83,9 +83,64 @@ def ping_idle_connections(engine, idle_seconds: float) -> None:
             raise DisconnectionError("a pooled connection was lost while idle")
 
 
+def _committed_in_request() -> bool:
+    from flask import g
+
+    return bool(g.get("_db_committed"))
+
+
+class CompetencyFlask(Flask):
+    """Flask, retrying a request once when its pooled database connection turned out to be dead.
+
+    After a PostgreSQL restart every pooled connection is dead, and one used less than
+    DB_PING_AFTER_IDLE_SECONDS ago is not pinged. The first statement on it fails with a lost
+    connection; SQLAlchemy then invalidates the pool, so a second run gets a fresh connection. The
+    request is re-run only when it committed nothing before the failure, so nothing is done twice.
+    """
+
+    def full_dispatch_request(self):
+        # Flask's own sequence (signals, before-request, view, error handlers, after-request), with the
+        # before-request functions and the view run a second time after a lost connection.
+        from flask.signals import request_started
+
+        self._got_first_request = True
+        try:
+            request_started.send(self, _async_wrapper=self.ensure_sync)
+            rv = self._preprocess_and_dispatch()
+        except Exception as exc:
+            rv = self.handle_user_exception(exc)
+        return self.finalize_request(rv)
+
+    def _preprocess_and_dispatch(self):
+        from flask import g
+        from sqlalchemy.exc import DBAPIError
+
+        for attempt in (1, 2):
+            try:
+                rv = self.preprocess_request()
+                return self.dispatch_request() if rv is None else rv
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated or _committed_in_request():
+                    raise
+                self.logger.warning("database connection lost; running the request once more")
+                db.session.rollback()
+                db.session.close()
+                g.pop("_login_user", None)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _track_commits() -> None:
+    from flask import g, has_request_context
+
+    @event.listens_for(db.session, "after_commit")
+    def _after_commit(_session) -> None:
+        if has_request_context():
+            g._db_committed = True
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Create the Flask app; `config` overrides the environment (tests pass TESTING and a database URL)."""
-    app = Flask(
+    app = CompetencyFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
@@ -102,6 +157,7 @@ def create_app(config: dict | None = None) -> Flask:
         )
 
     db.init_app(app)
+    _track_commits()
     with app.app_context():
         _tune_sqlite(db.engine, testing=bool(app.config.get("TESTING")))
         ping_idle_connections(db.engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
@@ -121,8 +177,20 @@ def create_app(config: dict | None = None) -> Flask:
     from competency.cli import register_commands
 
     register_commands(app)
+    _production_headers(app)
     freeze_long_lived(app)
     return app
+
+
+def _production_headers(app: Flask) -> None:
+    """HSTS in production: browsers then refuse plain HTTP to this host for a year (TLS is at the proxy)."""
+    if not app.config.get("HSTS_SECONDS"):
+        return
+
+    @app.after_request
+    def _hsts(response):
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={app.config['HSTS_SECONDS']}")
+        return response
 
 
 def freeze_long_lived(app: Flask) -> None:

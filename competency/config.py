@@ -75,7 +75,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ["zh_Hans_CN", "en"],
         "PASSWORD_MIN_LENGTH": 10,
+        # Failed logins per (user name, address) in the window; a separate, higher ceiling per address
+        # (a school behind one NAT shares an address) stops one machine trying many names.
         "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": 100,
         "LOGIN_WINDOW_SECONDS": 15 * 60,
         # Public certificate checks: an address that looks up this many unknown codes within the window
         # is refused for the rest of it (codes have ~99 random bits; the limit stops bulk guessing).
@@ -83,9 +86,19 @@ def load_config(overrides: dict | None = None) -> dict:
         "VERIFY_WINDOW_SECONDS": 10 * 60,
         "API_TOKEN_TTL_HOURS": 12,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # JSON API bodies (web.input_guards): an answer or a login is a few hundred bytes.
+        "API_MAX_JSON_BYTES": 64 * 1024,
+        "API_MAX_JSON_DEPTH": 16,
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        # Strict-Transport-Security max-age; production only (development serves plain HTTP).
+        "HSTS_SECONDS": 365 * 24 * 3600 if production else 0,
+        # Seconds a client is told to wait (Retry-After) when the database cannot be reached.
+        "DB_RETRY_AFTER_SECONDS": 5,
     }
     cfg.update(overrides)
     if "SQLALCHEMY_DATABASE_URI" in overrides:
         cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(overrides["SQLALCHEMY_DATABASE_URI"])
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql") and "SQLALCHEMY_ENGINE_OPTIONS" not in overrides:
+        # An unreachable server is reported (503) within seconds instead of holding a worker.
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"connect_timeout": 5}, "pool_timeout": 10}
     return cfg

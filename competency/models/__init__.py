@@ -10,6 +10,7 @@ from competency.models.accounts import (
     Institution,
     InstitutionType,
     LoginAttempt,
+    RateCounter,
     Role,
     TeacherCategory,
     User,
@@ -25,6 +26,7 @@ from competency.models.outcomes import (
     Plan,
     PlanTask,
     Resource,
+    RevocationCategory,
 )
 
 __all__ = [
@@ -50,6 +52,8 @@ __all__ = [
     "Institution",
     "InstitutionType",
     "LoginAttempt",
+    "RateCounter",
+    "RevocationCategory",
     "PLATFORM_WIDE_ROLES",
     "Role",
     "TeacherCategory",

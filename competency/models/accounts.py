@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competency.models.base import Base, UTCDateTime, utcnow
@@ -101,6 +102,13 @@ class User(Base):
     # Accommodation: per-person extra time on timed assessments, in percent of the limit.
     extra_time_percent: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Raised to end every session and token of the person at once (logout, password change,
+    # deactivation, admin reset, "sign out everywhere"); a session carries the number it began with.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Set by an admin's reset: the person must choose a new password before doing anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     institution: Mapped[Institution | None] = relationship(back_populates="users")
 
@@ -118,7 +126,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        # The session stores "id:version": raising the version makes every earlier session unknown.
+        return f"{self.id}:{self.session_version or 1}"
 
     def has_role(self, *roles: str) -> bool:
         return self.role in roles
@@ -180,6 +189,20 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64), index=True)
     success: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class RateCounter(Base):
+    """A fixed-window counter for one throttling key ("login:name:…", "login-ip:…", "verify:…").
+
+    Counted with one INSERT … ON CONFLICT DO UPDATE … RETURNING statement (services.rate_limits), so
+    concurrent requests on any worker each see a distinct count and a limit cannot be overshot.
+    """
+
+    __tablename__ = "rate_counter"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class AuditEvent(Base):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competency.models.accounts import Cohort, Institution, User
@@ -25,10 +26,28 @@ class CertificateLookupMiss(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class RevocationCategory(enum.StrEnum):
+    """Why a certificate was revoked, as the public may see it; the free-text reason stays internal."""
+
+    ISSUED_IN_ERROR = "issued_in_error"  # 误发
+    MISCONDUCT = "misconduct"  # 违规（如作弊）
+    SUPERSEDED = "superseded"  # 已被新证书取代
+    HOLDER_REQUEST = "holder_request"  # 持证人申请撤销
+    OTHER = "other"  # 其他
+
+
 class Certificate(Base):
     """A graded certificate; names and levels are copied at issue so later edits cannot change it."""
 
     __tablename__ = "certificate"
+    __table_args__ = (
+        CheckConstraint(
+            "revoked_category IS NULL OR revoked_category IN ("
+            + ", ".join(f"'{c.value}'" for c in RevocationCategory)
+            + ")",
+            name="revoked_category_valid",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -49,7 +68,8 @@ class Certificate(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoked_reason: Mapped[str | None] = mapped_column(String(500))
+    revoked_reason: Mapped[str | None] = mapped_column(String(500))  # internal: staff only
+    revoked_category: Mapped[str | None] = mapped_column(String(32))  # public (RevocationCategory)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
 
     holder: Mapped[User] = relationship(foreign_keys=[user_id])

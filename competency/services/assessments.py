@@ -20,7 +20,16 @@ from competency.irt.cat import Bank, Engine, EngineConfig
 from competency.irt.cat import simulate as run_simulation
 from competency.irt.cat.errors import CatError
 from competency.irt.items import ItemSet, item_set
-from competency.models import Assessment, CohortMembership, Item, ItemParams, Role, User, utcnow
+from competency.models import (
+    Assessment,
+    CohortAssignment,
+    CohortMembership,
+    Item,
+    ItemParams,
+    Role,
+    User,
+    utcnow,
+)
 from competency.services import audit, grading, maps
 from competency.services.errors import ServiceError
 from competency.services.items import current_params, to_schema
@@ -554,8 +563,35 @@ def cohort_ids_of(user: User) -> set[int]:
     )
 
 
-def is_open_to(assessment: Assessment, user: User, now: datetime | None = None) -> bool:
-    """Published, inside its window, and the person is in its audience."""
+def assigned_assessment_ids(user: User, now: datetime | None = None) -> set[int]:
+    """Assessments assigned to a cohort the person is in, whose assignment window is open now."""
+    now = now or utcnow()
+    stmt = (
+        select(CohortAssignment.assessment_id)
+        .join(CohortMembership, CohortMembership.cohort_id == CohortAssignment.cohort_id)
+        .where(
+            CohortMembership.user_id == user.id,
+            CohortAssignment.opens_at <= now,
+            CohortAssignment.closes_at > now,
+        )
+    )
+    return set(db.session.scalars(stmt))
+
+
+def is_open_to(
+    assessment: Assessment,
+    user: User,
+    now: datetime | None = None,
+    *,
+    cohort_ids: set[int] | None = None,
+    assigned_ids: set[int] | None = None,
+) -> bool:
+    """Published, inside its window, and the person is in its audience or in a cohort it is assigned to.
+
+    The audience is the assessment's own and only its managers change it; a cohort assignment grants its
+    members access beside the audience and never narrows who else may take it. The assessment's
+    role rule still holds for assigned members (a teacher test stays a teacher test).
+    """
     now = now or utcnow()
     if assessment.status != "published":
         return False
@@ -566,18 +602,34 @@ def is_open_to(assessment: Assessment, user: User, now: datetime | None = None) 
     audience = assessment.audience or {}
     if audience.get("roles") and user.role not in audience["roles"]:
         return False
+    if in_audience(assessment, user, cohort_ids):
+        return True
+    if assigned_ids is None:
+        assigned_ids = assigned_assessment_ids(user, now)
+    return assessment.id in assigned_ids
+
+
+def in_audience(assessment: Assessment, user: User, cohort_ids: set[int] | None = None) -> bool:
+    """The audience's institution and cohort rules (roles are checked by the caller)."""
+    audience = assessment.audience or {}
+    if assessment.institution_id and assessment.institution_id != user.institution_id:
+        return False
     if audience.get("institution_ids") and user.institution_id not in audience["institution_ids"]:
         return False
-    if audience.get("cohort_ids") and not (cohort_ids_of(user) & set(audience["cohort_ids"])):
-        return False
-    return not (assessment.institution_id and assessment.institution_id != user.institution_id)
+    if audience.get("cohort_ids"):
+        mine = cohort_ids if cohort_ids is not None else cohort_ids_of(user)
+        return bool(mine & set(audience["cohort_ids"]))
+    return True
 
 
 def open_assessments(user: User) -> list[Assessment]:
     rows = db.session.scalars(
         select(Assessment).where(Assessment.status == "published").order_by(Assessment.id)
     )
-    return [a for a in rows if is_open_to(a, user)]
+    now = utcnow()
+    cohorts = cohort_ids_of(user)
+    assigned = assigned_assessment_ids(user, now)
+    return [a for a in rows if is_open_to(a, user, now, cohort_ids=cohorts, assigned_ids=assigned)]
 
 
 # ---------------------------------------------------------------------------- editing

@@ -7,12 +7,21 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 
 from competency.extensions import db
 from competency.graph import level_scale
-from competency.models import Attempt, Certificate, CertificateLookupMiss, Role, User, utcnow
-from competency.services import audit
+from competency.models import (
+    Attempt,
+    Certificate,
+    CertificateLookupMiss,
+    RevocationCategory,
+    Role,
+    User,
+    utcnow,
+)
+from competency.services import audit, rate_limits
 from competency.services.errors import NotFound, ServiceError
 
 # No 0/O, 1/I/L: codes are read aloud and typed from paper. 31 symbols × 20 ≈ 99 bits.
@@ -124,6 +133,16 @@ def status(cert: Certificate, now: datetime | None = None) -> str:
     return "valid"
 
 
+# What the public sees of a revocation (the reason itself stays internal).
+REVOCATION_LABELS = {
+    RevocationCategory.ISSUED_IN_ERROR.value: _l("Issued in error"),
+    RevocationCategory.MISCONDUCT.value: _l("Assessment rules breached"),
+    RevocationCategory.SUPERSEDED.value: _l("Replaced by a newer certificate"),
+    RevocationCategory.HOLDER_REQUEST.value: _l("Withdrawn at the holder's request"),
+    RevocationCategory.OTHER.value: _l("Other reason"),
+}
+
+
 def find(code: str) -> Certificate:
     """A certificate by its code, or NotFound (the same answer for malformed and unknown codes)."""
     cert = db.session.scalar(select(Certificate).where(Certificate.code == normalise_code(code)))
@@ -140,12 +159,16 @@ def find_public(code: str, ip: str) -> Certificate:
     """
     window = timedelta(seconds=current_app.config["VERIFY_WINDOW_SECONDS"])
     since = utcnow() - window
+    # The address's counter row is locked until this transaction ends, so concurrent lookups from one
+    # address check and record their misses one after another: the limit cannot be overshot.
+    rate_limits.locked(f"verify:{ip[:64]}", window.total_seconds())
     misses = db.session.scalar(
         select(func.count())
         .select_from(CertificateLookupMiss)
         .where(CertificateLookupMiss.ip == ip, CertificateLookupMiss.at >= since)
     )
     if misses >= current_app.config["VERIFY_MAX_MISSES"]:
+        db.session.rollback()
         raise ServiceError(
             "too_many_lookups",
             _(
@@ -157,13 +180,15 @@ def find_public(code: str, ip: str) -> Certificate:
             status=429,
         )
     try:
-        return find(code)
+        cert = find(code)
     except NotFound:
         # Misses older than the window count for no one: dropped as new ones arrive.
         db.session.execute(delete(CertificateLookupMiss).where(CertificateLookupMiss.at < since))
         db.session.add(CertificateLookupMiss(ip=ip[:64]))
         db.session.commit()
         raise
+    db.session.commit()  # releases the address's lock
+    return cert
 
 
 def public_view(cert: Certificate, locale: str = "zh_Hans_CN") -> dict:
@@ -195,8 +220,11 @@ def public_view(cert: Certificate, locale: str = "zh_Hans_CN") -> dict:
         "expires_at": cert.expires_at.isoformat(),
     }
     if cert.revoked_at is not None:
+        # Public: the date and an enumerated category. The free-text reason may name people or
+        # circumstances (misconduct, a dispute); it stays with the institution's staff.
+        category = cert.revoked_category or RevocationCategory.OTHER.value
         out["revoked_at"] = cert.revoked_at.isoformat()
-        out["revoked_reason"] = cert.revoked_reason
+        out["revocation"] = {"category": category, "label": str(REVOCATION_LABELS[category])}
     return out
 
 
@@ -216,10 +244,15 @@ def can_download(actor: User, cert: Certificate) -> bool:
     return actor.id == cert.user_id or can_manage(actor, cert)
 
 
-def revoke(cert: Certificate, reason: str, actor: User) -> Certificate:
-    """Revoke with a reason; a second revocation is refused so the first reason stays on record."""
+def revoke(
+    cert: Certificate, reason: str, actor: User, category: str = RevocationCategory.OTHER.value
+) -> Certificate:
+    """Revoke with a public category and an internal reason; a second revocation is refused so the
+    first stays on record."""
     if not can_manage(actor, cert):
         raise NotFound("certificate_not_found", _("No certificate has this code."))
+    if category not in REVOCATION_LABELS:
+        raise ServiceError("unknown_category", _("Choose one of the listed categories."), "category")
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
         raise ServiceError(
@@ -229,8 +262,15 @@ def revoke(cert: Certificate, reason: str, actor: User) -> Certificate:
         raise ServiceError("already_revoked", _("This certificate is already revoked."), "reason", status=409)
     cert.revoked_at = utcnow()
     cert.revoked_reason = reason
+    cert.revoked_category = category
     cert.revoked_by_id = actor.id
-    audit.record("certificate.revoke", "certificate", cert.id, actor=actor, detail={"reason": reason})
+    audit.record(
+        "certificate.revoke",
+        "certificate",
+        cert.id,
+        actor=actor,
+        detail={"reason": reason, "category": category},
+    )
     db.session.commit()
     return cert
 

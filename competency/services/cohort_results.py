@@ -27,11 +27,18 @@ from competency.services.errors import NotFound, ServiceError
 def assignable_assessments(actor: User) -> list[Assessment]:
     """Published assessments the actor's institution may use (platform-wide or its own)."""
     stmt = select(Assessment).where(Assessment.status == "published").order_by(Assessment.code)
-    if actor.role != Role.PLATFORM_ADMIN:
-        stmt = stmt.where(
-            (Assessment.institution_id.is_(None)) | (Assessment.institution_id == actor.institution_id)
-        )
-    return list(db.session.scalars(stmt))
+    if actor.role == Role.PLATFORM_ADMIN:
+        return list(db.session.scalars(stmt))
+    stmt = stmt.where(
+        (Assessment.institution_id.is_(None)) | (Assessment.institution_id == actor.institution_id)
+    )
+    # An assessment its managers kept to other institutions cannot be opened to this one by assigning it.
+    return [
+        a
+        for a in db.session.scalars(stmt)
+        if not (a.audience or {}).get("institution_ids")
+        or actor.institution_id in (a.audience or {}).get("institution_ids")
+    ]
 
 
 def assignments(cohort: Cohort) -> list[CohortAssignment]:
@@ -90,12 +97,8 @@ def assign(
         created_by_id=actor.id,
     )
     db.session.add(row)
-    # Members may start the assessment: its audience names the cohort.
-    audience = dict(assessment.audience or {})
-    cohorts = list(audience.get("cohort_ids") or [])
-    if cohort.id not in cohorts:
-        audience["cohort_ids"] = [*cohorts, cohort.id]
-        assessment.audience = audience
+    # Members may start it through the assignment (assessments.is_open_to); the assessment's own
+    # audience is its managers' to set and is never touched here, so no one else loses access.
     db.session.flush()
     audit.record(
         "cohort.assign",

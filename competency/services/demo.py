@@ -111,7 +111,14 @@ def seed_accounts(log: Callable[[str], None]) -> None:
             continue
         inst = institutions[inst_index] if inst_index is not None else None
         accounts.create_user(
-            username, DEMO_PASSWORD, role, display_name=display, institution=inst, commit=False, **profile
+            username,
+            DEMO_PASSWORD,
+            role,
+            display_name=display,
+            institution=inst,
+            commit=False,
+            check_password=False,  # the documented demo password; seed-demo refuses production
+            **profile,
         )
         created += 1
     db.session.flush()

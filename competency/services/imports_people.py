@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-import warnings
 import zipfile
 from itertools import islice
 
 from flask_babel import gettext as _
-from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import select
 
@@ -17,6 +15,7 @@ from competency.extensions import db
 from competency.models import Cohort, CohortMembership, Role, User
 from competency.services import audit
 from competency.services.errors import ServiceError
+from competency.tests_bank.safe_archive import PEOPLE_LIMITS, UploadRefused, open_workbook, xlsx_rows
 
 MAX_ROWS = 2000
 
@@ -31,6 +30,21 @@ class ImportRejected(ServiceError):
             "file",
         )
         self.errors = errors
+
+
+def refusal_message(exc: UploadRefused) -> str:
+    """A person's message for an upload refused by the shared limits (tests_bank.safe_archive)."""
+    messages = {
+        "too_many_entries": _("The file was refused: it holds too many parts."),
+        "too_large_unpacked": _("The file was refused: it is too large when unpacked."),
+        "suspicious_compression": _("The file was refused: it unpacks to far more than its size."),
+        "lying_directory": _("The file was refused: it is damaged (its parts are not the size it says)."),
+        "damaged_zip": _("The file was refused: it is damaged (its parts are not the size it says)."),
+        "too_slow": _("The file was refused: reading it took too long; split it into smaller files."),
+        "xml_too_deep": _("The file was refused: its XML is nested too deeply."),
+        "json_too_deep": _("The file was refused: its JSON is nested too deeply."),
+    }
+    return messages.get(exc.code, _("The file is not a readable XLSX workbook."))
 
 
 def _rows_csv(data: bytes) -> list[list[str]]:
@@ -50,15 +64,16 @@ def _rows_csv(data: bytes) -> list[list[str]]:
 
 
 def _rows_xlsx(data: bytes) -> list[list[str]]:
+    limits = PEOPLE_LIMITS.with_changes(max_rows=MAX_ROWS + 1)  # one more than allowed tells "too many"
     try:
-        with warnings.catch_warnings():
-            # Workbooks saved by other tools often lack a default style; openpyxl warns, we don't care.
-            warnings.simplefilter("ignore", UserWarning)
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = open_workbook(data, limits)
+        try:
             sheet = book.worksheets[0]
-            cells = islice(sheet.iter_rows(values_only=True), MAX_ROWS + 2)  # enough to tell "too many"
-            rows = [["" if v is None else str(v).strip() for v in row] for row in cells]
+            rows = [["" if v is None else str(v).strip() for v in row] for row in xlsx_rows(sheet, limits)]
+        finally:
             book.close()
+    except UploadRefused as exc:
+        raise ServiceError("upload_refused", refusal_message(exc), "file") from exc
     except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, IndexError) as exc:
         raise ServiceError("bad_file", _("The file is not a readable XLSX workbook."), "file") from exc
     return rows

@@ -9,11 +9,25 @@ API_PREFIX = "/api/"
 
 
 def register_blueprints(app: Flask) -> None:
-    from competency.web import admin, api, assess, auth, cohorts, errors, items, main, manage
+    from competency.web import (
+        account,
+        admin,
+        api,
+        assess,
+        auth,
+        cohorts,
+        errors,
+        input_guards,
+        items,
+        main,
+        manage,
+    )
     from competency.web.context import register_context
 
+    input_guards.register(app)  # first: the bounded int converter must exist before any route is added
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(cohorts.bp)
     app.register_blueprint(items.bp)

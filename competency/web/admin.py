@@ -8,9 +8,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from competency.extensions import db
-from competency.models import Institution, Role, User
+from competency.models import PLATFORM_WIDE_ROLES, Institution, Role, User
 from competency.services import accounts, institutions
 from competency.services.errors import ServiceError
+from competency.web.account_forms import ActiveForm, EndSessionsForm, ResetPasswordForm
 from competency.web.authz import STAFF, roles_required, same_institution
 from competency.web.forms import ROLE_LABELS, ExtraTimeForm, InstitutionForm, UserForm, choices
 
@@ -121,6 +122,70 @@ def user_detail(user_id: int):
             role_labels=ROLE_LABELS,
             form=form,
             can_edit=current_user.role in ADMINS,
+            can_contain=_may_contain(person),
+            reset_form=ResetPasswordForm(formdata=None),
+            active_form=ActiveForm(formdata=None),
+            end_form=EndSessionsForm(formdata=None),
         ),
         status,
     )
+
+
+def _may_contain(person: User) -> bool:
+    """Admins reset, deactivate and sign out people of their institution; a platform admin anyone.
+
+    Institution admins do not act on platform-wide accounts (experts, officers, platform admins),
+    and nobody acts on their own account here (the account page is for that)."""
+    if person.id == current_user.id or current_user.role not in ADMINS:
+        return False
+    if current_user.role == Role.PLATFORM_ADMIN:
+        return True
+    return person.role not in PLATFORM_WIDE_ROLES and same_institution(current_user, person.institution_id)
+
+
+def _contained_person_or_404(user_id: int) -> User:
+    person = db.session.get(User, user_id)
+    if person is None or not same_institution(current_user, person.institution_id):
+        abort(404)
+    if not _may_contain(person):
+        abort(403)
+    return person
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@roles_required(*ADMINS)
+def reset_password(user_id: int):
+    """Give the person a one-time password, shown once on this page; they must change it at next login."""
+    person = _contained_person_or_404(user_id)
+    if not ResetPasswordForm().validate_on_submit():
+        return redirect(url_for("admin.user_detail", user_id=person.id))
+    temporary = accounts.admin_reset_password(person, current_user)
+    # Rendered, not flashed: a flashed message would sit in the (signed, not encrypted) session cookie.
+    response = render_template("admin/password_reset.html", person=person, temporary=temporary)
+    return response, 200, {"Cache-Control": "no-store"}
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@roles_required(*ADMINS)
+def set_active(user_id: int):
+    """Deactivate (sessions and tokens end, history and certificates stay) or reactivate an account."""
+    person = _contained_person_or_404(user_id)
+    if ActiveForm().validate_on_submit():
+        try:
+            accounts.set_active(person, not person.active, current_user)
+        except ServiceError as exc:
+            flash(exc.message, "error")
+        else:
+            flash(_("Account reactivated.") if person.active else _("Account deactivated."), "success")
+    return redirect(url_for("admin.user_detail", user_id=person.id))
+
+
+@bp.route("/users/<int:user_id>/end-sessions", methods=["POST"])
+@roles_required(*ADMINS)
+def end_sessions(user_id: int):
+    """Sign the person out everywhere and revoke their API tokens (a lost device, a shared computer)."""
+    person = _contained_person_or_404(user_id)
+    if EndSessionsForm().validate_on_submit():
+        revoked = accounts.end_sessions(person, actor=current_user, reason="admin")
+        flash(_("All sessions ended; %(n)s API tokens revoked.", n=revoked), "success")
+    return redirect(url_for("admin.user_detail", user_id=person.id))

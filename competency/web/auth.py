@@ -9,6 +9,7 @@ from flask_login import current_user, login_user, logout_user
 from competency.extensions import db, login_manager
 from competency.models import User
 from competency.services import accounts
+from competency.web import API_PREFIX
 from competency.web.authz import ALL_ROLES, public, roles_required, safe_next
 from competency.web.forms import LanguageForm, LoginForm, LogoutForm
 
@@ -17,8 +18,32 @@ bp = Blueprint("auth", __name__)
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    """The session's person, while active and while the session's version is still theirs.
+
+    A session stores "id:version" (User.get_id); ending sessions raises the version, so a cookie
+    copied before a logout, a password change or a deactivation is refused on its next request.
+    """
+    ident, _sep, version = (user_id or "").partition(":")
+    if not (ident.isdigit() and version.isdigit()) or len(ident) > 18:
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+# While a reset password is in force, the person may only choose a new one (or leave).
+_ALLOWED_BEFORE_CHANGE = {"account.password", "auth.logout", "auth.language", "static", "main.healthz"}
+
+
+@bp.before_app_request
+def require_password_change():
+    if request.path.startswith(API_PREFIX) or request.endpoint in _ALLOWED_BEFORE_CHANGE:
+        return None  # the API issues no token while a reset password is in force
+    if current_user.is_authenticated and current_user.must_change_password:
+        flash(_("Your password was reset. Choose a new password to continue."), "error")
+        return redirect(url_for("account.password"))
+    return None
 
 
 login_manager.login_view = "auth.login"
@@ -62,6 +87,9 @@ def login():
 def logout():
     """Log out (POST only, so a link on another site cannot log people out)."""
     if LogoutForm().validate_on_submit():
+        # Ends this and every other session and API token of the person, server-side: a copied
+        # cookie or a token stops working now, not when it expires.
+        accounts.end_sessions(current_user, actor=current_user, reason="logout")
         logout_user()
         session.clear()
     return redirect(url_for("main.index"))

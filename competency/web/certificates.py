@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import StringField, SubmitField, TextAreaField
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from competency.models import Role
@@ -17,6 +17,7 @@ from competency.pdf.certificate import level_label
 from competency.services import certificates
 from competency.services.errors import NotFound, ServiceError
 from competency.web.authz import ALL_ROLES, public, roles_required
+from competency.web.forms import choices
 from competency.web.i18n import select_locale
 
 bp = Blueprint("certificates", __name__)
@@ -32,6 +33,11 @@ ADMINS = (Role.PLATFORM_ADMIN.value, Role.INSTITUTION_ADMIN.value)
 
 
 class RevokeForm(FlaskForm):
+    category = SelectField(
+        _l("Category (shown to the public)"),
+        choices=choices(certificates.REVOCATION_LABELS.items()),
+        validators=[DataRequired()],
+    )
     reason = TextAreaField(_l("Reason for revocation"), validators=[DataRequired(), Length(max=500)])
     submit = SubmitField(_l("Revoke certificate"))
 
@@ -131,7 +137,7 @@ def revoke(code: str):
     form = RevokeForm()
     if form.validate_on_submit():
         try:
-            certificates.revoke(cert, form.reason.data, current_user)
+            certificates.revoke(cert, form.reason.data, current_user, form.category.data)
         except ServiceError as exc:
             form.reason.errors.append(exc.message)
         else:

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from werkzeug.exceptions import HTTPException
 
 from competency.services.errors import ServiceError
 from competency.web import API_PREFIX
 
 TITLES = {
-    400: "Bad request",
-    401: "Please log in",
-    403: "Access denied",
-    404: "Page not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "File too large",
-    429: "Too many attempts",
-    500: "Something went wrong",
+    400: _l("Bad request"),
+    401: _l("Please log in"),
+    403: _l("Access denied"),
+    404: _l("Page not found"),
+    405: _l("Method not allowed"),
+    409: _l("Conflict"),
+    413: _l("File too large"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong"),
+    503: _l("Service unavailable"),
 }
 
 
@@ -34,7 +38,7 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
             body["field"] = field
         return jsonify(error=body), status
     return render_template(
-        "error.html", status=status, title=_(TITLES.get(status, "Error")), message=message
+        "error.html", status=status, title=str(TITLES.get(status, _l("Error"))), message=message
     ), status
 
 
@@ -61,6 +65,38 @@ def register(app: Flask) -> None:
         }
         message = messages.get(status) or (exc.description if status < 500 else _("Please try again later."))
         return error_response(status, exc.name.lower().replace(" ", "_"), message)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(SATimeoutError)
+    def database_unavailable(exc: Exception):
+        """The database cannot be reached, lost the connection, or refuses writes (disk full): 503."""
+        app.logger.error("database unavailable: %s", exc)
+        from competency.extensions import db
+
+        try:
+            db.session.rollback()
+        except Exception:  # the connection may be gone; the session is discarded either way
+            db.session.close()
+        response, status = error_response(
+            503,
+            "database_unavailable",
+            _(
+                "The service is briefly unavailable. Nothing was saved from this request; please try again shortly."
+            ),
+        )
+        response = make_response(response, status)
+        response.headers["Retry-After"] = str(app.config["DB_RETRY_AFTER_SECONDS"])
+        return response
+
+    @app.errorhandler(DataError)
+    def data_error(exc: DataError):
+        """A value the database cannot store (out of range, a NUL byte): the request is refused whole."""
+        app.logger.info("database refused a value: %s", exc)
+        from competency.extensions import db
+
+        db.session.rollback()
+        return error_response(400, "invalid_value", _("A value in the request cannot be stored."))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+import time
+
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from competency.extensions import db
 from competency.models import Institution, Role
@@ -26,9 +29,33 @@ def index():
 @bp.route("/healthz")
 @public
 def healthz():
-    """Liveness for the reverse proxy: the database answers."""
-    db.session.execute(select(1))
-    return {"status": "ok"}
+    """Health for the reverse proxy: 200 only when the database answers a query now, 503 otherwise.
+
+    Bounded by the pool's and the driver's connect timeouts; a failure is reported, never raised.
+    """
+    started = time.monotonic()
+    for attempt in (1, 2):  # a pooled connection lost to a server restart is replaced, then asked again
+        try:
+            db.session.execute(select(1)).scalar_one()
+            break
+        except DBAPIError as exc:
+            db.session.rollback()
+            if attempt == 1 and exc.connection_invalidated:
+                continue
+            return _unhealthy(exc)
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            return _unhealthy(exc)
+    elapsed_ms = round((time.monotonic() - started) * 1000, 1)
+    body = {"status": "ok", "database": {"ok": True, "dialect": db.engine.dialect.name, "ms": elapsed_ms}}
+    return body, 200, {"Cache-Control": "no-store"}
+
+
+def _unhealthy(exc: Exception):
+    current_app.logger.error("health check: database unavailable: %s", exc)
+    body = {"status": "unavailable", "database": {"ok": False, "error": type(exc).__name__}}
+    headers = {"Retry-After": str(current_app.config["DB_RETRY_AFTER_SECONDS"]), "Cache-Control": "no-store"}
+    return body, 503, headers
 
 
 @bp.route("/home")

@@ -81,8 +81,12 @@ def _assessment_params(people) -> dict:
 
 
 def _protected_rules(app):
-    # Logging out and revoking the token end what the other calls rely on, so they go last.
-    rules = sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint in ("auth.logout", "api.revoke_token"))
+    # Logging out, signing out everywhere and revoking the token end what the other calls rely on
+    # (the session and the token), so they go last, in this order (logging out revokes tokens too).
+    last = ("api.revoke_token", "account.sign_out_everywhere", "auth.logout")
+    rules = sorted(
+        app.url_map.iter_rules(), key=lambda r: last.index(r.endpoint) + 1 if r.endpoint in last else 0
+    )
     for rule in rules:
         view = _view(app, rule.endpoint)
         if rule.endpoint in SKIP_ENDPOINTS or getattr(view, "public", False):

@@ -117,9 +117,12 @@ def test_expired_and_revoked_status(app, client, cert, make_user):
     db.session.commit()
     assert client.get(f"/api/v1/certificates/{cert.code}").get_json()["status"] == "expired"
     admin = make_user("institution_admin", "ia")
-    certificates.revoke(cert, "证书信息有误", admin)
+    certificates.revoke(cert, "证书信息有误", admin, "issued_in_error")
     body = client.get(f"/api/v1/certificates/{cert.code}").get_json()
-    assert body["status"] == "revoked" and body["revoked_reason"] == "证书信息有误"
+    assert body["status"] == "revoked" and body["revocation"]["category"] == "issued_in_error"
+    # Issue 17, Low 11: the free-text reason is not public; an enumerated category is.
+    assert "证书信息有误" not in str(body) and "revoked_reason" not in body
+    assert body["revocation"]["label"] == "误发"
 
 
 def test_public_verification_page_needs_no_login(client, cert):
@@ -143,12 +146,16 @@ def test_admin_revokes_with_reason(client, cert, make_user):
     assert blank.status_code == 200 and 'aria-invalid="true"' in blank.get_data(as_text=True)
     db.session.refresh(cert)
     assert cert.revoked_at is None
-    done = client.post(url, data={"csrf_token": token, "reason": "考试作弊"})
+    bad_category = client.post(url, data={"csrf_token": token, "reason": "考试作弊", "category": "gossip"})
+    assert bad_category.status_code == 200 and 'aria-invalid="true"' in bad_category.get_data(as_text=True)
+    done = client.post(url, data={"csrf_token": token, "reason": "考试作弊", "category": "misconduct"})
     assert done.status_code == 302
     db.session.refresh(cert)
     assert cert.revoked_reason == "考试作弊" and cert.revoked_by_id is not None
+    assert cert.revoked_category == "misconduct"
     page = client.get(f"/verify/{cert.code}").get_data(as_text=True)
-    assert 'data-status="revoked"' in page and "考试作弊" in page
+    assert 'data-status="revoked"' in page and 'data-category="misconduct"' in page
+    assert "考试作弊" not in page  # the internal reason stays internal
     actions = set(db.session.scalars(select(AuditEvent.action)))
     assert "certificate.revoke" in actions
 

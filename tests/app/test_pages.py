@@ -77,4 +77,5 @@ def test_500_is_handled_without_leaking(app, client):
 
 
 def test_healthz(client):
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["database"]["ok"] is True

@@ -9,6 +9,7 @@ from typing import Any
 
 from competency.tests_bank.formats import load, save
 from competency.tests_bank.problems import RawBank, RawItem
+from competency.tests_bank.safe_archive import ITEM_LIMITS, UploadRefused, load_json
 from competency.tests_bank.schema import ITEM_FORMAT, Item, bank_to_dict
 from competency.tests_bank.validation import item_location
 
@@ -39,7 +40,10 @@ def read(source: str | Path | bytes, *, name: str | None = None) -> RawBank:
         raw.problem(f"byte {exc.start}", "", "the file is not UTF-8 text")
         return raw
     try:
-        doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        doc = load_json(text, ITEM_LIMITS, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+    except UploadRefused as exc:
+        raw.problem("", "", exc.message)
+        return raw
     except json.JSONDecodeError as exc:
         raw.problem(f"line {exc.lineno}", "", f"malformed JSON: {exc.msg} (column {exc.colno})")
         return raw

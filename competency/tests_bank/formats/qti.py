@@ -39,13 +39,11 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-import defusedxml
-import defusedxml.ElementTree as SafeET
-
 from competency.tests_bank.delivery import truefalse_labels
 from competency.tests_bank.formats import load, save
 from competency.tests_bank.markup import VOID_TAGS, tokens
 from competency.tests_bank.problems import RawBank, RawItem
+from competency.tests_bank.safe_archive import ITEM_LIMITS, UploadRefused, checked_zip, parse_xml, read_member
 from competency.tests_bank.schema import Item, ItemType, Scoring
 from competency.tests_bank.validation import REPORTED
 
@@ -69,7 +67,6 @@ XSI_LOCATION = "{http://www.w3.org/2001/XMLSchema-instance}schemaLocation"
 STEM_CLASS = "competency-stem"
 MAX_MEMBERS = 20000
 MAX_MEMBER_BYTES = 5 * 1024 * 1024
-MAX_TOTAL_BYTES = 200 * 1024 * 1024
 
 
 class _Names:
@@ -371,13 +368,9 @@ def write(
 # -- import -----------------------------------------------------------------------------------
 def _parse_xml(data: bytes, location: str, raw: RawBank) -> ET.Element | None:
     try:
-        return SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except defusedxml.DefusedXmlException as exc:
-        raw.problem(
-            location,
-            "",
-            f"refused XML: {type(exc).__name__} (DTDs, entities and external references are not allowed)",
-        )
+        return parse_xml(data, ITEM_LIMITS)
+    except UploadRefused as exc:
+        raw.problem(location, "", exc.message)
     except ET.ParseError as exc:
         line, column = exc.position
         raw.problem(f"{location} line {line}".strip(), "", f"malformed XML (column {column})")
@@ -577,20 +570,19 @@ def _safe_member(name: str) -> str | None:
 
 def _read_package(data: bytes, raw: RawBank) -> None:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raw.problem("", "", "not a zip content package")
+        archive = checked_zip(data, ITEM_LIMITS.with_changes(max_entries=MAX_MEMBERS))
+    except UploadRefused as exc:
+        raw.problem("", "", "not a zip content package" if exc.code == "not_zip" else exc.message)
         return
     with archive:
         members = archive.infolist()
-        if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_TOTAL_BYTES:
-            raw.problem("", "", "the package is too large when unpacked")
-            return
         sizes = {posixpath.normpath(m.filename): m for m in members}
         if "imsmanifest.xml" not in sizes:
             raw.problem("", "imsmanifest.xml", "missing from the package")
             return
-        manifest = _parse_xml(archive.read(sizes["imsmanifest.xml"]), "imsmanifest.xml", raw)
+        manifest = _parse_xml(
+            read_member(archive, sizes["imsmanifest.xml"], ITEM_LIMITS), "imsmanifest.xml", raw
+        )
         if manifest is None:
             return
         resources = [
@@ -610,7 +602,7 @@ def _read_package(data: bytes, raw: RawBank) -> None:
             if sizes[href].file_size > MAX_MEMBER_BYTES:
                 raw.problem(href, "", "item file too large")
                 continue
-            root = _parse_xml(archive.read(sizes[href]), href, raw)
+            root = _parse_xml(read_member(archive, sizes[href], ITEM_LIMITS), href, raw)
             if root is None:
                 continue
             meta = next((m for m in resource.iter(_cmp("item"))), None)

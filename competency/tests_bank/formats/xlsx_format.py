@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import defusedxml
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from competency.tests_bank.formats import load, save
@@ -28,50 +27,32 @@ from competency.tests_bank.formats.tabular import (
     row_to_raw,
 )
 from competency.tests_bank.problems import RawBank
+from competency.tests_bank.safe_archive import (
+    ITEM_LIMITS,
+    UploadRefused,
+    open_workbook,
+    refusal_reason,
+    xlsx_rows,
+)
 from competency.tests_bank.schema import Item
 
 SHEET = "items"
 HELP_SHEET = "columns"
 MAX_ROWS = 20000
-MAX_UNCOMPRESSED = 200 * 1024 * 1024  # zip-bomb guard before openpyxl inflates anything
-
-
-def _zip_problem(data: bytes) -> str | None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            total = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        return "not an XLSX file (not a zip archive)"
-    if total > MAX_UNCOMPRESSED:
-        return "the workbook is too large when unpacked"
-    return None
-
-
-def _reason(exc: BaseException) -> str:
-    """The exception's name, naming a defusedxml refusal anywhere in its chain."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, defusedxml.DefusedXmlException):
-            return f"refused XML: {type(cause).__name__}"
-        cause = cause.__cause__ or cause.__context__
-    return type(exc).__name__
 
 
 def read(source: str | Path | bytes, *, name: str | None = None) -> RawBank:
     data, name = load(source, name)
     raw = RawBank(name)
-    problem = _zip_problem(data)
-    if problem:
-        raw.problem("", "", problem)
-        return raw
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:  # openpyxl raises many types for broken workbooks
-        raw.problem("", "", f"not a readable XLSX workbook ({_reason(exc)})")
+        workbook = open_workbook(data, ITEM_LIMITS, data_only=False)
+    except UploadRefused as exc:
+        message = "not an XLSX file (not a zip archive)" if exc.code == "not_zip" else exc.message
+        raw.problem("", "", message)
         return raw
     try:
         sheet = workbook[SHEET] if SHEET in workbook.sheetnames else workbook.worksheets[0]
-        rows = sheet.iter_rows()
+        rows = xlsx_rows(sheet, ITEM_LIMITS.with_changes(max_rows=MAX_ROWS), values_only=False)
         header_cells = next(rows, ())
         header = [str(c.value).strip() if c.value is not None else "" for c in header_cells]
         if not header_problems(header, raw):
@@ -92,8 +73,10 @@ def read(source: str | Path | bytes, *, name: str | None = None) -> RawBank:
             item = row_to_raw(cells, location, raw)
             if item is not None:
                 raw.items.append(item)
+    except UploadRefused as exc:
+        raw.problem("", "", exc.message)
     except Exception as exc:  # a damaged sheet can fail while streaming rows
-        raw.problem("", "", f"not a readable XLSX workbook ({_reason(exc)})")
+        raw.problem("", "", f"not a readable XLSX workbook ({refusal_reason(exc)})")
     finally:
         workbook.close()
     return raw

@@ -17,6 +17,17 @@ from competency.models.accounts import (
 from competency.models.assessments import ACTIVE_STATUSES, Assessment, Attempt, Response
 from competency.models.base import Base, UTCDateTime, utcnow
 from competency.models.items import Item, ItemParams
+from competency.models.maturity import (
+    MaturityAction,
+    MaturityConsensus,
+    MaturityEvidence,
+    MaturityExpertAssignment,
+    MaturityInvitation,
+    MaturityRating,
+    MaturityRespondent,
+    MaturityRound,
+    MaturityTicket,
+)
 from competency.models.outcomes import (
     Certificate,
     CertificateLookupMiss,
@@ -28,6 +39,15 @@ from competency.models.outcomes import (
 )
 
 __all__ = [
+    "MaturityAction",
+    "MaturityConsensus",
+    "MaturityEvidence",
+    "MaturityExpertAssignment",
+    "MaturityInvitation",
+    "MaturityRating",
+    "MaturityRespondent",
+    "MaturityRound",
+    "MaturityTicket",
     "Certificate",
     "CertificateLookupMiss",
     "CohortAssignment",

@@ -18,6 +18,7 @@ from competency.models.assessments import ACTIVE_STATUSES, Assessment, Attempt, 
 from competency.models.base import Base, UTCDateTime, utcnow
 from competency.models.items import Item, ItemParams
 from competency.models.maturity import (
+    ACTION_STATUSES,
     MaturityAction,
     MaturityConsensus,
     MaturityEvidence,
@@ -39,6 +40,7 @@ from competency.models.outcomes import (
 )
 
 __all__ = [
+    "ACTION_STATUSES",
     "MaturityAction",
     "MaturityConsensus",
     "MaturityEvidence",

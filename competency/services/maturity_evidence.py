@@ -134,7 +134,7 @@ def get(rnd: MaturityRound, evidence_id: int) -> MaturityEvidence:
     return evidence
 
 
-def review(evidence: MaturityEvidence, status: str, comment: str, expert: User) -> None:
+def review(evidence: MaturityEvidence, status: str, comment: str, expert: User, commit: bool = True) -> None:
     """An assigned expert accepts or rejects a value; rejected evidence does not count."""
     rnd = db.session.get(MaturityRound, evidence.round_id)
     if rnd.status != "open":
@@ -147,4 +147,5 @@ def review(evidence: MaturityEvidence, status: str, comment: str, expert: User) 
     audit.record(
         "maturity_evidence_review", "maturity_round", rnd.id, expert, {"indicator": evidence.indicator, "status": status}
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()

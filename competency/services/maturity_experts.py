@@ -86,7 +86,9 @@ def summaries(rnd: MaturityRound) -> dict[str, dict]:
     return out
 
 
-def record_consensus(rnd: MaturityRound, expert: User, indicator: str, level: str, comment: str) -> None:
+def record_consensus(
+    rnd: MaturityRound, expert: User, indicator: str, level: str, comment: str, commit: bool = True
+) -> None:
     """The consensus step: an assigned expert records the level the experts agreed on for a flagged
     indicator (after discussing it), with the reasoning."""
     _require(rnd, expert)
@@ -103,4 +105,5 @@ def record_consensus(rnd: MaturityRound, expert: User, indicator: str, level: st
         db.session.add(row)
     row.level, row.comment, row.recorded_by_id, row.recorded_at = int(level), comment.strip()[:2000], expert.id, utcnow()
     audit.record("maturity_consensus", "maturity_round", rnd.id, expert, {"indicator": indicator, "level": int(level)})
-    db.session.commit()
+    if commit:
+        db.session.commit()

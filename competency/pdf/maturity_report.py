@@ -218,7 +218,7 @@ def render_report(report: dict, group_names: dict[str, str]) -> bytes:
     for i, rec in enumerate(report["recommendations"], 1):
         ind = model.indicators[rec["indicator"]]
         w.para(
-            f"{i}. {ind.code} {ind.name_zh}：当前 {_level(model, rec['level'])} → 目标 {_level(model, rec['target'])}："
+            f"{i}. {ind.code} {ind.name_zh}：当前 {_level(model, rec['level'])}，目标 {_level(model, rec['target'])}："
             f"{ind.descriptor(rec['target'], 'zh')}",
             10,
         )

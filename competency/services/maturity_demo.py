@@ -154,14 +154,13 @@ def seed_maturity_demo(log: Callable[[str], None]) -> None:
     first.opened_at = utcnow() - timedelta(days=210)
     first.closed_at = utcnow() - timedelta(days=180)
     today = date.today()
-    recs = rules.recommendations({c: v["score"] for c, v in first.result["indicators"].items()}, limit=3)
     plans = [
-        ("制定校级数据标准并建设数据中台", "信息中心 王主任", today - timedelta(days=30), "done"),
-        ("建设专业诊改数据驾驶舱", "质量办 刘老师", today + timedelta(days=60), "in_progress"),
-        ("与 3 家合作企业打通实习实训数据", "校企合作处 陈处长", today + timedelta(days=120), "planned"),
+        ("DG.1.1", "制定校级数据标准并建设数据中台", "信息中心 王主任", today - timedelta(days=30), "done"),
+        ("DG.2.1", "建设专业诊改数据驾驶舱", "质量办 刘老师", today + timedelta(days=60), "in_progress"),
+        ("IC.1.1", "与 3 家合作企业打通实习实训数据", "校企合作处 陈处长", today + timedelta(days=120), "planned"),
     ]
-    for rec, (title, owner, due, status) in zip(recs, plans, strict=False):
-        action = maturity_actions.create(first, rec["indicator"], title, owner, due, admin, commit=False)
+    for code, title, owner, due, status in plans:
+        action = maturity_actions.create(first, code, title, owner, due, admin, commit=False)
         action.status = status
     log(f"maturity round {FIRST_TITLE} ({n} synthetic respondents, closed)")
 

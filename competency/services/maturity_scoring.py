@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from competency.extensions import db
-from competency.maturity import maturity_model, rules
+from competency.maturity import GROUPS, maturity_model, rules
 from competency.models import MaturityRespondent, MaturityRound, utcnow
 from competency.services import maturity_evidence, maturity_experts, maturity_literacy
 
@@ -79,7 +79,7 @@ def compute(rnd: MaturityRound) -> dict:
         "overall": rolled["overall"],
         "groups": {
             "sizes": questionnaire.group_sizes,
-            "shown": questionnaire.shown_groups,
+            "shown": [g for g in GROUPS if g in questionnaire.shown_groups],
             "by_area": rules.group_differences(
                 questionnaire.by_group, {c: v["area"] for c, v in indicators.items()}
             ),

@@ -48,6 +48,7 @@ from competency.services import (
 from competency.services.errors import NotFound, ServiceError
 from competency.web import charts
 from competency.web.authz import ALL_ROLES, public, roles_required
+from competency.web.forms import choices
 from competency.web.i18n import select_locale
 
 bp = Blueprint("maturity", __name__, url_prefix="/maturity")
@@ -127,7 +128,7 @@ class EvidenceForm(FlaskForm):
 
 class ReviewForm(FlaskForm):
     status = SelectField(
-        _l("Review"), choices=[("accepted", _l("Accept")), ("rejected", _l("Reject"))], validators=[DataRequired()]
+        _l("Review"), choices=choices([("accepted", _l("Accept")), ("rejected", _l("Reject"))]), validators=[DataRequired()]
     )
     comment = StringField(_l("Comment"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Save the review"))
@@ -154,7 +155,7 @@ class ActionForm(FlaskForm):
 
 
 class ActionUpdateForm(FlaskForm):
-    status = SelectField(_l("Status"), choices=list(ACTION_STATUS_LABELS.items()), validators=[DataRequired()])
+    status = SelectField(_l("Status"), choices=choices(ACTION_STATUS_LABELS.items()), validators=[DataRequired()])
     owner = StringField(_l("Owner"), validators=[DataRequired(), Length(max=120)])
     due_on = DateField(_l("Due date"), validators=[DataRequired()])
     submit = SubmitField(_l("Update"))

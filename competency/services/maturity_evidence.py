@@ -78,7 +78,19 @@ def enter(
     try:
         value = rules.parse_objective(spec.objective, raw_value)
     except ValueError as exc:
-        raise ServiceError("invalid_value", _("value: %(problem)s", problem=_(str(exc))), "value") from None
+        spec_o = spec.objective
+        if spec_o["kind"] == "boolean":
+            message = _("value: answer yes or no")
+        elif "whole" in str(exc):
+            message = _("value: enter a whole number")
+        else:
+            message = _(
+                "value: enter a number from %(min)s to %(max)s %(unit)s",
+                min=spec_o["min"],
+                max=spec_o["max"],
+                unit=spec_o["unit"],
+            )
+        raise ServiceError("invalid_value", message, "value") from None
     kind = None
     if content:
         if len(content) > MAX_ATTACHMENT_BYTES:

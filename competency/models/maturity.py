@@ -152,8 +152,12 @@ class MaturityEvidence(Base):
 class MaturityExpertAssignment(Base):
     __tablename__ = "maturity_expert_assignment"
 
-    round_id: Mapped[int] = mapped_column(ForeignKey("maturity_round.id", ondelete="CASCADE"), primary_key=True)
-    expert_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("maturity_round.id", ondelete="CASCADE"), primary_key=True
+    )
+    expert_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -185,7 +189,9 @@ class MaturityConsensus(Base):
     __tablename__ = "maturity_consensus"
     __table_args__ = (CheckConstraint("level >= 1 AND level <= 5", name="level_range"),)
 
-    round_id: Mapped[int] = mapped_column(ForeignKey("maturity_round.id", ondelete="CASCADE"), primary_key=True)
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("maturity_round.id", ondelete="CASCADE"), primary_key=True
+    )
     indicator: Mapped[str] = mapped_column(String(32), primary_key=True)
     level: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")

@@ -149,7 +149,10 @@ def render_report(report: dict, group_names: dict[str, str]) -> bytes:
     w.para(f"院校：{rnd.institution.name}    轮次：{rnd.title}", 11)
     when = rnd.closed_at or rnd.opened_at
     state = "已结束" if rnd.status == "closed" else "进行中（初步结果）"
-    w.para(f"状态：{state}    日期：{when.astimezone(SHANGHAI):%Y-%m-%d}    模型版本：{result['model_version']}", 10)
+    w.para(
+        f"状态：{state}    日期：{when.astimezone(SHANGHAI):%Y-%m-%d}    模型版本：{result['model_version']}",
+        10,
+    )
     if rnd.synthetic:
         w.para("演示数据：本轮次的答卷与证据均为合成数据，不是真实诊断。 (Demo: synthetic data)", 10, WARN)
     overall = result["overall"]
@@ -181,7 +184,11 @@ def render_report(report: dict, group_names: dict[str, str]) -> bytes:
             widths,
         )
     if not report.get("peers"):
-        w.para(f"同类院校对比：需至少 {report['min_peers']} 所同类院校完成诊断（目前 {report['peer_count']} 所），暂不显示。", 9, MUTED)
+        w.para(
+            f"同类院校对比：需至少 {report['min_peers']} 所同类院校完成诊断（目前 {report['peer_count']} 所），暂不显示。",
+            9,
+            MUTED,
+        )
 
     w.heading("优势与短板 Strengths and gaps")
     for title, codes in (("优势", report["strengths"]), ("短板", report["gaps"])):
@@ -191,7 +198,9 @@ def render_report(report: dict, group_names: dict[str, str]) -> bytes:
 
     w.heading("群体差异 Respondent groups")
     sizes = "，".join(f"{group_names.get(g, g)} {n} 人" for g, n in result["groups"]["sizes"].items())
-    w.para(f"答卷人数：{sizes or '—'}。人数少于 {report['min_group']} 的群体不单独呈现，也不参与计算。", 9, MUTED)
+    w.para(
+        f"答卷人数：{sizes or '—'}。人数少于 {report['min_group']} 的群体不单独呈现，也不参与计算。", 9, MUTED
+    )
     shown = result["groups"]["shown"]
     if shown:
         gw = [55 * mm] + [min(28 * mm, 100 * mm / len(shown))] * len(shown) + [20 * mm]
@@ -200,14 +209,18 @@ def render_report(report: dict, group_names: dict[str, str]) -> bytes:
             d = result["groups"]["by_area"].get(area["code"])
             if d:
                 w.row(
-                    [area["name_zh"]] + [str(d["groups"].get(g, "—")) for g in shown] + [f"{d['gap']}{' !' if d['notable'] else ''}"],
+                    [area["name_zh"]]
+                    + [str(d["groups"].get(g, "—")) for g in shown]
+                    + [f"{d['gap']}{' !' if d['notable'] else ''}"],
                     gw,
                 )
 
     w.heading("测评数据 Measured literacy")
     for pop, name in (("teacher", "教师"), ("student", "学生")):
         m = result["literacy"][pop]
-        dist = "，".join(f"{code} {n}" for levels in m["distribution"].values() for code, n in sorted(levels.items()))
+        dist = "，".join(
+            f"{code} {n}" for levels in m["distribution"].values() for code, n in sorted(levels.items())
+        )
         w.para(
             f"{name}：在册 {m['people']} 人，已测 {m['tested']} 人，覆盖率 {m['coverage'] if m['coverage'] is not None else '—'}%；"
             f"等级分布 {dist or '—'}；数据截至 {m['as_of'][:10] if m['as_of'] else '—'}",
@@ -227,7 +240,16 @@ def render_report(report: dict, group_names: dict[str, str]) -> bytes:
     aw = [18 * mm, 72 * mm, 30 * mm, 25 * mm, 25 * mm]
     w.row(["指标", "行动", "责任人", "完成期限", "状态"], aw, bold=True)
     for action in report["actions"]:
-        w.row([action.indicator, action.title, action.owner, f"{action.due_on:%Y-%m-%d}", STATUS_ZH[action.status]], aw)
+        w.row(
+            [
+                action.indicator,
+                action.title,
+                action.owner,
+                f"{action.due_on:%Y-%m-%d}",
+                STATUS_ZH[action.status],
+            ],
+            aw,
+        )
     if not report["actions"]:
         w.para("尚无改进行动。", 9, MUTED)
 

@@ -45,9 +45,9 @@ def round_for(round_id: int, actor: User, manage: bool = False) -> MaturityRound
 def visible_rounds(actor: User) -> list[MaturityRound]:
     stmt = select(MaturityRound).order_by(MaturityRound.opened_at.desc(), MaturityRound.id.desc())
     if actor.role == Role.EXPERT:
-        stmt = stmt.join(MaturityExpertAssignment, MaturityExpertAssignment.round_id == MaturityRound.id).where(
-            MaturityExpertAssignment.expert_id == actor.id
-        )
+        stmt = stmt.join(
+            MaturityExpertAssignment, MaturityExpertAssignment.round_id == MaturityRound.id
+        ).where(MaturityExpertAssignment.expert_id == actor.id)
     elif actor.role not in PROGRAMME_STAFF:
         stmt = stmt.where(MaturityRound.institution_id == actor.institution_id)
     return list(db.session.scalars(stmt))

@@ -32,8 +32,18 @@ GROUPS = {"leader": (8, 0.8), "teacher": (22, 0.2), "student": (24, -0.3), "ment
 # The institution's invented "true" level per area: strong platforms and infrastructure, weak data use.
 AREA_LEVEL = {"LG": 3.2, "RP": 3.6, "TL": 3.0, "PT": 2.8, "IC": 2.4, "IN": 3.8, "DG": 2.1, "DL": 2.6}
 FIRST_VALUES = {
-    "LG.1.1": "yes", "LG.2.1": "3.5", "RP.1.1": "7", "RP.2.1": "58", "TL.1.1": "41", "TL.3.1": "2600",
-    "PT.1.1": "30", "IC.1.1": "4", "IN.1.1": "92", "IN.2.1": "4000", "DG.1.1": "no", "DG.3.1": "55",
+    "LG.1.1": "yes",
+    "LG.2.1": "3.5",
+    "RP.1.1": "7",
+    "RP.2.1": "58",
+    "TL.1.1": "41",
+    "TL.3.1": "2600",
+    "PT.1.1": "30",
+    "IC.1.1": "4",
+    "IN.1.1": "92",
+    "IN.2.1": "4000",
+    "DG.1.1": "no",
+    "DG.3.1": "55",
     "DL.1.3": "18",
 }
 SECOND_VALUES = {"RP.2.1": "66", "DG.1.1": "yes", "DG.3.1": "80", "IC.1.1": "6"}
@@ -105,13 +115,17 @@ def _evidence(rnd, values: dict, admin: User) -> None:
         )
 
 
-def _ratings(rnd, expert: User, rng: random.Random, shift: float, bias: float, only: int | None = None) -> None:
+def _ratings(
+    rnd, expert: User, rng: random.Random, shift: float, bias: float, only: int | None = None
+) -> None:
     form = {}
     applicable = maturity_model().applicable(rnd.institution_type, rnd.scenarios)
     for ind in applicable[:only]:
         level = max(1, min(5, round(AREA_LEVEL[ind.area] + shift + bias + rng.uniform(-0.5, 0.5))))
         form[f"level-{ind.code}"] = str(level)
-        form[f"comment-{ind.code}"] = f"演示评语：依据问卷与证据，{ind.name_zh}达到{maturity_model().level(level)['name_zh']}。"
+        form[f"comment-{ind.code}"] = (
+            f"演示评语：依据问卷与证据，{ind.name_zh}达到{maturity_model().level(level)['name_zh']}。"
+        )
     maturity_experts.rate(rnd, expert, form, commit=False)
 
 
@@ -123,7 +137,9 @@ def seed_maturity_demo(log: Callable[[str], None]) -> None:
     if institution is None or admin is None or platform is None or None in experts:
         return
     exists = db.session.scalar(
-        select(MaturityRound.id).where(MaturityRound.institution_id == institution.id, MaturityRound.title == FIRST_TITLE)
+        select(MaturityRound.id).where(
+            MaturityRound.institution_id == institution.id, MaturityRound.title == FIRST_TITLE
+        )
     )
     if exists is not None:
         return
@@ -148,7 +164,12 @@ def seed_maturity_demo(log: Callable[[str], None]) -> None:
     disputed[experts[0].id].level, disputed[experts[1].id].level = 3, 1
     db.session.flush()
     maturity_experts.record_consensus(
-        first, experts[0], "DG.2.1", "2", "演示：两位专家讨论后认定为规范级（有数据报表，尚无数据驾驶舱）。", commit=False
+        first,
+        experts[0],
+        "DG.2.1",
+        "2",
+        "演示：两位专家讨论后认定为规范级（有数据报表，尚无数据驾驶舱）。",
+        commit=False,
     )
     maturity_rounds.close_round(first, admin, commit=False)
     first.opened_at = utcnow() - timedelta(days=210)
@@ -157,7 +178,13 @@ def seed_maturity_demo(log: Callable[[str], None]) -> None:
     plans = [
         ("DG.1.1", "制定校级数据标准并建设数据中台", "信息中心 王主任", today - timedelta(days=30), "done"),
         ("DG.2.1", "建设专业诊改数据驾驶舱", "质量办 刘老师", today + timedelta(days=60), "in_progress"),
-        ("IC.1.1", "与 3 家合作企业打通实习实训数据", "校企合作处 陈处长", today + timedelta(days=120), "planned"),
+        (
+            "IC.1.1",
+            "与 3 家合作企业打通实习实训数据",
+            "校企合作处 陈处长",
+            today + timedelta(days=120),
+            "planned",
+        ),
     ]
     for code, title, owner, due, status in plans:
         action = maturity_actions.create(first, code, title, owner, due, admin, commit=False)

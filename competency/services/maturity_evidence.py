@@ -101,7 +101,9 @@ def enter(
                 "invalid_file", _("the file must be a PDF, PNG, JPEG, DOCX or XLSX document"), "attachment"
             )
     evidence = db.session.scalar(
-        select(MaturityEvidence).where(MaturityEvidence.round_id == rnd.id, MaturityEvidence.indicator == indicator)
+        select(MaturityEvidence).where(
+            MaturityEvidence.round_id == rnd.id, MaturityEvidence.indicator == indicator
+        )
     )
     has_file = bool(content) or (evidence is not None and evidence.attachment_key)
     if spec.objective.get("attachment_required") and value >= 1 and not has_file:
@@ -128,7 +130,9 @@ def enter(
         if old:
             (storage_dir() / old).unlink(missing_ok=True)
     db.session.flush()
-    audit.record("maturity_evidence", "maturity_round", rnd.id, actor, {"indicator": indicator, "value": value})
+    audit.record(
+        "maturity_evidence", "maturity_round", rnd.id, actor, {"indicator": indicator, "value": value}
+    )
     if commit:
         db.session.commit()
     return evidence
@@ -157,7 +161,11 @@ def review(evidence: MaturityEvidence, status: str, comment: str, expert: User, 
     evidence.review_comment = (comment or "").strip()[:2000]
     evidence.reviewed_by_id = expert.id
     audit.record(
-        "maturity_evidence_review", "maturity_round", rnd.id, expert, {"indicator": evidence.indicator, "status": status}
+        "maturity_evidence_review",
+        "maturity_round",
+        rnd.id,
+        expert,
+        {"indicator": evidence.indicator, "status": status},
     )
     if commit:
         db.session.commit()

@@ -46,7 +46,9 @@ def rate(rnd: MaturityRound, expert: User, form: dict[str, str], commit: bool = 
             )
         if not comment:
             raise ServiceError(
-                "comment_required", _("%(code)s: give a reason for the level", code=ind.code), f"comment-{ind.code}"
+                "comment_required",
+                _("%(code)s: give a reason for the level", code=ind.code),
+                f"comment-{ind.code}",
             )
         parsed[ind.code] = (int(raw), comment[:2000])
     existing = my_ratings(rnd, expert)
@@ -94,7 +96,9 @@ def record_consensus(
     _require(rnd, expert)
     summary = summaries(rnd).get(indicator)
     if summary is None or not summary["flagged"]:
-        raise ServiceError("not_flagged", _("only indicators the experts disagree on need a consensus"), "indicator")
+        raise ServiceError(
+            "not_flagged", _("only indicators the experts disagree on need a consensus"), "indicator"
+        )
     if level not in {"1", "2", "3", "4", "5"}:
         raise ServiceError("invalid_level", _("the level must be 1 to 5"), "level")
     if not (comment or "").strip():
@@ -103,7 +107,14 @@ def record_consensus(
     if row is None:
         row = MaturityConsensus(round_id=rnd.id, indicator=indicator)
         db.session.add(row)
-    row.level, row.comment, row.recorded_by_id, row.recorded_at = int(level), comment.strip()[:2000], expert.id, utcnow()
-    audit.record("maturity_consensus", "maturity_round", rnd.id, expert, {"indicator": indicator, "level": int(level)})
+    row.level, row.comment, row.recorded_by_id, row.recorded_at = (
+        int(level),
+        comment.strip()[:2000],
+        expert.id,
+        utcnow(),
+    )
+    audit.record(
+        "maturity_consensus", "maturity_round", rnd.id, expert, {"indicator": indicator, "level": int(level)}
+    )
     if commit:
         db.session.commit()

@@ -31,7 +31,9 @@ def peer_areas(rnd: MaturityRound) -> list[dict[str, float | None]]:
         .group_by(MaturityRound.institution_id)
         .subquery()
     )
-    results = db.session.scalars(select(MaturityRound.result).join(latest, latest.c.round_id == MaturityRound.id))
+    results = db.session.scalars(
+        select(MaturityRound.result).join(latest, latest.c.round_id == MaturityRound.id)
+    )
     return [_area_scores(r) for r in results if r]
 
 
@@ -60,9 +62,9 @@ def build(rnd: MaturityRound) -> dict:
             "round": previous,
             "areas": rules.change(_area_scores(before), _area_scores(result)),
             "indicators": rules.change(_indicator_scores(before), indicator_scores),
-            "overall": rules.change({"overall": before["overall"]["score"]}, {"overall": result["overall"]["score"]})[
-                "overall"
-            ],
+            "overall": rules.change(
+                {"overall": before["overall"]["score"]}, {"overall": result["overall"]["score"]}
+            )["overall"],
         }
     peers = peer_areas(rnd)
     return {

@@ -65,10 +65,14 @@ def open_round(
     if unknown:
         raise ServiceError("invalid_scenario", _("unknown scenario: %(code)s", code=unknown[0]), "scenarios")
     weights = dict(weights or model.weights)
-    if set(weights) != {"questionnaire", "objective", "expert"} or any(
-        not isinstance(w, int | float) or w < 0 for w in weights.values()
-    ) or sum(weights.values()) <= 0:
-        raise ServiceError("invalid_weights", _("weights must be three non-negative numbers, not all 0"), "weights")
+    if (
+        set(weights) != {"questionnaire", "objective", "expert"}
+        or any(not isinstance(w, int | float) or w < 0 for w in weights.values())
+        or sum(weights.values()) <= 0
+    ):
+        raise ServiceError(
+            "invalid_weights", _("weights must be three non-negative numbers, not all 0"), "weights"
+        )
     already = db.session.scalar(
         select(MaturityRound.id).where(
             MaturityRound.institution_id == institution_id, MaturityRound.status == "open"
@@ -166,7 +170,9 @@ def invite_link(
     return invitation
 
 
-def invite_cohort(rnd: MaturityRound, group: str, cohort_id: int, actor: User, commit: bool = True) -> MaturityInvitation:
+def invite_cohort(
+    rnd: MaturityRound, group: str, cohort_id: int, actor: User, commit: bool = True
+) -> MaturityInvitation:
     """Invite every member of one of the institution's cohorts: each gets one ticket on their home page."""
     _require_open(rnd)
     _check_group(rnd, group)
@@ -194,7 +200,11 @@ def invite_cohort(rnd: MaturityRound, group: str, cohort_id: int, actor: User, c
     db.session.flush()
     db.session.add_all(MaturityTicket(invitation_id=invitation.id, user_id=uid) for uid in members)
     audit.record(
-        "maturity_invite", "maturity_round", rnd.id, actor, {"kind": "cohort", "group": group, "n": len(members)}
+        "maturity_invite",
+        "maturity_round",
+        rnd.id,
+        actor,
+        {"kind": "cohort", "group": group, "n": len(members)},
     )
     if commit:
         db.session.commit()
@@ -351,7 +361,9 @@ def save_answers(respondent: MaturityRespondent, form: dict[str, str], submit: b
 # --------------------------------------------------------------------------------------------- experts
 
 
-def assign_expert(rnd: MaturityRound, expert_id: int, actor: User, commit: bool = True) -> MaturityExpertAssignment:
+def assign_expert(
+    rnd: MaturityRound, expert_id: int, actor: User, commit: bool = True
+) -> MaturityExpertAssignment:
     if actor.role not in PROGRAMME_STAFF:
         raise Forbidden("forbidden", _("only platform staff assign experts"))
     expert = db.session.get(User, expert_id)

@@ -128,7 +128,9 @@ class EvidenceForm(FlaskForm):
 
 class ReviewForm(FlaskForm):
     status = SelectField(
-        _l("Review"), choices=choices([("accepted", _l("Accept")), ("rejected", _l("Reject"))]), validators=[DataRequired()]
+        _l("Review"),
+        choices=choices([("accepted", _l("Accept")), ("rejected", _l("Reject"))]),
+        validators=[DataRequired()],
     )
     comment = StringField(_l("Comment"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Save the review"))
@@ -155,7 +157,9 @@ class ActionForm(FlaskForm):
 
 
 class ActionUpdateForm(FlaskForm):
-    status = SelectField(_l("Status"), choices=choices(ACTION_STATUS_LABELS.items()), validators=[DataRequired()])
+    status = SelectField(
+        _l("Status"), choices=choices(ACTION_STATUS_LABELS.items()), validators=[DataRequired()]
+    )
     owner = StringField(_l("Owner"), validators=[DataRequired(), Length(max=120)])
     due_on = DateField(_l("Due date"), validators=[DataRequired()])
     submit = SubmitField(_l("Update"))
@@ -227,7 +231,9 @@ def open_round():
     """Open a diagnosis round (an institution admin for their own institution; programme staff for any)."""
     form = _open_form()
     if form.validate_on_submit():
-        institution_id = form.institution_id.data if current_user.role in STAFF else current_user.institution_id
+        institution_id = (
+            form.institution_id.data if current_user.role in STAFF else current_user.institution_id
+        )
         try:
             rnd = maturity_rounds.open_round(
                 institution_id or 0, current_user, form.title.data, scenarios=form.scenarios.data
@@ -255,7 +261,9 @@ def _round_context(rnd) -> dict:
         )
     ]
     assign = AssignExpertForm(prefix="assign")
-    assign.expert_id.choices = [(u.id, f"{u.display_name} ({u.username})") for u in maturity_rounds.available_experts()]
+    assign.expert_id.choices = [
+        (u.id, f"{u.display_name} ({u.username})") for u in maturity_rounds.available_experts()
+    ]
     return {
         "round": rnd,
         "manage": manage,
@@ -311,7 +319,9 @@ def invite_link(round_id: int):
     form = ctx["link_form"]
     if form.validate_on_submit():
         try:
-            maturity_rounds.invite_link(rnd, form.group.data, form.expected.data, current_user, form.label.data)
+            maturity_rounds.invite_link(
+                rnd, form.group.data, form.expected.data, current_user, form.label.data
+            )
         except ServiceError as exc:
             _fail(exc, form)
         else:
@@ -374,7 +384,9 @@ def close(round_id: int):
 
 def _evidence_form(rnd) -> EvidenceForm:
     form = EvidenceForm(prefix="ev")
-    form.indicator.choices = [(i.code, f"{i.code} {tr(i.objective, 'label')}") for i in maturity_evidence.objective_indicators(rnd)]
+    form.indicator.choices = [
+        (i.code, f"{i.code} {tr(i.objective, 'label')}") for i in maturity_evidence.objective_indicators(rnd)
+    ]
     return form
 
 
@@ -481,7 +493,12 @@ def _rate_context(rnd, errors: dict | None = None, values: dict | None = None) -
         "consensus": maturity_experts.consensus_of(rnd),
         "consensus_form": consensus,
         "evidence": evidence,
-        "review_forms": {e.id: ReviewForm(prefix=f"rv{e.id}", status=e.review_status if e.review_status != "pending" else "accepted") for e in evidence.values()},
+        "review_forms": {
+            e.id: ReviewForm(
+                prefix=f"rv{e.id}", status=e.review_status if e.review_status != "pending" else "accepted"
+            )
+            for e in evidence.values()
+        },
         "result": result_of(rnd),
         "plain": PlainForm(),
         "errors": errors or {},
@@ -523,7 +540,9 @@ def consensus(round_id: int):
         flash(_("Choose a flagged indicator, a level and say how the experts agreed."), "error")
         return redirect(url_for("maturity.rate", round_id=rnd.id))
     try:
-        maturity_experts.record_consensus(rnd, current_user, form.indicator.data, form.level.data, form.comment.data)
+        maturity_experts.record_consensus(
+            rnd, current_user, form.indicator.data, form.level.data, form.comment.data
+        )
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
@@ -717,7 +736,12 @@ def questionnaire(token: str):
             answers = {k: v for k, v in request.form.items()}
         else:
             if missing:
-                flash(_("Please answer every statement (or choose “Not applicable” or “Prefer not to answer”)."), "error")
+                flash(
+                    _(
+                        "Please answer every statement (or choose “Not applicable” or “Prefer not to answer”)."
+                    ),
+                    "error",
+                )
                 status = 400
                 answers = dict(respondent.answers or {})
             elif submit:
@@ -740,4 +764,3 @@ def questionnaire(token: str):
         min_group=5,
         tr=tr,
     ), status
-

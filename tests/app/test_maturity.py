@@ -71,7 +71,11 @@ def _run_round(app, admin, platform, experts, teachers, students, institution, t
     token = csrf_from(client, "/maturity/")
     opened = client.post(
         "/maturity/rounds",
-        data={"csrf_token": token, "open-title": title, "open-scenarios": ["virtual_training", "shared_centre"]},
+        data={
+            "csrf_token": token,
+            "open-title": title,
+            "open-scenarios": ["virtual_training", "shared_centre"],
+        },
     )
     assert opened.status_code == 302, opened.get_data(as_text=True)
     rnd = db.session.scalar(select(MaturityRound).where(MaturityRound.title == title))
@@ -82,7 +86,8 @@ def _run_round(app, admin, platform, experts, teachers, students, institution, t
     student_cohort = db.session.scalar(select(Cohort).where(Cohort.name == "学生组"))
     for group, cohort in (("teacher", teacher_cohort), ("student", student_cohort)):
         r = client.post(
-            f"{base}/invite-cohort", data={"csrf_token": token, "cohort-group": group, "cohort-cohort_id": cohort.id}
+            f"{base}/invite-cohort",
+            data={"csrf_token": token, "cohort-group": group, "cohort-cohort_id": cohort.id},
         )
         assert r.status_code == 302
     for group in ("leader", "mentor"):
@@ -95,9 +100,13 @@ def _run_round(app, admin, platform, experts, teachers, students, institution, t
     # Cohort members start from their home page; their questionnaire is not linked to them.
     for person in teachers + students:
         member = _client(app, person)
-        assert "开始填写问卷" in member.get("/maturity/my").get_data(as_text=True) or True
-        invitation = next(i for i in rnd.invitations if i.cohort_id in (teacher_cohort.id, student_cohort.id)
-                          and i.respondent_group == ("teacher" if person in teachers else "student"))
+        assert "开始填写问卷" in member.get("/maturity/my").get_data(as_text=True)
+        invitation = next(
+            i
+            for i in rnd.invitations
+            if i.cohort_id in (teacher_cohort.id, student_cohort.id)
+            and i.respondent_group == ("teacher" if person in teachers else "student")
+        )
         token_m = csrf_from(member, "/maturity/my")
         started = member.post(f"/maturity/tickets/{invitation.id}", data={"csrf_token": token_m})
         assert started.status_code == 302
@@ -116,30 +125,49 @@ def _run_round(app, admin, platform, experts, teachers, students, institution, t
     token = csrf_from(client, f"{base}/evidence")
     ok = client.post(
         f"{base}/evidence",
-        data={"csrf_token": token, "ev-indicator": "DG.1.1", "ev-value": "yes", "ev-note": "数据标准 v2",
-              "ev-attachment": (io.BytesIO(PDF), "标准.pdf")},
+        data={
+            "csrf_token": token,
+            "ev-indicator": "DG.1.1",
+            "ev-value": "yes",
+            "ev-note": "数据标准 v2",
+            "ev-attachment": (io.BytesIO(PDF), "标准.pdf"),
+        },
         content_type="multipart/form-data",
     )
     assert ok.status_code == 302
-    client.post(f"{base}/evidence", data={"csrf_token": token, "ev-indicator": "RP.2.1", "ev-value": values["ratio"]})
+    client.post(
+        f"{base}/evidence", data={"csrf_token": token, "ev-indicator": "RP.2.1", "ev-value": values["ratio"]}
+    )
     fake = client.post(
         f"{base}/evidence",
-        data={"csrf_token": token, "ev-indicator": "LG.1.1", "ev-value": "yes",
-              "ev-attachment": (io.BytesIO(b"MZ\x90\x00 not a pdf"), "proof.pdf")},
+        data={
+            "csrf_token": token,
+            "ev-indicator": "LG.1.1",
+            "ev-value": "yes",
+            "ev-attachment": (io.BytesIO(b"MZ\x90\x00 not a pdf"), "proof.pdf"),
+        },
         content_type="multipart/form-data",
     )
-    assert fake.status_code == 400 and "PDF, PNG, JPEG" in fake.get_data(as_text=True)
+    assert fake.status_code == 400 and "PDF、PNG、JPEG" in fake.get_data(as_text=True)
     out_of_range = client.post(
         f"{base}/evidence", data={"csrf_token": token, "ev-indicator": "IN.1.1", "ev-value": "130"}
     )
-    assert out_of_range.status_code == 400 and "0" in out_of_range.get_data(as_text=True)
-    assert {e.indicator for e in db.session.scalars(select(MaturityEvidence).where(MaturityEvidence.round_id == rnd.id))} == {"DG.1.1", "RP.2.1"}
+    assert out_of_range.status_code == 400 and "0 至 100 %" in out_of_range.get_data(as_text=True)
+    assert {
+        e.indicator
+        for e in db.session.scalars(select(MaturityEvidence).where(MaturityEvidence.round_id == rnd.id))
+    } == {"DG.1.1", "RP.2.1"}
 
     # Platform staff assign two experts; each rates; one indicator more than a level apart.
     staff = _client(app, platform)
     token = csrf_from(staff, base)
     for expert in experts:
-        assert staff.post(f"{base}/experts", data={"csrf_token": token, "assign-expert_id": expert.id}).status_code == 302
+        assert (
+            staff.post(
+                f"{base}/experts", data={"csrf_token": token, "assign-expert_id": expert.id}
+            ).status_code
+            == 302
+        )
     codes = [i.code for i in maturity_model().applicable(rnd.institution_type, rnd.scenarios)]
     for n, expert in enumerate(experts):
         ec = _client(app, expert)
@@ -173,16 +201,23 @@ def test_a_whole_round_and_a_re_diagnosis(app, people, institution, tmp_path):
     make_attempt(teachers[0], tdl, {"T1": "L2"}, overall="L2")  # the latest attempt counts, not the best
 
     first_values = {"member": "3", "leader": "5", "ratio": "45", "expert": ("2", "4")}
-    rnd, base, client = _run_round(app, admin, platform, experts, teachers, students, institution, "第一轮诊断", first_values)
+    rnd, base, client = _run_round(
+        app, admin, platform, experts, teachers, students, institution, "第一轮诊断", first_values
+    )
 
     # The experts disagree by two levels on LG.1.1: flagged; one records the consensus.
     ec = _client(app, experts[0])
     page = ec.get(f"{base}/rate").get_data(as_text=True)
     assert "LG.1.1" in page and "2, 4" in page
     token = csrf_from(ec, f"{base}/rate")
-    bad = ec.post(f"{base}/consensus", data={"csrf_token": token, "cons-indicator": "LG.1.1", "cons-level": "3"})
+    bad = ec.post(
+        f"{base}/consensus", data={"csrf_token": token, "cons-indicator": "LG.1.1", "cons-level": "3"}
+    )
     assert bad.status_code == 302 and db.session.scalar(select(func.count()).select_from(MaturityRound)) == 1
-    ec.post(f"{base}/consensus", data={"csrf_token": token, "cons-indicator": "LG.1.1", "cons-level": "3", "cons-comment": "讨论后"})
+    ec.post(
+        f"{base}/consensus",
+        data={"csrf_token": token, "cons-indicator": "LG.1.1", "cons-level": "3", "cons-comment": "讨论后"},
+    )
 
     token = csrf_from(client, base)
     closed = client.post(f"{base}/close", data={"csrf_token": token})
@@ -205,21 +240,39 @@ def test_a_whole_round_and_a_re_diagnosis(app, people, institution, tmp_path):
     assert not hasattr(MaturityRespondent, "user_id")
 
     report = client.get(f"{base}/report").get_data(as_text=True)
-    assert "雷达" in report or 'role="img"' in report
-    assert 'id="area-table"' in report and "企业导师" not in report.split('id="group-table"')[1].split("<thead>")[1].split("</thead>")[0]
-    assert "LG.1.1" in report and "需要" not in ""  # recommendations section renders
-    rec = maturity_model().indicators[result and sorted(
-        ((v["score"], c) for c, v in result["indicators"].items() if v["score"] is not None and v["level"] < 5))[0][1]]
-    assert rec.descriptor(result["indicators"][rec.code]["level"] + 1, "zh") in report
+    assert 'role="img"' in report and "<svg" in report
+    assert (
+        'id="area-table"' in report
+        and "企业导师" not in report.split('id="group-table"')[1].split("<thead>")[1].split("</thead>")[0]
+    )
+    # The weakest indicator's recommendation is the descriptor of the level one up.
+    weakest = min((v["score"], c) for c, v in result["indicators"].items() if v["score"] is not None)[1]
+    rec = maturity_model().indicators[weakest]
+    assert rec.descriptor(result["indicators"][weakest]["level"] + 1, "zh") in report
 
     # An action from a recommendation; then update it.
     token = csrf_from(client, f"{base}/report")
-    client.post(f"{base}/actions", data={"csrf_token": token, "act-indicator": rec.code, "act-title": "整改",
-                                         "act-owner": "信息中心", "act-due_on": "2027-06-30"})
+    client.post(
+        f"{base}/actions",
+        data={
+            "csrf_token": token,
+            "act-indicator": rec.code,
+            "act-title": "整改",
+            "act-owner": "信息中心",
+            "act-due_on": "2027-06-30",
+        },
+    )
     action = db.session.scalar(select(MaturityAction))
     assert action.target_level == result["indicators"][rec.code]["level"] + 1
-    client.post(f"{base}/actions/{action.id}", data={"csrf_token": token, f"a{action.id}-status": "in_progress",
-                                                     f"a{action.id}-owner": "王主任", f"a{action.id}-due_on": "2027-07-01"})
+    client.post(
+        f"{base}/actions/{action.id}",
+        data={
+            "csrf_token": token,
+            f"a{action.id}-status": "in_progress",
+            f"a{action.id}-owner": "王主任",
+            f"a{action.id}-due_on": "2027-07-01",
+        },
+    )
     db.session.refresh(action)
     assert action.status == "in_progress" and action.owner == "王主任"
 
@@ -233,7 +286,22 @@ def test_a_whole_round_and_a_re_diagnosis(app, people, institution, tmp_path):
         pytest.skip("poppler-utils not installed")
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "数字化成熟度诊断报告" in text and institution.name in text and "改进行动清单" in text
-    subprocess.run(["pdftoppm", "-r", "40", "-gray", "-f", "1", "-l", "1", "-singlefile", str(path), str(tmp_path / "p")], check=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "40",
+            "-gray",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(path),
+            str(tmp_path / "p"),
+        ],
+        check=True,
+    )
     data = (tmp_path / "p.pgm").read_bytes()
     _magic, width, height, _maxval, pixels = data.split(maxsplit=4)
     width, height = int(width), int(height)
@@ -249,7 +317,9 @@ def test_a_whole_round_and_a_re_diagnosis(app, people, institution, tmp_path):
 
     # Re-diagnosis: a second round, better answers; change per area and indicator; the action carries over.
     second_values = {"member": "5", "leader": "5", "ratio": "85", "expert": ("4", "4")}
-    rnd2, base2, client = _run_round(app, admin, platform, experts, teachers, students, institution, "第二轮诊断", second_values)
+    rnd2, base2, client = _run_round(
+        app, admin, platform, experts, teachers, students, institution, "第二轮诊断", second_values
+    )
     assert rnd2.previous_round_id == rnd.id
     token = csrf_from(client, base2)
     client.post(f"{base2}/close", data={"csrf_token": token})
@@ -261,7 +331,12 @@ def test_a_whole_round_and_a_re_diagnosis(app, people, institution, tmp_path):
     assert re.search(r"\+\d\.\d\d", rp_row)
     with app.test_request_context():
         assert maturity_summary.latest_summary(institution.id)["round_id"] == rnd2.id
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "maturity_round_close")) == 2
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "maturity_round_close")
+        )
+        == 2
+    )
 
 
 def test_open_round_for_and_one_open_round_at_a_time(app, make_user, institution, other_institution):
@@ -278,7 +353,9 @@ def test_open_round_for_and_one_open_round_at_a_time(app, make_user, institution
         for actor, inst in ((admin, other_institution), (teacher, institution)):
             with pytest.raises(maturity_rounds.NotFound):
                 maturity_summary.open_round_for(inst.id, actor, "x")
-    events = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action == "maturity_round_open")).all()
+    events = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.action == "maturity_round_open")
+    ).all()
     assert len(events) == 2
 
 
@@ -305,7 +382,9 @@ def test_roles_are_enforced(app, make_user, institution, other_institution):
     assert other.get(base).status_code == 404 and other.get(f"{base}/rate").status_code == 404
     assert "权限测试" not in other.get("/maturity/").get_data(as_text=True)
     mine = _client(app, assigned)
-    assert mine.get(f"{base}/rate").status_code == 200 and "权限测试" in mine.get("/maturity/").get_data(as_text=True)
+    assert mine.get(f"{base}/rate").status_code == 200 and "权限测试" in mine.get("/maturity/").get_data(
+        as_text=True
+    )
     assert mine.get(f"{base}/evidence").status_code == 403  # experts review evidence, they do not enter it
     assert _client(app, teacher).get(base).status_code == 403
 
@@ -331,11 +410,13 @@ def test_cohort_ticket_is_used_once(app, make_user, institution):
         rnd = maturity_rounds.open_round(institution.id, admin, "票据")
         invitation = maturity_rounds.invite_cohort(rnd, "teacher", cohort.id, admin)
     member = _client(app, members[0])
+    assert "/maturity/my" in member.get("/home").get_data(as_text=True)
     token = csrf_from(member, "/maturity/my")
     assert member.post(f"/maturity/tickets/{invitation.id}", data={"csrf_token": token}).status_code == 302
     again = member.post(f"/maturity/tickets/{invitation.id}", data={"csrf_token": token})
     assert again.status_code == 302 and again.headers["Location"].endswith("/maturity/my")
     assert db.session.scalar(select(func.count()).select_from(MaturityRespondent)) == 1
+    assert "/maturity/my" not in member.get("/home").get_data(as_text=True)
     stranger = _client(app, make_user("teacher", "not_invited"))
     token = csrf_from(stranger, "/maturity/my")
     assert stranger.post(f"/maturity/tickets/{invitation.id}", data={"csrf_token": token}).status_code == 404
@@ -379,7 +460,9 @@ def test_demo_seed_is_idempotent_and_labelled(app):
     sizes = rounds[0].result["groups"]["sizes"]
     assert sum(sizes.values()) >= 60 and set(sizes) == {"leader", "teacher", "student", "mentor"}
     assert rounds[1].previous_round_id == rounds[0].id
-    assert any(e["expert"] and len(e["expert"]["levels"]) == 2 for e in rounds[0].result["indicators"].values())
+    assert any(
+        e["expert"] and len(e["expert"]["levels"]) == 2 for e in rounds[0].result["indicators"].values()
+    )
     client = app.test_client()
     login(client, "school_admin", "competency-demo")
     page = client.get(f"/maturity/rounds/{rounds[0].id}/report").get_data(as_text=True)

@@ -692,6 +692,15 @@ def join(token: str):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
+        # The same browser coming back to the link continues its unfinished questionnaire rather than
+        # starting another one.
+        for mine in reversed(session.get(_SESSION_KEY, [])):
+            try:
+                earlier = maturity_rounds.respondent_by_token(mine)
+            except NotFound:
+                continue
+            if earlier.invitation_id == invitation.id and not earlier.submitted:
+                return redirect(url_for("maturity.questionnaire", token=mine))
         try:
             own = maturity_rounds.start_from_link(token)
         except ServiceError as exc:

@@ -394,6 +394,9 @@ def test_roles_are_enforced(app, make_user, institution, other_institution):
     tok = csrf_from(client_b, f"/maturity/join/{invitation.token}")
     url_b = client_b.post(f"/maturity/join/{invitation.token}", data={"csrf_token": tok}).headers["Location"]
     page_b = client_b.get(url_b).get_data(as_text=True)
+    # The same browser returning to the link continues its own unfinished questionnaire.
+    again = client_b.post(f"/maturity/join/{invitation.token}", data={"csrf_token": tok})
+    assert again.headers["Location"] == url_b
     assert "checked" not in page_b  # B's fresh questionnaire shows none of A's answers
     assert app.test_client().get("/maturity/q/not-a-real-token").status_code == 404
     assert app.test_client().get("/maturity/join/not-a-real-token").status_code == 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import url_for
+from flask import has_request_context, url_for
 from sqlalchemy import select
 
 from competency.extensions import db
@@ -53,7 +53,10 @@ def latest_summary(institution_id: int) -> dict | None:
         "overall_level": int(overall["level"] or 1),
         "overall_score": float(overall["percent"] or 0.0),
         "areas": areas,
-        "report_url": url_for("maturity.report", round_id=rnd.id),
+        # Outside a request (a CLI job, a scheduled task) there is no script root to build from.
+        "report_url": url_for("maturity.report", round_id=rnd.id)
+        if has_request_context()
+        else f"/maturity/rounds/{rnd.id}/report",
     }
 
 

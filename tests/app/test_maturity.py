@@ -470,3 +470,57 @@ def test_demo_seed_is_idempotent_and_labelled(app):
     login(client, "school_admin", "competency-demo")
     page = client.get(f"/maturity/rounds/{rounds[0].id}/report").get_data(as_text=True)
     assert "合成" in page or "synthetic" in page
+
+
+def test_peer_comparison_needs_five_same_type_peers(app, make_user, institution):
+    from competency.models import Institution
+    from competency.services import maturity_report
+
+    admin = make_user("institution_admin", "ia_p")
+
+    def closed_round(inst, score):
+        db.session.add(
+            MaturityRound(
+                institution_id=inst.id,
+                title=f"r{inst.id}",
+                status="closed",
+                model_version="1.0.0",
+                institution_type=inst.type,
+                scenarios=[],
+                weights={},
+                closed_at=None,
+                result=_frozen(score),
+            )
+        )
+
+    with app.test_request_context():
+        own = maturity_rounds.open_round(institution.id, admin, "本校")
+    other_type = Institution(name="某企业", type="enterprise")
+    db.session.add(other_type)
+    peers = [Institution(name=f"同类{i}", type=institution.type) for i in range(5)]
+    db.session.add_all(peers)
+    db.session.flush()
+    closed_round(institution, 3.5)  # the institution's own earlier round is no peer of itself
+    own.status, own.result = "closed", {**_frozen(3.5), "indicators": {}}
+    closed_round(other_type, 4.0)
+    for i, peer in enumerate(peers[:4]):
+        closed_round(peer, 2.0 + i * 0.5)
+    db.session.commit()
+    assert maturity_report.build(own)["peers"] is None and maturity_report.build(own)["peer_count"] == 4
+    closed_round(peers[4], 4.0)
+    db.session.commit()
+    report = maturity_report.build(own)
+    assert report["peer_count"] == 5  # the enterprise is not a peer of a 高职
+    assert report["peers"]["LG"] == {"median": 3.0, "q1": 2.5, "q3": 3.5, "below_share": 60, "peers": 5}
+
+
+def _frozen(score):
+    area = {"score": score, "level": int(score), "percent": (score - 1) * 25, "unscored": []}
+    return {
+        "areas": {a["code"]: area for a in maturity_model().areas},
+        "overall": area,
+        "groups": {"sizes": {}, "shown": [], "by_area": {}},
+        "literacy": {},
+        "weights": {},
+        "model_version": "1.0.0",
+    }

@@ -3,6 +3,8 @@ experts rate, platform staff assign experts; the report as a page and a PDF."""
 
 from __future__ import annotations
 
+from urllib.parse import quote as url_quote
+
 from flask import (
     Blueprint,
     Response,
@@ -12,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -443,8 +444,13 @@ def evidence_file(round_id: int, evidence_id: int):
     path = maturity_evidence.attachment_path(item)
     if not path.is_file():
         abort(404)
-    response = send_file(
-        path, mimetype=item.attachment_type, as_attachment=True, download_name=item.attachment_name
+    # At most 5 MB, so read whole: no file handle outlives the request.
+    response = Response(path.read_bytes(), mimetype=item.attachment_type)
+    # RFC 6266: an ASCII fallback name plus the UTF-8 one (Chinese file names are common here).
+    name = item.attachment_name or "evidence"
+    fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in name)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{url_quote(name, safe='')}"
     )
     response.headers["Cache-Control"] = "private, no-store"
     return response

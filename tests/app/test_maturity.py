@@ -524,3 +524,77 @@ def _frozen(score):
         "weights": {},
         "model_version": "1.0.0",
     }
+
+
+def test_cli_prints_the_model_contract(app):
+    import json
+
+    out = app.test_cli_runner().invoke(args=["maturity", "model", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert [lv["name_zh"] for lv in data["levels"]] == ["规划级", "规范级", "集成级", "优化级", "引领级"]
+    assert all({"code", "name_zh", "name_en"} <= set(lv) for lv in data["levels"] + data["areas"])
+    areas = {a["code"] for a in data["areas"]}
+    for ind in data["indicators"]:
+        assert {"code", "area", "name_zh", "name_en", "descriptors"} <= set(ind)
+        assert ind["area"] in areas and len(ind["descriptors"]) == 5
+    outline = app.test_cli_runner().invoke(args=["maturity", "model"])
+    assert "规划级" in outline.output and "26 indicators" in outline.output
+
+
+def test_proof_files_are_served_only_to_the_round_and_rejected_values_do_not_count(
+    app, make_user, institution
+):
+    from competency.models import MaturityExpertAssignment
+    from competency.services import maturity_evidence
+    from competency.services.maturity_scoring import compute
+
+    admin = make_user("institution_admin", "ia_e")
+    expert, outsider = make_user("expert", "ex_e", inst=None), make_user("expert", "ex_x", inst=None)
+    with app.test_request_context():
+        rnd = maturity_rounds.open_round(institution.id, admin, "证据")
+        db.session.add(MaturityExpertAssignment(round_id=rnd.id, expert_id=expert.id))
+        db.session.commit()
+        evidence = maturity_evidence.enter(
+            rnd, "DG.1.1", "是", "", admin, filename="../../etc/证明.pdf", content=PDF
+        )
+        with pytest.raises(maturity_rounds.ServiceError, match="证明材料"):
+            maturity_evidence.enter(rnd, "LG.1.1", "yes", "", admin)
+    assert evidence.attachment_name == "证明.pdf" and evidence.value == 1.0
+    stored = maturity_evidence.attachment_path(evidence)
+    assert stored.is_file() and "static" not in str(stored)
+    url = f"/maturity/rounds/{rnd.id}/evidence/{evidence.id}/file"
+    got = _client(app, expert).get(url)
+    assert got.status_code == 200 and got.data == PDF and got.mimetype == "application/pdf"
+    assert got.headers["Content-Disposition"] == (
+        "attachment; filename=\"__.pdf\"; filename*=UTF-8''%E8%AF%81%E6%98%8E.pdf"
+    )
+    assert _client(app, outsider).get(url).status_code == 404
+    assert compute(rnd)["indicators"]["DG.1.1"]["objective"] == 3.0
+    ec = _client(app, expert)
+    token = csrf_from(ec, f"/maturity/rounds/{rnd.id}/rate")
+    ec.post(
+        f"/maturity/rounds/{rnd.id}/evidence/{evidence.id}/review",
+        data={
+            "csrf_token": token,
+            f"rv{evidence.id}-status": "rejected",
+            f"rv{evidence.id}-comment": "无盖章",
+        },
+    )
+    db.session.refresh(evidence)
+    assert evidence.review_status == "rejected"
+    assert compute(rnd)["indicators"]["DG.1.1"]["objective"] is None
+
+
+def test_questionnaire_speaks_english_when_asked(app, make_user, institution):
+    admin = make_user("institution_admin", "ia_en")
+    with app.test_request_context():
+        rnd = maturity_rounds.open_round(institution.id, admin, "English")
+        invitation = maturity_rounds.invite_link(rnd, "mentor", 5, admin)
+    client = app.test_client()
+    token = csrf_from(client, f"/maturity/join/{invitation.token}")
+    client.post("/language", data={"csrf_token": token, "lang": "en", "next": "/"})
+    url = client.post(f"/maturity/join/{invitation.token}", data={"csrf_token": token}).headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    statement = maturity_model().indicators["IC.1.1"].questionnaire["statement_en"]
+    assert statement in page and "Prefer not to answer" in page and "Company mentors" in page

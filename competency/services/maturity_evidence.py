@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from competency.extensions import db
 from competency.maturity import maturity_model, rules
-from competency.models import MaturityEvidence, MaturityRound, User, utcnow
+from competency.models import MaturityEvidence, MaturityRound, Role, User, utcnow
 from competency.services import audit
-from competency.services.errors import Conflict, NotFound, ServiceError
+from competency.services.errors import Conflict, Forbidden, NotFound, ServiceError
 
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 # What a proof file may be, told by its first bytes (the name and the browser's claim prove nothing).
@@ -70,6 +70,11 @@ def enter(
     commit: bool = True,
 ) -> MaturityEvidence:
     """Enter (or replace) an objective indicator's value. Bad input changes nothing and names the field."""
+    if not (
+        actor.role == Role.PLATFORM_ADMIN
+        or (actor.role == Role.INSTITUTION_ADMIN and actor.institution_id == rnd.institution_id)
+    ):
+        raise Forbidden("forbidden", _("only the institution enters its evidence"))
     if rnd.status != "open":
         raise Conflict("round_closed", _("the diagnosis round is closed"))
     spec = {i.code: i for i in objective_indicators(rnd)}.get(indicator)

@@ -58,6 +58,8 @@ MANAGERS = (Role.PLATFORM_ADMIN.value, Role.INSTITUTION_ADMIN.value, Role.PROGRA
 VIEWERS = MANAGERS + (Role.EXPERT.value,)
 STAFF = (Role.PLATFORM_ADMIN.value, Role.PROGRAMME_OFFICER.value)
 EXPERTS = (Role.EXPERT.value,)
+# Objective evidence is the institution's own statement; programme officers read it, they do not write it.
+EVIDENCE_ENTRY = (Role.PLATFORM_ADMIN.value, Role.INSTITUTION_ADMIN.value)
 
 ANSWER_CHOICES = [
     ("1", _l("Strongly disagree")),
@@ -392,7 +394,7 @@ def _evidence_form(rnd) -> EvidenceForm:
 
 
 @bp.route("/rounds/<int:round_id>/evidence", methods=["GET", "POST"])
-@roles_required(*MANAGERS)
+@roles_required(*EVIDENCE_ENTRY)
 def evidence(round_id: int):
     """Enter objective indicators with proof documents."""
     rnd = _round(round_id, manage=True)

@@ -387,6 +387,8 @@ def test_roles_are_enforced(app, make_user, institution, other_institution):
     )
     assert mine.get(f"{base}/evidence").status_code == 403  # experts review evidence, they do not enter it
     assert _client(app, teacher).get(base).status_code == 403
+    officer = _client(app, make_user("programme_officer", "po_r", inst=None))
+    assert officer.get(base).status_code == 200 and officer.get(f"{base}/evidence").status_code == 403
 
     # Respondents: each token opens only its own questionnaire; answers of others are never shown.
     url_a, codes = _via_link(app, invitation.token, "5")

@@ -47,6 +47,7 @@ from competency.services import (
     maturity_rounds,
 )
 from competency.services.errors import NotFound, ServiceError
+from competency.services.maturity_scoring import result_of
 from competency.web import charts
 from competency.web.authz import ALL_ROLES, public, roles_required
 from competency.web.forms import choices
@@ -483,8 +484,6 @@ def review(round_id: int, evidence_id: int):
 def _rate_context(rnd, errors: dict | None = None, values: dict | None = None) -> dict:
     model = maturity_model()
     applicable = model.applicable(rnd.institution_type, rnd.scenarios)
-    from competency.services.maturity_scoring import result_of
-
     summaries = maturity_experts.summaries(rnd)
     flagged = [code for code, s in summaries.items() if s["flagged"]]
     consensus = ConsensusForm(prefix="cons")
@@ -778,6 +777,5 @@ def questionnaire(token: str):
         form=form,
         group=group_names(rnd.institution_type).get(respondent.respondent_group, ""),
         open=rnd.status == "open" and not respondent.submitted,
-        min_group=5,
         tr=tr,
     ), status

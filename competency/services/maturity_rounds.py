@@ -71,7 +71,7 @@ def open_round(
         or sum(weights.values()) <= 0
     ):
         raise ServiceError(
-            "invalid_weights", _("weights must be three non-negative numbers, not all 0"), "weights"
+            "invalid_weights", _("weights must be three non-negative numbers, not all 0"), "weight_expert"
         )
     already = db.session.scalar(
         select(MaturityRound.id).where(

@@ -104,7 +104,29 @@ class OpenRoundForm(FlaskForm):
     institution_id = SelectField(_l("Institution"), coerce=int, validators=[Optional()])
     title = StringField(_l("Title of the round"), validators=[DataRequired(), Length(max=200)])
     scenarios = MultiCheckbox(_l("Scenarios the institution runs"), validators=[Optional()])
+    weight_questionnaire = IntegerField(
+        _l("Weight of the questionnaires (%)"),
+        default=30,
+        validators=[Optional(), NumberRange(min=0, max=100)],
+    )
+    weight_objective = IntegerField(
+        _l("Weight of the objective evidence (%)"),
+        default=30,
+        validators=[Optional(), NumberRange(min=0, max=100)],
+    )
+    weight_expert = IntegerField(
+        _l("Weight of the expert ratings (%)"),
+        default=40,
+        validators=[Optional(), NumberRange(min=0, max=100)],
+    )
     submit = SubmitField(_l("Open a diagnosis round"))
+
+    def weights(self) -> dict[str, float]:
+        return {
+            "questionnaire": (self.weight_questionnaire.data or 0) / 100,
+            "objective": (self.weight_objective.data or 0) / 100,
+            "expert": (self.weight_expert.data or 0) / 100,
+        }
 
 
 class LinkInviteForm(FlaskForm):
@@ -187,7 +209,7 @@ def _round(round_id: int, manage: bool = False):
 
 def _fail(exc: ServiceError, form=None) -> None:
     field = getattr(form, exc.field, None) if form is not None and exc.field else None
-    if field is not None:
+    if field is not None and hasattr(field, "errors"):
         field.errors = list(field.errors) + [exc.message]
     flash(exc.message, "error")
 
@@ -240,7 +262,11 @@ def open_round():
         )
         try:
             rnd = maturity_rounds.open_round(
-                institution_id or 0, current_user, form.title.data, scenarios=form.scenarios.data
+                institution_id or 0,
+                current_user,
+                form.title.data,
+                scenarios=form.scenarios.data,
+                weights=form.weights(),
             )
         except ServiceError as exc:
             _fail(exc, form)

@@ -600,3 +600,29 @@ def test_questionnaire_speaks_english_when_asked(app, make_user, institution):
     page = client.get(url).get_data(as_text=True)
     statement = maturity_model().indicators["IC.1.1"].questionnaire["statement_en"]
     assert statement in page and "Prefer not to answer" in page and "Company mentors" in page
+
+
+def test_round_weights_are_set_when_opening(app, make_user, institution):
+    admin = make_user("institution_admin", "ia_w")
+    client = _client(app, admin)
+    token = csrf_from(client, "/maturity/")
+    zero = {
+        "csrf_token": token,
+        "open-title": "全零",
+        "open-weight_questionnaire": "0",
+        "open-weight_objective": "0",
+        "open-weight_expert": "0",
+    }
+    refused = client.post("/maturity/rounds", data=zero)
+    assert refused.status_code == 400 and "权重须为三个非负数" in refused.get_data(as_text=True)
+    too_big = client.post("/maturity/rounds", data={**zero, "open-weight_expert": "150"})
+    assert too_big.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(MaturityRound)) == 0
+    ok = client.post(
+        "/maturity/rounds",
+        data={**zero, "open-title": "重专家", "open-weight_expert": "80", "open-weight_questionnaire": "20"},
+    )
+    assert ok.status_code == 302
+    rnd = db.session.scalar(select(MaturityRound))
+    assert rnd.weights == {"questionnaire": 0.2, "objective": 0.0, "expert": 0.8}
+    assert rnd.scenarios == []  # no scenario ticked: scenario-bound indicators do not apply

@@ -118,7 +118,11 @@ def close_round(rnd: MaturityRound, actor: User, commit: bool = True) -> Maturit
     if not may_manage(rnd, actor):
         raise Forbidden("forbidden", _("you may not close this round"))
     _require_open(rnd)
-    rnd.result = compute(rnd)
+    result = compute(rnd)
+    if result["overall"]["score"] is None:
+        # A closed round always has a level: other parts of the platform (pilot applications) rely on it.
+        raise Conflict("no_evidence", _("the round has no evidence yet, so it cannot be closed"))
+    rnd.result = result
     rnd.status = "closed"
     rnd.closed_at = utcnow()
     db.session.query(MaturityInvitation).filter(MaturityInvitation.round_id == rnd.id).update(

@@ -349,10 +349,16 @@ def test_open_round_for_and_one_open_round_at_a_time(app, make_user, institution
         assert db.session.get(MaturityRound, round_id).status == "open"
         with pytest.raises(maturity_rounds.Conflict):
             maturity_summary.open_round_for(institution.id, officer, "再开一轮")
-        assert maturity_summary.open_round_for(other_institution.id, officer, "外校") > round_id
+        foreign_id = maturity_summary.open_round_for(other_institution.id, officer, "外校")
+        assert foreign_id > round_id
         for actor, inst in ((admin, other_institution), (teacher, institution)):
             with pytest.raises(maturity_rounds.NotFound):
                 maturity_summary.open_round_for(inst.id, actor, "x")
+        # Nobody there, nothing entered, nothing rated: no level to report, so it stays open.
+        empty = db.session.get(MaturityRound, foreign_id)
+        with pytest.raises(maturity_rounds.Conflict, match="证据"):
+            maturity_rounds.close_round(empty, officer)
+        assert empty.status == "open"
     events = db.session.scalars(
         select(AuditEvent.action).where(AuditEvent.action == "maturity_round_open")
     ).all()

@@ -245,6 +245,30 @@ def calibrate_command(bank: str | None, model: str, mode: str, min_responses: in
         click.echo(line)
 
 
+@click.group("maturity")
+def maturity_group() -> None:
+    """The institution digital-maturity model."""
+
+
+@maturity_group.command("model")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole model as JSON (levels, areas, indicators).")
+def maturity_model_command(as_json: bool) -> None:
+    """Print the maturity model: JSON with --json, else a short outline."""
+    import json
+
+    from competency.maturity import maturity_model
+
+    model = maturity_model()
+    if as_json:
+        click.echo(json.dumps(model.contract(), ensure_ascii=False, indent=1))
+        return
+    click.echo(f"maturity model {model.version}: {len(model.areas)} areas, {len(model.indicators)} indicators")
+    click.echo("levels: " + ", ".join(f"{lv['code']} {lv['name_zh']} {lv['name_en']}" for lv in model.levels))
+    for area in model.areas:
+        codes = [i.code for i in model.in_area(area["code"])]
+        click.echo(f"  {area['code']} {area['name_zh']} / {area['name_en']}: {', '.join(codes)}")
+
+
 def register_commands(app: Flask) -> None:
     from competency.i18n_cli import translate_group
 
@@ -255,6 +279,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(items_group)
     app.cli.add_command(simulate_command)
     app.cli.add_command(calibrate_command)
+    app.cli.add_command(maturity_group)
 
 
 def _create_app_for_cli() -> Flask:

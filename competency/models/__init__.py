@@ -18,6 +18,18 @@ from competency.models.accounts import (
 from competency.models.assessments import ACTIVE_STATUSES, Assessment, Attempt, Response
 from competency.models.base import Base, UTCDateTime, utcnow
 from competency.models.items import Item, ItemParams
+from competency.models.maturity import (
+    ACTION_STATUSES,
+    MaturityAction,
+    MaturityConsensus,
+    MaturityEvidence,
+    MaturityExpertAssignment,
+    MaturityInvitation,
+    MaturityRating,
+    MaturityRespondent,
+    MaturityRound,
+    MaturityTicket,
+)
 from competency.models.outcomes import (
     Certificate,
     CertificateLookupMiss,
@@ -30,6 +42,16 @@ from competency.models.outcomes import (
 )
 
 __all__ = [
+    "ACTION_STATUSES",
+    "MaturityAction",
+    "MaturityConsensus",
+    "MaturityEvidence",
+    "MaturityExpertAssignment",
+    "MaturityInvitation",
+    "MaturityRating",
+    "MaturityRespondent",
+    "MaturityRound",
+    "MaturityTicket",
     "Certificate",
     "CertificateLookupMiss",
     "CohortAssignment",

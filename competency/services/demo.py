@@ -166,11 +166,18 @@ def _seed_resources(log: Callable[[str], None]) -> None:
     seed_resources(log)
 
 
+def _seed_maturity(log: Callable[[str], None]) -> None:
+    from competency.services.maturity_demo import seed_maturity_demo
+
+    seed_maturity_demo(log)
+
+
 SEED_STEPS: list[Callable[[Callable[[str], None]], None]] = [
     seed_accounts,
     _seed_items,
     _seed_assessments,
     _seed_resources,
+    _seed_maturity,
 ]
 
 

@@ -35,10 +35,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(manage.bp)
     app.register_blueprint(api.bp)
     # Outcomes (certificates, plans, trainer tools) register below.
-    from competency.web import certificates, plans, trainer
+    from competency.web import certificates, maturity, plans, trainer
 
     app.register_blueprint(certificates.bp)
     app.register_blueprint(plans.bp)
     app.register_blueprint(trainer.bp)
+    app.register_blueprint(maturity.bp)
     errors.register(app)
     register_context(app)

@@ -77,4 +77,12 @@ def home():
 
         context["assessments"] = assessments.open_assessments(current_user)
         context["history"] = attempts.history(current_user)
+    if role in (Role.TEACHER, Role.STUDENT, Role.TRAINER):
+        from competency.services.maturity_rounds import my_tickets
+
+        context["maturity_tickets"] = my_tickets(current_user)
+    elif role in (Role.INSTITUTION_ADMIN, Role.PROGRAMME_OFFICER, Role.EXPERT):
+        from competency.services.maturity_access import visible_rounds
+
+        context["maturity_rounds"] = visible_rounds(current_user)
     return render_template(f"home/{role}.html", **context)

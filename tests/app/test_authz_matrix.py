@@ -42,7 +42,53 @@ def world(app, make_user, institution):
     params = {"cohort_id": cohort.id, "user_id": people["teacher"].id, "fmt": "json", "name": "csv"}
     params.update(outcome_params(people, cohort))
     params.update(_assessment_params(people))
+    params.update(_maturity_params(people, institution, cohort))
     return people, params
+
+
+def _maturity_params(people, institution, cohort) -> dict:
+    """An open diagnosis round of the institution with the matrix expert assigned, a cohort invitation
+    (the teacher holds a ticket), a proof-less evidence row and an action."""
+    from datetime import date
+
+    from competency.models import (
+        CohortMembership,
+        MaturityAction,
+        MaturityEvidence,
+        MaturityExpertAssignment,
+        MaturityInvitation,
+        MaturityRound,
+        MaturityTicket,
+    )
+
+    rnd = MaturityRound(
+        institution_id=institution.id,
+        title="矩阵诊断",
+        status="open",
+        model_version="1.0.0",
+        institution_type=institution.type,
+        scenarios=["virtual_training", "shared_centre", "remote_training"],
+        weights={"questionnaire": 0.3, "objective": 0.3, "expert": 0.4},
+    )
+    db.session.add(rnd)
+    db.session.flush()
+    db.session.add(MaturityExpertAssignment(round_id=rnd.id, expert_id=people["expert"].id))
+    if db.session.get(CohortMembership, {"cohort_id": cohort.id, "user_id": people["teacher"].id}) is None:
+        db.session.add(CohortMembership(cohort_id=cohort.id, user_id=people["teacher"].id))
+    invitation = MaturityInvitation(
+        round_id=rnd.id, respondent_group="teacher", kind="cohort", cohort_id=cohort.id, expected=1
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    db.session.add(MaturityTicket(invitation_id=invitation.id, user_id=people["teacher"].id))
+    evidence = MaturityEvidence(round_id=rnd.id, indicator="RP.2.1", value=50.0, raw="50")
+    action = MaturityAction(
+        institution_id=institution.id, round_id=rnd.id, indicator="RP.2.1", target_level=3,
+        title="矩阵行动", owner="某人", due_on=date(2027, 1, 1),
+    )
+    db.session.add_all([evidence, action])
+    db.session.commit()
+    return {"round_id": rnd.id, "evidence_id": evidence.id, "action_id": action.id, "invitation_id": invitation.id}
 
 
 def _assessment_params(people) -> dict:

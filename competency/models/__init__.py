@@ -26,8 +26,30 @@ from competency.models.outcomes import (
     PlanTask,
     Resource,
 )
+from competency.models.pilots import (
+    ExpertTie,
+    Message,
+    OutboxMail,
+    PilotApplication,
+    PilotAttachment,
+    PilotCall,
+    PilotDesignation,
+    PilotMilestone,
+    PilotObjection,
+    PilotReview,
+)
 
 __all__ = [
+    "ExpertTie",
+    "Message",
+    "OutboxMail",
+    "PilotApplication",
+    "PilotAttachment",
+    "PilotCall",
+    "PilotDesignation",
+    "PilotMilestone",
+    "PilotObjection",
+    "PilotReview",
     "Certificate",
     "CertificateLookupMiss",
     "CohortAssignment",

@@ -159,11 +159,18 @@ def _seed_resources(log: Callable[[str], None]) -> None:
     seed_resources(log)
 
 
+def _seed_pilots(log: Callable[[str], None]) -> None:
+    from competency.services.pilot_demo import seed_pilots
+
+    seed_pilots(log)
+
+
 SEED_STEPS: list[Callable[[Callable[[str], None]], None]] = [
     seed_accounts,
     _seed_items,
     _seed_assessments,
     _seed_resources,
+    _seed_pilots,
 ]
 
 

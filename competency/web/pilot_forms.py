@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from competency.services.pilot_applications import SCREENING_CHECKLIST
 from competency.services.pilot_form import ATTACHMENT_KINDS, FIELD_BY_KEY, PROJECT_ROWS
+from competency.web.forms import choices
 
 LOCAL = "%Y-%m-%dT%H:%M"
 
@@ -64,7 +65,7 @@ class ApplicationForm(FlaskForm):
 
 
 class AttachmentForm(FlaskForm):
-    kind = SelectField(_l("Document"), choices=list(ATTACHMENT_KINDS.items()), validators=[DataRequired()])
+    kind = SelectField(_l("Document"), choices=choices(ATTACHMENT_KINDS.items()), validators=[DataRequired()])
     file = FileField(_l("File (PDF or Word .docx)"))
     upload = SubmitField(_l("Upload"))
 
@@ -92,11 +93,9 @@ class CallForm(FlaskForm):
 class ScreeningForm(FlaskForm):
     decision = SelectField(
         _l("Decision"),
-        choices=[
-            ("pass", _l("Pass")),
-            ("return", _l("Return for completion")),
-            ("reject", _l("Reject")),
-        ],
+        choices=choices(
+            [("pass", _l("Pass")), ("return", _l("Return for completion")), ("reject", _l("Reject"))]
+        ),
     )
     reasons = TextAreaField(_l("Reasons (shown to the applicant)"), validators=[Length(max=5000)])
     fix_by = DateTimeLocalField(_l("Complete by (Beijing time)"), format=LOCAL, validators=[Optional()])
@@ -133,7 +132,7 @@ class ObjectionForm(FlaskForm):
 
 
 class ResolveForm(FlaskForm):
-    outcome = SelectField(_l("Outcome"), choices=[("dismissed", _l("Dismissed")), ("upheld", _l("Upheld"))])
+    outcome = SelectField(_l("Outcome"), choices=choices([("dismissed", _l("Dismissed")), ("upheld", _l("Upheld"))]))
     resolution = TextAreaField(_l("Resolution"), validators=[Length(max=5000)])
     resolve = SubmitField(_l("Resolve"))
 
@@ -141,11 +140,13 @@ class ResolveForm(FlaskForm):
 class MilestoneForm(FlaskForm):
     action = SelectField(
         _l("Action"),
-        choices=[
-            ("done", _l("Mark done")),
-            ("rediagnose", _l("Request re-diagnosis")),
-            ("attach", _l("Attach re-diagnosis result")),
-        ],
+        choices=choices(
+            [
+                ("done", _l("Mark done")),
+                ("rediagnose", _l("Request re-diagnosis")),
+                ("attach", _l("Attach re-diagnosis result")),
+            ]
+        ),
     )
     note = TextAreaField(_l("Note"), validators=[Length(max=5000)])
     update = SubmitField(_l("Update milestone"))

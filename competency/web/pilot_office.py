@@ -27,6 +27,7 @@ from competency.services.pilot_calls import local_to_utc
 from competency.services.pilot_form import ELIGIBLE_TYPES
 from competency.web import charts
 from competency.web.authz import roles_required
+from competency.web.forms import choices
 from competency.web.pilot_forms import (
     ActionForm,
     AssignForm,
@@ -101,15 +102,15 @@ def _call_form(call=None) -> CallForm:
             "rubric": pilot_calls.rubric_text(call.rubric),
         }
     )
-    form.eligible_types.choices = [(t, str(_type_labels()[t])) for t in ELIGIBLE_TYPES]
-    form.industries.choices = industry_choices()
+    form.eligible_types.choices = choices((t, _type_labels()[t]) for t in ELIGIBLE_TYPES)
+    form.industries.choices = choices(industry_choices())
     if call is None and request.method != "POST":
         opens, closes = pilot_calls.default_window()
         form.opens_at.data, form.closes_at.data = opens, closes
         form.quota.data, form.weight_diagnosis.data, form.spread_threshold.data = 10, 40, 20
         form.rubric.data = pilot_calls.rubric_text(pilot_calls.DEFAULT_RUBRIC)
         form.eligible_types.data = list(ELIGIBLE_TYPES)
-        form.industries.data = [code for code, _name in form.industries.choices]
+        form.industries.data = [code for code, _name in industry_choices()]
     return form
 
 
@@ -191,7 +192,7 @@ def work(application_id: int):
     assign = AssignForm(prefix="a")
     note = PanelNoteForm(prefix="n")
     experts = pilot_reviews.experts()
-    assign.experts.choices = [(e.id, e.display_name) for e in experts]
+    assign.experts.choices = choices((e.id, e.display_name) for e in experts)
     status = 200
     if request.method == "POST":
         try:

@@ -10,6 +10,7 @@ from competency.extensions import db
 from competency.services import pilot_calls, pilot_selection
 from competency.services.errors import NotFound, ServiceError
 from competency.web.authz import public
+from competency.web.forms import choices
 from competency.web.pilot_forms import ObjectionForm
 from competency.web.pilots import _type_labels, industry_names
 
@@ -28,9 +29,9 @@ def notice(call_id: int):
         abort(404)
     units = pilot_selection.selected(call)
     form = ObjectionForm()
-    form.application_id.choices = [
+    form.application_id.choices = choices(
         (a.id, (a.form or {}).get("unit_name") or a.institution.name) for a in units if a.status == "selected"
-    ]
+    )
     status = 200
     if form.validate_on_submit():
         try:

@@ -13,6 +13,7 @@ from competency.services import pilot_calls, pilot_reviews
 from competency.services.errors import NotFound, ServiceError
 from competency.services.pilot_form import FIELDS, SECTIONS
 from competency.web.authz import roles_required
+from competency.web.forms import choices
 from competency.web.pilot_forms import ReviewForm, TieForm
 from competency.web.pilots import industry_names
 
@@ -77,7 +78,7 @@ def ties():
     """Declare ties with institutions (conflicts of interest): such applications are never assigned to you."""
     form = TieForm()
     institutions = list(db.session.scalars(select(Institution).order_by(Institution.name)))
-    form.institution_id.choices = [(i.id, i.name) for i in institutions]
+    form.institution_id.choices = choices((i.id, i.name) for i in institutions)
     status = 200
     if form.validate_on_submit():
         try:

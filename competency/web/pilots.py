@@ -18,6 +18,7 @@ from competency.services import pilot_calls, pilot_files, pilot_selection
 from competency.services.errors import NotFound, ServiceError
 from competency.services.pilot_form import FIELDS, SECTIONS, industries
 from competency.web.authz import roles_required
+from competency.web.forms import choices
 from competency.web.i18n import select_locale
 from competency.web.pilot_forms import ActionForm, ApplicationForm, AttachmentForm
 
@@ -93,10 +94,10 @@ def apply(call_id: int):
 
 def _fill(form: ApplicationForm, application) -> None:
     call = application.call
-    form.institution_type.choices = [("", _("— choose —"))] + [
-        (t, str(label)) for t, label in _type_labels().items() if t in call.eligible_types
-    ]
-    form.industries.choices = industry_choices(call.industries)
+    form.institution_type.choices = choices(
+        [("", _("— choose —"))] + [(t, label) for t, label in _type_labels().items() if t in call.eligible_types]
+    )
+    form.industries.choices = choices(industry_choices(call.industries))
     if not form.is_submitted():
         data = application.form or {}
         for field in FIELDS:

@@ -101,8 +101,8 @@ def rows(call_id: int | None = None) -> Iterator[list[object]]:
         ]
 
 
-def csv_stream(call_id: int | None = None) -> Iterator[bytes]:
-    """CSV (UTF-8 with BOM, formula-safe), one chunk per row, so a large export is never held whole."""
+def csv_stream(table: list[list[object]]) -> Iterator[bytes]:
+    """CSV (UTF-8 with BOM, formula-safe), encoded and sent one row at a time; needs no app context."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
 
@@ -115,7 +115,7 @@ def csv_stream(call_id: int | None = None) -> Iterator[bytes]:
     yield "\ufeff".encode()
     writer.writerow(HEADER)
     yield flush()
-    for row in rows(call_id):
+    for row in table:
         writer.writerow(["" if v is None else neutralise(v) for v in row])
         yield flush()
 

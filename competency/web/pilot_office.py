@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -473,7 +472,10 @@ def export():
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     elif fmt == "csv":
-        response = Response(stream_with_context(pilot_dashboards.csv_stream(call_id)), mimetype="text/csv; charset=utf-8")
+        # The rows are read in the request; the CSV text is produced and sent row by row.
+        response = Response(
+            pilot_dashboards.csv_stream(list(pilot_dashboards.rows(call_id))), mimetype="text/csv; charset=utf-8"
+        )
     else:
         raise ServiceError("format", _("Choose CSV or XLSX."), "format")
     response.headers["Content-Disposition"] = f'attachment; filename="pilot-applications.{fmt}"'

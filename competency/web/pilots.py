@@ -7,6 +7,8 @@ only the applications assigned to them. Who may see an application is decided in
 
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -261,8 +263,9 @@ def attachment(application_id: int, attachment_id: int):
         if item.file_type == "pdf"
         else "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     )
+    # Read whole (attachments are size-limited): a response that is never read leaves no file open.
     response = send_file(
-        pilot_files.path_of(item.storage_name),
+        io.BytesIO(pilot_files.path_of(item.storage_name).read_bytes()),
         mimetype=mimetype,
         as_attachment=True,
         download_name=item.filename,

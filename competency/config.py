@@ -83,6 +83,14 @@ def load_config(overrides: dict | None = None) -> dict:
         "VERIFY_WINDOW_SECONDS": 10 * 60,
         "API_TOKEN_TTL_HOURS": 12,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # Pilot applications: one attachment at most this large (the request limit above still applies).
+        "PILOT_ATTACHMENT_MAX_BYTES": int(os.environ.get("PILOT_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)),
+        # Notifications by e-mail: "outbox" (default: written to a table the platform admin reads),
+        # "smtp" (MAIL_SMTP_HOST, MAIL_SMTP_PORT, MAIL_FROM), or "package.module:attribute".
+        "MAIL_SENDER": os.environ.get("MAIL_SENDER", "outbox"),
+        "MAIL_SMTP_HOST": os.environ.get("MAIL_SMTP_HOST", "localhost"),
+        "MAIL_SMTP_PORT": int(os.environ.get("MAIL_SMTP_PORT", "25")),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "competency@localhost"),
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
     }
     cfg.update(overrides)

@@ -83,3 +83,60 @@ def test_applicant_fills_and_submits_in_chinese(live_server, browser_page, make_
         page.goto(f"{live_server}{url}")
         check()
     assert violations == []
+
+
+def test_officer_expert_and_public_pages_pass_axe(live_server, browser_page, make_user, institution):  # noqa: F811
+    from datetime import timedelta
+
+    from axe_playwright_python.sync_playwright import Axe
+
+    from competency.models import PilotReview, utcnow
+    from competency.services import pilot_applications
+
+    applicant = make_user("institution_admin", "applicant")
+    make_user("programme_officer", "off", inst=None)
+    expert = make_user("expert", "rev", inst=None)
+    call = make_call(title="无障碍批次")
+    application = pilot_applications.start(call, applicant)
+    pilot_applications.add_attachment(application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant)
+    application.status, application.diagnosis_score = "in_review", 70.0
+    review = PilotReview(application_id=application.id, expert_id=expert.id)
+    db.session.add(review)
+    call.notice_starts_at, call.notice_ends_at = utcnow() - timedelta(days=1), utcnow() + timedelta(days=3)
+    db.session.commit()
+    page = browser_page
+    axe = Axe()
+    rules = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+    failures = []
+
+    def login_as(username: str) -> None:
+        page.context.clear_cookies()
+        page.goto(f"{live_server}/login")
+        page.fill("#username", username)
+        page.fill("#password", PASSWORD)
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+
+    def check(url: str) -> None:
+        page.goto(f"{live_server}{url}")
+        for v in axe.run(page, options=rules).response["violations"]:
+            failures.append(f"{url}: {v['id']} at {v['nodes'][0]['target']}")
+
+    login_as("off")
+    for url in (
+        "/pilots/office/",
+        "/pilots/office/calls/new",
+        f"/pilots/office/calls/{call.id}",
+        f"/pilots/office/applications/{application.id}",
+        f"/pilots/office/calls/{call.id}/ranking",
+        f"/pilots/office/calls/{call.id}/objections",
+        "/pilots/office/dashboard",
+        f"/pilots/applications/{application.id}",
+    ):
+        check(url)
+    login_as("rev")
+    for url in ("/pilots/reviews/", f"/pilots/reviews/{review.id}", "/pilots/reviews/ties"):
+        check(url)
+    page.context.clear_cookies()
+    check(f"/notices/pilots/{call.id}")
+    assert failures == []

@@ -35,10 +35,12 @@ class SmtpSender:
         host = current_app.config["MAIL_SMTP_HOST"]
         port = int(current_app.config.get("MAIL_SMTP_PORT", 25))
         session = db.session()
+        session.connection()  # begin the transaction whose commit or rollback decides the mail's fate
         if not session.info.get("mail_hooks"):
             # SMTP mail leaves only after the change it reports is committed.
             event.listen(session, "after_commit", _send_pending)
-            event.listen(session, "after_rollback", _drop_pending)
+            # Soft rollback: fires on every rollback() call, even when no statement had begun a transaction.
+            event.listen(session, "after_soft_rollback", _drop_pending)
             session.info["mail_hooks"] = True
         session.info.setdefault("pending_mail", []).append((host, port, mail))
 
@@ -52,7 +54,7 @@ def _send_pending(session) -> None:
             current_app.logger.exception("could not send mail to %s", mail["To"])
 
 
-def _drop_pending(session) -> None:
+def _drop_pending(session, _previous_transaction=None) -> None:
     session.info.pop("pending_mail", None)
 
 

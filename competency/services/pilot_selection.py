@@ -332,6 +332,21 @@ def designations_of(institution_id: int) -> list[PilotDesignation]:
     return [d for d in designations() if d.institution_id == institution_id]
 
 
+def designation_of(application: PilotApplication) -> PilotDesignation | None:
+    return db.session.scalar(select(PilotDesignation).where(PilotDesignation.application_id == application.id))
+
+
+def designations_for_call(call: PilotCall) -> list[PilotDesignation]:
+    return list(
+        db.session.scalars(
+            select(PilotDesignation)
+            .join(PilotApplication, PilotApplication.id == PilotDesignation.application_id)
+            .where(PilotApplication.call_id == call.id)
+            .order_by(PilotDesignation.id)
+        )
+    )
+
+
 def get_designation(designation_id: int) -> PilotDesignation:
     designation = db.session.get(PilotDesignation, designation_id)
     if designation is None:

@@ -179,6 +179,8 @@ def call(call_id: int):
         local=pilot_calls.utc_to_local,
         action_form=ActionForm(),
         notice_form=NoticeForm(procedure=item.objection_procedure),
+        designations=pilot_selection.designations_for_call(item),
+        designation_status=pilot_selection.designation_status,
     )
 
 

@@ -144,7 +144,7 @@ def edit(application_id: int):
                 from competency.extensions import db
 
                 db.session.rollback()
-                status = exc.status if exc.status != 409 else 409
+                status = exc.status
                 if exc.field and exc.field in form._fields:
                     form[exc.field].errors = [*form[exc.field].errors, exc.message]
                 else:
@@ -243,6 +243,7 @@ def application(application_id: int):
         industry_names=industry_names(),
         editable=apps.editable(application),
         can_withdraw=apps.can_withdraw(application),
+        designation=pilot_selection.designation_of(application),
         action_form=ActionForm(),
         local=pilot_calls.utc_to_local,
         status_labels=apps.STATUS_LABELS,

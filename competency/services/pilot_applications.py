@@ -14,6 +14,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from competency.extensions import db
 from competency.models import (
@@ -236,7 +237,15 @@ def start(call: PilotCall, actor: User) -> PilotApplication:
         },
     )
     db.session.add(application)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # a second click raced the first: the application exists now
+        db.session.rollback()
+        return db.session.scalar(
+            select(PilotApplication).where(
+                PilotApplication.call_id == call.id, PilotApplication.institution_id == actor.institution_id
+            )
+        )
     audit.record(
         "pilot_application.create", "pilot_application", application.id, actor,
         {"before": None, "after": _snapshot(application)},

@@ -236,9 +236,24 @@ def trimmed_mean(totals: list[float]) -> float:
 def submit_review(review: PilotReview, scores: dict, comments: dict, expert: User) -> PilotReview:
     if review.expert_id != expert.id:
         raise NotFound("not_found", _("No such review."))
+    # Lock the application: when the last two experts submit at once, the second waits and then sees
+    # the first's review, so exactly one of them completes the aggregation.
+    application = db.session.scalars(
+        select(PilotApplication)
+        .where(PilotApplication.id == review.application_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    list(
+        db.session.scalars(
+            select(PilotReview)
+            .where(PilotReview.application_id == application.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    db.session.expire(application, ["reviews"])
     if review.submitted_at is not None:
         raise Conflict("already_submitted", _("This review was already submitted and cannot change."))
-    application = review.application
     if application.status != "in_review":
         raise Conflict("not_in_review", _("This application is not in expert review."))
     cleaned_scores, cleaned_comments = {}, {}

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from competency.extensions import db
-from competency.models import Role
+from competency.models import PilotMilestone, Role
 from competency.services import pilot_applications as apps
 from competency.services import pilot_calls, pilot_dashboards, pilot_reviews, pilot_selection
 from competency.services.errors import NotFound, ServiceError
@@ -390,28 +390,21 @@ def milestone(milestone_id: int):
     """Track the pilot: mark a milestone done, request a re-diagnosis, attach its result."""
     from competency.web.pilot_forms import MilestoneForm
 
+    item = db.session.get(PilotMilestone, milestone_id)
+    if item is None:
+        abort(404)
+    designation_id = item.designation_id
     form = MilestoneForm()
     if not form.validate_on_submit():
         abort(400)
     try:
-        item = pilot_selection.update_milestone(milestone_id, form.action.data, form.note.data, current_user)
-    except NotFound:
-        abort(404)
+        pilot_selection.update_milestone(milestone_id, form.action.data, form.note.data, current_user)
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return redirect(request.referrer if _same_site(request.referrer) else url_for("pilot_office.index"))
-    flash(_("Milestone updated."), "success")
-    return redirect(url_for("pilots.designation", designation_id=item.designation_id))
-
-
-def _same_site(target: str | None) -> bool:
-    from competency.web.authz import safe_next
-
-    if not target:
-        return False
-    path = target.removeprefix(request.host_url.rstrip("/"))
-    return safe_next(path) is not None
+    else:
+        flash(_("Milestone updated."), "success")
+    return redirect(url_for("pilots.designation", designation_id=designation_id))
 
 
 @bp.route("/designations/<int:designation_id>/revoke", methods=["POST"])

@@ -44,7 +44,10 @@ LABELS = {
     "contact_email": "电子邮箱",
 }
 SECTIONS = (
-    ("一、单位基本信息", ("unit_name", "unit_address", "legal_representative", "institution_type", "industries")),
+    (
+        "一、单位基本信息",
+        ("unit_name", "unit_address", "legal_representative", "institution_type", "industries"),
+    ),
     ("二、发展定位", ("development_plan",)),
     ("三、基础条件", ("base_site", "base_equipment", "base_textbooks", "base_videos", "base_courses")),
     ("四、项目经验", ("projects",)),
@@ -134,7 +137,12 @@ def render_application(application: PilotApplication, industry_names: dict[str, 
         else "未提交（草稿）"
     )
     text.draw(
-        canvas, writer.width / 2, writer.y, f"申报编号 {application.id} · 提交时间 {submitted}", 9.5, align="centre"
+        canvas,
+        writer.width / 2,
+        writer.y,
+        f"申报编号 {application.id} · 提交时间 {submitted}",
+        9.5,
+        align="centre",
     )
     for heading, keys in SECTIONS:
         writer.heading(heading)

@@ -191,7 +191,12 @@ def tell_applicant(application: PilotApplication, subject, body="") -> None:
         text_body = "\n".join(
             part
             for part in (
-                _("Application %(id)s to “%(call)s”: %(status)s.", id=application.id, call=call.title, status=status),
+                _(
+                    "Application %(id)s to “%(call)s”: %(status)s.",
+                    id=application.id,
+                    call=call.title,
+                    status=status,
+                ),
                 str(body) if body else "",
             )
             if part
@@ -247,7 +252,10 @@ def start(call: PilotCall, actor: User) -> PilotApplication:
             )
         )
     audit.record(
-        "pilot_application.create", "pilot_application", application.id, actor,
+        "pilot_application.create",
+        "pilot_application",
+        application.id,
+        actor,
         {"before": None, "after": _snapshot(application)},
     )
     db.session.commit()
@@ -289,7 +297,10 @@ def save_draft(application: PilotApplication, data: dict, actor: User) -> PilotA
     application.form = clean_form(application.call, data)
     application.updated_at = utcnow()
     audit.record(
-        "pilot_application.save", "pilot_application", application.id, actor,
+        "pilot_application.save",
+        "pilot_application",
+        application.id,
+        actor,
         {"before": before, "after": _snapshot(application)},
     )
     db.session.commit()
@@ -299,7 +310,9 @@ def save_draft(application: PilotApplication, data: dict, actor: User) -> PilotA
 def missing(application: PilotApplication) -> list[str]:
     """Labels of what is still missing: every required field, every required attachment, each by name."""
     call = application.call
-    labels = [str(FIELD_BY_KEY[k].label) for k in missing_fields(application.form or {}, call.required_fields)]
+    labels = [
+        str(FIELD_BY_KEY[k].label) for k in missing_fields(application.form or {}, call.required_fields)
+    ]
     kinds = {a.kind for a in application.attachments}
     labels += [str(ATTACHMENT_KINDS[k]) for k in call.required_attachments if k not in kinds]
     return labels
@@ -316,7 +329,9 @@ def submit(application: PilotApplication, actor: User, data: dict | None = None)
     gaps += [str(ATTACHMENT_KINDS[k]) for k in application.call.required_attachments if k not in kinds]
     if gaps:
         raise ServiceError(
-            "incomplete", _("The application is incomplete. Missing: %(fields)s.", fields="、".join(gaps)), "form"
+            "incomplete",
+            _("The application is incomplete. Missing: %(fields)s.", fields="、".join(gaps)),
+            "form",
         )
     application.form = form
     application.status = "submitted"
@@ -324,7 +339,10 @@ def submit(application: PilotApplication, actor: User, data: dict | None = None)
     application.updated_at = application.submitted_at
     application.fix_by = None
     audit.record(
-        "pilot_application.submit", "pilot_application", application.id, actor,
+        "pilot_application.submit",
+        "pilot_application",
+        application.id,
+        actor,
         {"before": before, "after": _snapshot(application)},
     )
     tell_applicant(application, _l("Application submitted"))
@@ -334,16 +352,24 @@ def submit(application: PilotApplication, actor: User, data: dict | None = None)
 
 def withdraw(application: PilotApplication, actor: User) -> PilotApplication:
     if not can_withdraw(application):
-        raise Conflict("cannot_withdraw", _("Only a submitted application can be withdrawn, and only before the deadline."))
+        raise Conflict(
+            "cannot_withdraw",
+            _("Only a submitted application can be withdrawn, and only before the deadline."),
+        )
     before = _snapshot(application)
     application.status = "withdrawn"
     application.updated_at = utcnow()
     audit.record(
-        "pilot_application.withdraw", "pilot_application", application.id, actor,
+        "pilot_application.withdraw",
+        "pilot_application",
+        application.id,
+        actor,
         {"before": before, "after": _snapshot(application)},
     )
     tell_applicant(
-        application, _l("Application withdrawn"), _l("You may change it and submit it again until the deadline.")
+        application,
+        _l("Application withdrawn"),
+        _l("You may change it and submit it again until the deadline."),
     )
     db.session.commit()
     return application
@@ -370,8 +396,14 @@ def add_attachment(
     db.session.add(attachment)
     db.session.flush()
     audit.record(
-        "pilot_attachment.add", "pilot_application", application.id, actor,
-        {"before": None, "after": {"attachment": attachment.id, "kind": kind, "sha256": digest, "size": len(data)}},
+        "pilot_attachment.add",
+        "pilot_application",
+        application.id,
+        actor,
+        {
+            "before": None,
+            "after": {"attachment": attachment.id, "kind": kind, "sha256": digest, "size": len(data)},
+        },
     )
     try:
         db.session.commit()
@@ -387,7 +419,10 @@ def remove_attachment(application: PilotApplication, attachment_id: int, actor: 
     if attachment is None:
         raise NotFound("not_found", _("No such attachment."))
     audit.record(
-        "pilot_attachment.remove", "pilot_application", application.id, actor,
+        "pilot_attachment.remove",
+        "pilot_application",
+        application.id,
+        actor,
         {"before": {"attachment": attachment.id, "sha256": attachment.sha256}, "after": None},
     )
     storage = attachment.storage_name
@@ -424,7 +459,8 @@ def screen(
     if decision == "pass" and not all(ticks.values()):
         unticked = [str(SCREENING_CHECKLIST[k]) for k, v in ticks.items() if not v]
         raise ServiceError(
-            "checklist", _("To pass, every check must be met. Not ticked: %(items)s.", items="；".join(unticked)),
+            "checklist",
+            _("To pass, every check must be met. Not ticked: %(items)s.", items="；".join(unticked)),
             "checklist",
         )
     if decision in ("return", "reject") and not reasons:
@@ -438,11 +474,20 @@ def screen(
     application.status = {"pass": "screened", "return": "returned", "reject": "rejected"}[decision]
     application.fix_by = fix_by if decision == "return" else None
     history = list((application.screening or {}).get("history", []))
-    entry = {"decision": decision, "checklist": ticks, "reasons": reasons, "by": actor.id, "at": utcnow().isoformat()}
+    entry = {
+        "decision": decision,
+        "checklist": ticks,
+        "reasons": reasons,
+        "by": actor.id,
+        "at": utcnow().isoformat(),
+    }
     history.append(entry)
     application.screening = {**entry, "history": history}
     audit.record(
-        "pilot_application.screen", "pilot_application", application.id, actor,
+        "pilot_application.screen",
+        "pilot_application",
+        application.id,
+        actor,
         {"before": before, "after": {**_snapshot(application), "screening": entry}},
     )
     subject = {

@@ -66,7 +66,9 @@ def parse_rubric(text: str) -> list[dict]:
             points = int(parts[2])
         except ValueError:
             raise ServiceError(
-                "rubric_points", _("Rubric line %(n)s: the points must be a whole number.", n=number), "rubric"
+                "rubric_points",
+                _("Rubric line %(n)s: the points must be a whole number.", n=number),
+                "rubric",
             ) from None
         if points <= 0:
             raise ServiceError(
@@ -94,7 +96,9 @@ def _validate(data: dict) -> dict:
         raise ServiceError("missing_field", _("Title is required."), "title")
     types = [t for t in data.get("eligible_types") or [] if t in ELIGIBLE_TYPES]
     if not types:
-        raise ServiceError("missing_field", _("Choose at least one eligible institution type."), "eligible_types")
+        raise ServiceError(
+            "missing_field", _("Choose at least one eligible institution type."), "eligible_types"
+        )
     codes = {i.code for i in industries()}
     inds = [c for c in data.get("industries") or [] if c in codes]
     if not inds:
@@ -157,23 +161,31 @@ def create(data: dict, actor: User) -> PilotCall:
     call = PilotCall(**values, created_by=actor.id, objection_procedure=DEFAULT_PROCEDURE)
     db.session.add(call)
     db.session.flush()
-    audit.record("pilot_call.create", "pilot_call", call.id, actor, {"before": None, "after": _snapshot(call)})
+    audit.record(
+        "pilot_call.create", "pilot_call", call.id, actor, {"before": None, "after": _snapshot(call)}
+    )
     db.session.commit()
     return call
 
 
 def update(call: PilotCall, data: dict, actor: User) -> PilotCall:
     values = _validate(data)
-    if call.applications and values["rubric"] != call.rubric and any(
-        r.submitted_at for a in call.applications for r in a.reviews
+    if (
+        call.applications
+        and values["rubric"] != call.rubric
+        and any(r.submitted_at for a in call.applications for r in a.reviews)
     ):
         raise ServiceError(
-            "rubric_locked", _("Experts have already scored against this rubric; it can no longer change."), "rubric"
+            "rubric_locked",
+            _("Experts have already scored against this rubric; it can no longer change."),
+            "rubric",
         )
     before = _snapshot(call)
     for key, value in values.items():
         setattr(call, key, value)
-    audit.record("pilot_call.update", "pilot_call", call.id, actor, {"before": before, "after": _snapshot(call)})
+    audit.record(
+        "pilot_call.update", "pilot_call", call.id, actor, {"before": before, "after": _snapshot(call)}
+    )
     db.session.commit()
     return call
 
@@ -186,7 +198,9 @@ def get(call_id: int) -> PilotCall:
 
 
 def all_calls() -> list[PilotCall]:
-    return list(db.session.scalars(select(PilotCall).order_by(PilotCall.opens_at.desc(), PilotCall.id.desc())))
+    return list(
+        db.session.scalars(select(PilotCall).order_by(PilotCall.opens_at.desc(), PilotCall.id.desc()))
+    )
 
 
 def open_calls(now: datetime | None = None) -> list[PilotCall]:

@@ -38,24 +38,97 @@ ALL_INDUSTRIES = ["IIOT", "AI", "BD", "IOT", "SW", "5G", "SEC", "IC", "IM", "NEV
 
 # name, type, region, industries, status, diagnosis score, expert totals (one per expert)
 APPLICANTS = [
-    ("示范职业技术学院（演示）", "higher_vocational", "广东省深圳市", ["AI", "BD"], "designated", 82.0, (86, 84, 88)),
-    ("粤港智造科技有限公司（演示）", "enterprise", "广东省广州市", ["IM", "IIOT"], "designated", 78.5, (83, 80, 85)),
-    ("江南应用技术大学（演示）", "applied_university", "江苏省南京市", ["SW", "SEC"], "designated", 80.0, (79, 82, 81)),
-    ("西部信息职业学院（演示）", "higher_vocational", "四川省成都市", ["5G", "IOT"], "objection_upheld", 74.0, (80, 78, 79)),
-    ("华东新能源汽车有限公司（演示）", "enterprise", "浙江省宁波市", ["NEV"], "not_selected", 70.0, (88, 60, 75)),
-    ("北方中等职业学校（演示）", "secondary_vocational", "河北省石家庄市", ["BD"], "not_selected", 65.0, (66, 70, 64)),
-    ("中原数据职业技术学院（演示）", "higher_vocational", "河南省郑州市", ["BD", "AI"], "in_review", 72.0, (74, None, None)),
+    (
+        "示范职业技术学院（演示）",
+        "higher_vocational",
+        "广东省深圳市",
+        ["AI", "BD"],
+        "designated",
+        82.0,
+        (86, 84, 88),
+    ),
+    (
+        "粤港智造科技有限公司（演示）",
+        "enterprise",
+        "广东省广州市",
+        ["IM", "IIOT"],
+        "designated",
+        78.5,
+        (83, 80, 85),
+    ),
+    (
+        "江南应用技术大学（演示）",
+        "applied_university",
+        "江苏省南京市",
+        ["SW", "SEC"],
+        "designated",
+        80.0,
+        (79, 82, 81),
+    ),
+    (
+        "西部信息职业学院（演示）",
+        "higher_vocational",
+        "四川省成都市",
+        ["5G", "IOT"],
+        "objection_upheld",
+        74.0,
+        (80, 78, 79),
+    ),
+    (
+        "华东新能源汽车有限公司（演示）",
+        "enterprise",
+        "浙江省宁波市",
+        ["NEV"],
+        "not_selected",
+        70.0,
+        (88, 60, 75),
+    ),
+    (
+        "北方中等职业学校（演示）",
+        "secondary_vocational",
+        "河北省石家庄市",
+        ["BD"],
+        "not_selected",
+        65.0,
+        (66, 70, 64),
+    ),
+    (
+        "中原数据职业技术学院（演示）",
+        "higher_vocational",
+        "河南省郑州市",
+        ["BD", "AI"],
+        "in_review",
+        72.0,
+        (74, None, None),
+    ),
     ("滨海集成电路有限公司（演示）", "enterprise", "天津市", ["IC"], "diagnosing", None, ()),
     ("川渝物联网职业学院（演示）", "higher_vocational", "重庆市", ["IOT"], "diagnosed", 68.0, ()),
     ("湘江技工学校（演示）", "technician_college", "湖南省长沙市", ["IM"], "screened", None, ()),
-    ("示范技师学院（演示）", "technician_college", "江苏省苏州市", ["IM", "IIOT", "IC"], "returned", None, ()),
+    (
+        "示范技师学院（演示）",
+        "technician_college",
+        "江苏省苏州市",
+        ["IM", "IIOT", "IC"],
+        "returned",
+        None,
+        (),
+    ),
     ("东北机电技工学校（演示）", "technician_college", "辽宁省沈阳市", ["IM"], "rejected", None, ()),
     ("闽南软件职业学院（演示）", "higher_vocational", "福建省厦门市", ["SW"], "withdrawn", None, ()),
     ("黔中中等职业学校（演示）", "secondary_vocational", "贵州省贵阳市", ["5G"], "draft", None, ()),
 ]
 STAGE_OF = {
-    "draft": 0, "withdrawn": 0, "returned": 1, "rejected": 1, "screened": 2, "diagnosing": 2, "diagnosed": 3,
-    "in_review": 3, "not_selected": 4, "objection_upheld": 5, "designated": 6,
+    "draft": 0,
+    "withdrawn": 0,
+    "returned": 1,
+    "rejected": 1,
+    "screened": 2,
+    "diagnosing": 2,
+    "diagnosed": 3,
+    "in_review": 3,
+    "not_selected": 4,
+    "objection_upheld": 5,
+    "designated": 6,
 }
 
 
@@ -73,7 +146,11 @@ def _form(name: str, kind: str, region: str, industries: list[str], complete: bo
         "base_videos": "自建教学视频 1,200 余条，累计时长 300 小时。",
         "base_courses": "在线开放课程 15 门，其中省级精品课程 3 门。",
         "projects": [
-            {"partner": "数智科技股份有限公司", "period": "2023.09–2026.08", "outcomes": "共建产业学院，联合培养学生 420 人。"},
+            {
+                "partner": "数智科技股份有限公司",
+                "period": "2023.09–2026.08",
+                "outcomes": "共建产业学院，联合培养学生 420 人。",
+            },
         ],
         "guarantee_management": "成立由主要负责人牵头的领导小组，设专门管理办公室。",
         "guarantee_operation": "建立校企双主体运行、经费单列、年度考核机制。",
@@ -123,7 +200,11 @@ def seed_pilots(log: Callable[[str], None]) -> None:
         return
     now = utcnow().replace(microsecond=0)
     officer = db.session.scalar(select(User).where(User.username == "officer"))
-    experts = list(db.session.scalars(select(User).where(User.username.in_(["expert", "expert2", "expert3"])).order_by(User.username)))
+    experts = list(
+        db.session.scalars(
+            select(User).where(User.username.in_(["expert", "expert2", "expert3"])).order_by(User.username)
+        )
+    )
     closed = PilotCall(
         title=CLOSED_TITLE,
         description="面向应用型本科、中高职、技工院校和优质企业，遴选数字化人才培养试点单位。申报单位须完成成熟度自评诊断。",
@@ -161,20 +242,44 @@ def seed_pilots(log: Callable[[str], None]) -> None:
             created_at=closed.opens_at + timedelta(days=2 + number),
             updated_at=submitted_at or closed.opens_at + timedelta(days=3 + number),
         )
-        checks = {k: True for k in (
-            "materials_complete", "eligible_type", "industry_match", "base_conditions", "project_experience", "guarantees"
-        )}
+        checks = {
+            k: True
+            for k in (
+                "materials_complete",
+                "eligible_type",
+                "industry_match",
+                "base_conditions",
+                "project_experience",
+                "guarantees",
+            )
+        }
         at = (closed.closes_at + timedelta(days=3)).isoformat()
         if status == "returned":
-            entry = {"decision": "return", "checklist": {**checks, "materials_complete": False, "guarantees": False},
-                     "reasons": "请补充“运营机制”说明和至少一项产教融合项目（合作企业、期限、成果）。", "by": officer.id if officer else None, "at": at}
+            entry = {
+                "decision": "return",
+                "checklist": {**checks, "materials_complete": False, "guarantees": False},
+                "reasons": "请补充“运营机制”说明和至少一项产教融合项目（合作企业、期限、成果）。",
+                "by": officer.id if officer else None,
+                "at": at,
+            }
             app.screening, app.fix_by = {**entry, "history": [entry]}, now + timedelta(days=10)
         elif status == "rejected":
-            entry = {"decision": "reject", "checklist": {**checks, "industry_match": False, "project_experience": False},
-                     "reasons": "申报领域与本批次重点领域不符，且无产教融合项目经历。", "by": officer.id if officer else None, "at": at}
+            entry = {
+                "decision": "reject",
+                "checklist": {**checks, "industry_match": False, "project_experience": False},
+                "reasons": "申报领域与本批次重点领域不符，且无产教融合项目经历。",
+                "by": officer.id if officer else None,
+                "at": at,
+            }
             app.screening = {**entry, "history": [entry]}
         elif stage >= 2:
-            entry = {"decision": "pass", "checklist": checks, "reasons": "", "by": officer.id if officer else None, "at": at}
+            entry = {
+                "decision": "pass",
+                "checklist": checks,
+                "reasons": "",
+                "by": officer.id if officer else None,
+                "at": at,
+            }
             app.screening = {**entry, "history": [entry]}
         if status == "diagnosing":
             app.diagnosis_round_id = 9000 + number
@@ -185,11 +290,15 @@ def seed_pilots(log: Callable[[str], None]) -> None:
         db.session.add(app)
         db.session.flush()
         for expert, total in zip(experts, totals, strict=False):
-            review = PilotReview(application_id=app.id, expert_id=expert.id, assigned_at=closed.closes_at + timedelta(days=15))
+            review = PilotReview(
+                application_id=app.id, expert_id=expert.id, assigned_at=closed.closes_at + timedelta(days=15)
+            )
             if total is not None:
                 scores = _split(total)
                 review.scores = scores
-                review.comments = {c["code"]: "材料翔实，论证充分；建议进一步量化建设目标。" for c in DEFAULT_RUBRIC}
+                review.comments = {
+                    c["code"]: "材料翔实，论证充分；建议进一步量化建设目标。" for c in DEFAULT_RUBRIC
+                }
                 review.total = float(sum(scores.values()))
                 review.submitted_at = closed.closes_at + timedelta(days=20)
             db.session.add(review)
@@ -203,19 +312,33 @@ def seed_pilots(log: Callable[[str], None]) -> None:
         if status == "withdrawn":
             app.submitted_at = None
     # Rank the reviewed applications by the call's weights; the top four were selected.
-    reviewed.sort(key=lambda a: (-final_score(a, closed), -(a.expert_score or 0), -(a.diagnosis_score or 0), a.submitted_at, a.id))
+    reviewed.sort(
+        key=lambda a: (
+            -final_score(a, closed),
+            -(a.expert_score or 0),
+            -(a.diagnosis_score or 0),
+            a.submitted_at,
+            a.id,
+        )
+    )
     for rank, app in enumerate(reviewed, start=1):
         app.rank, app.final_score = rank, final_score(app, closed)
     db.session.flush()
     for app in reviewed:
         if app.status == "objection_upheld":
-            db.session.add(PilotObjection(
-                application_id=app.id, name="王先生", contact="wang@example.com",
-                text="该单位申报材料中所列合作企业项目已于 2024 年终止，与申报表所述不符。",
-                submitted_at=closed.notice_starts_at + timedelta(days=2), status="upheld",
-                resolution="经核实，所列校企合作项目已终止，申报材料与事实不符，异议成立，取消其试点资格。",
-                resolved_at=closed.notice_starts_at + timedelta(days=5), resolved_by=officer.id if officer else None,
-            ))
+            db.session.add(
+                PilotObjection(
+                    application_id=app.id,
+                    name="王先生",
+                    contact="wang@example.com",
+                    text="该单位申报材料中所列合作企业项目已于 2024 年终止，与申报表所述不符。",
+                    submitted_at=closed.notice_starts_at + timedelta(days=2),
+                    status="upheld",
+                    resolution="经核实，所列校企合作项目已终止，申报材料与事实不符，异议成立，取消其试点资格。",
+                    resolved_at=closed.notice_starts_at + timedelta(days=5),
+                    resolved_by=officer.id if officer else None,
+                )
+            )
         if app.status == "designated":
             designated_at = closed.notice_ends_at + timedelta(days=3)
             designation = PilotDesignation(
@@ -231,21 +354,47 @@ def seed_pilots(log: Callable[[str], None]) -> None:
             db.session.add(designation)
             db.session.flush()
             for kind, months, title in MILESTONES:
-                db.session.add(PilotMilestone(designation_id=designation.id, kind=kind, title=title,
-                                              due_at=_add_months(designated_at, months)))
+                db.session.add(
+                    PilotMilestone(
+                        designation_id=designation.id,
+                        kind=kind,
+                        title=title,
+                        due_at=_add_months(designated_at, months),
+                    )
+                )
     # A dismissed objection, too, on the first designated unit.
     first = next(a for a in reviewed if a.status == "designated")
-    db.session.add(PilotObjection(
-        application_id=first.id, name="李女士", contact="138-0000-0000",
-        text="该校实训设备数量是否属实？", submitted_at=closed.notice_starts_at + timedelta(days=1), status="dismissed",
-        resolution="经现场核查，设备台账与申报一致，异议不成立。",
-        resolved_at=closed.notice_starts_at + timedelta(days=4), resolved_by=officer.id if officer else None,
-    ))
+    db.session.add(
+        PilotObjection(
+            application_id=first.id,
+            name="李女士",
+            contact="138-0000-0000",
+            text="该校实训设备数量是否属实？",
+            submitted_at=closed.notice_starts_at + timedelta(days=1),
+            status="dismissed",
+            resolution="经现场核查，设备台账与申报一致，异议不成立。",
+            resolved_at=closed.notice_starts_at + timedelta(days=4),
+            resolved_by=officer.id if officer else None,
+        )
+    )
     if technician is not None and experts:
         # expert3 declared a tie with the technician college: the assignment page excludes them there.
         tie_holder = experts[-1]
-        if db.session.scalar(select(ExpertTie.id).where(ExpertTie.expert_id == tie_holder.id, ExpertTie.institution_id == technician.id)) is None:
-            db.session.add(ExpertTie(expert_id=tie_holder.id, institution_id=technician.id, note="曾任该校兼职教授（2022–2024）"))
+        if (
+            db.session.scalar(
+                select(ExpertTie.id).where(
+                    ExpertTie.expert_id == tie_holder.id, ExpertTie.institution_id == technician.id
+                )
+            )
+            is None
+        ):
+            db.session.add(
+                ExpertTie(
+                    expert_id=tie_holder.id,
+                    institution_id=technician.id,
+                    note="曾任该校兼职教授（2022–2024）",
+                )
+            )
     open_call = PilotCall(
         title=OPEN_TITLE,
         description="第二批遴选，欢迎符合条件的院校和企业申报。请在截止时间前提交申报表及盖章扫描件。",

@@ -54,7 +54,9 @@ def _attach(application: PilotApplication, summary: dict) -> None:
 def request_diagnosis(application: PilotApplication, actor: User) -> PilotApplication:
     """Ask a screened applicant for a maturity diagnosis; a round closed since the call opened counts at once."""
     if application.status != "screened":
-        raise Conflict("not_screened", _("Only an application that passed screening can be sent to diagnosis."))
+        raise Conflict(
+            "not_screened", _("Only an application that passed screening can be sent to diagnosis.")
+        )
     before = {"status": application.status, "diagnosis_round_id": application.diagnosis_round_id}
     summary = maturity_summary.latest_summary(application.institution_id)
     closed = _as_utc(summary.get("closed_at")) if summary else None
@@ -67,10 +69,18 @@ def request_diagnosis(application: PilotApplication, actor: User) -> PilotApplic
         )
         application.diagnosis_round_id = round_id
         application.status = "diagnosing"
-        message = _l("Please run the maturity diagnosis round opened for your institution; its result feeds the ranking.")
+        message = _l(
+            "Please run the maturity diagnosis round opened for your institution; its result feeds the ranking."
+        )
     audit.record(
-        "pilot_application.diagnosis", "pilot_application", application.id, actor,
-        {"before": before, "after": {"status": application.status, "diagnosis_round_id": application.diagnosis_round_id}},
+        "pilot_application.diagnosis",
+        "pilot_application",
+        application.id,
+        actor,
+        {
+            "before": before,
+            "after": {"status": application.status, "diagnosis_round_id": application.diagnosis_round_id},
+        },
     )
     tell_applicant(application, _l("Maturity diagnosis"), message)
     db.session.commit()
@@ -87,8 +97,14 @@ def refresh_diagnosis(application: PilotApplication, actor: User) -> bool:
     before = {"status": application.status, "diagnosis_score": application.diagnosis_score}
     _attach(application, summary)
     audit.record(
-        "pilot_application.diagnosed", "pilot_application", application.id, actor,
-        {"before": before, "after": {"status": application.status, "diagnosis_score": application.diagnosis_score}},
+        "pilot_application.diagnosed",
+        "pilot_application",
+        application.id,
+        actor,
+        {
+            "before": before,
+            "after": {"status": application.status, "diagnosis_score": application.diagnosis_score},
+        },
     )
     tell_applicant(application, _l("Maturity diagnosis attached"))
     db.session.commit()
@@ -111,7 +127,9 @@ def conflict_of(expert: User, application: PilotApplication) -> str | None:
     if expert.institution_id is not None and expert.institution_id == application.institution_id:
         return str(_l("works at the applicant institution"))
     tie = db.session.scalar(
-        select(ExpertTie).where(ExpertTie.expert_id == expert.id, ExpertTie.institution_id == application.institution_id)
+        select(ExpertTie).where(
+            ExpertTie.expert_id == expert.id, ExpertTie.institution_id == application.institution_id
+        )
     )
     if tie is not None:
         return str(_l("declared a tie: %(note)s", note=tie.note or "—"))
@@ -140,7 +158,9 @@ def load_warning(call_id: int) -> str | None:
     if max(pool) > 1.5 * mean and max(pool) - min(pool) >= 2:
         return _(
             "Load imbalance: one expert has %(high)s reviews in this call, another %(low)s (mean %(mean)s).",
-            high=max(pool), low=min(pool), mean=f"{mean:.1f}",
+            high=max(pool),
+            low=min(pool),
+            mean=f"{mean:.1f}",
         )
     return None
 
@@ -160,12 +180,18 @@ def assign(application: PilotApplication, expert_ids: list[int], actor: User) ->
         if reason:
             raise ServiceError(
                 "conflict_of_interest",
-                _("%(name)s cannot review this application: %(reason)s.", name=expert.display_name, reason=reason),
+                _(
+                    "%(name)s cannot review this application: %(reason)s.",
+                    name=expert.display_name,
+                    reason=reason,
+                ),
                 "experts",
             )
     if len(current) + len(chosen) < MIN_EXPERTS:
         raise ServiceError(
-            "too_few_experts", _("Assign at least %(n)s experts to each application.", n=MIN_EXPERTS), "experts"
+            "too_few_experts",
+            _("Assign at least %(n)s experts to each application.", n=MIN_EXPERTS),
+            "experts",
         )
     if not chosen:
         raise ServiceError("no_change", _("Choose at least one expert not yet assigned."), "experts")
@@ -175,7 +201,10 @@ def assign(application: PilotApplication, expert_ids: list[int], actor: User) ->
     application.status = "in_review"
     db.session.flush()
     audit.record(
-        "pilot_application.assign_experts", "pilot_application", application.id, actor,
+        "pilot_application.assign_experts",
+        "pilot_application",
+        application.id,
+        actor,
         {"before": before, "after": {"status": application.status, "experts": sorted(current | set(chosen))}},
     )
     if before["status"] == "diagnosed":
@@ -192,21 +221,35 @@ def declare_tie(expert: User, institution_id: int, note: str) -> ExpertTie:
         select(ExpertTie).where(ExpertTie.expert_id == expert.id, ExpertTie.institution_id == institution_id)
     )
     if existing is not None:
-        raise ServiceError("duplicate", _("You already declared a tie with this institution."), "institution_id")
+        raise ServiceError(
+            "duplicate", _("You already declared a tie with this institution."), "institution_id"
+        )
     tie = ExpertTie(expert_id=expert.id, institution_id=institution_id, note=(note or "").strip()[:300])
     db.session.add(tie)
     db.session.flush()
-    audit.record("expert_tie.declare", "expert_tie", tie.id, expert, {"before": None, "after": {"institution": institution_id, "note": tie.note}})
+    audit.record(
+        "expert_tie.declare",
+        "expert_tie",
+        tie.id,
+        expert,
+        {"before": None, "after": {"institution": institution_id, "note": tie.note}},
+    )
     db.session.commit()
     return tie
 
 
 def ties_of(expert: User) -> list[ExpertTie]:
-    return list(db.session.scalars(select(ExpertTie).where(ExpertTie.expert_id == expert.id).order_by(ExpertTie.id)))
+    return list(
+        db.session.scalars(select(ExpertTie).where(ExpertTie.expert_id == expert.id).order_by(ExpertTie.id))
+    )
 
 
 def reviews_of(expert: User) -> list[PilotReview]:
-    return list(db.session.scalars(select(PilotReview).where(PilotReview.expert_id == expert.id).order_by(PilotReview.id.desc())))
+    return list(
+        db.session.scalars(
+            select(PilotReview).where(PilotReview.expert_id == expert.id).order_by(PilotReview.id.desc())
+        )
+    )
 
 
 def review_for(review_id: int, expert: User) -> PilotReview:
@@ -269,7 +312,11 @@ def submit_review(review: PilotReview, scores: dict, comments: dict, expert: Use
         if not 0 <= value <= criterion["max"]:
             raise ServiceError(
                 "score",
-                _("The score for “%(name)s” must be between 0 and %(max)s.", name=criterion["name"], max=criterion["max"]),
+                _(
+                    "The score for “%(name)s” must be between 0 and %(max)s.",
+                    name=criterion["name"],
+                    max=criterion["max"],
+                ),
                 f"score_{code}",
             )
         comment = (comments.get(code) or "").strip()
@@ -284,8 +331,14 @@ def submit_review(review: PilotReview, scores: dict, comments: dict, expert: Use
     review.total = round(sum(cleaned_scores.values()), 2)
     review.submitted_at = utcnow()
     audit.record(
-        "pilot_review.submit", "pilot_review", review.id, expert,
-        {"before": None, "after": {"application": application.id, "scores": cleaned_scores, "total": review.total}},
+        "pilot_review.submit",
+        "pilot_review",
+        review.id,
+        expert,
+        {
+            "before": None,
+            "after": {"application": application.id, "scores": cleaned_scores, "total": review.total},
+        },
     )
     _aggregate(application, expert)
     db.session.commit()
@@ -303,9 +356,19 @@ def _aggregate(application: PilotApplication, actor: User) -> None:
     application.spread_flag = application.spread > application.call.spread_threshold
     application.status = "reviewed"
     audit.record(
-        "pilot_application.reviewed", "pilot_application", application.id, actor,
-        {"before": before, "after": {"status": "reviewed", "expert_score": application.expert_score,
-                                     "spread": application.spread, "spread_flag": application.spread_flag}},
+        "pilot_application.reviewed",
+        "pilot_application",
+        application.id,
+        actor,
+        {
+            "before": before,
+            "after": {
+                "status": "reviewed",
+                "expert_score": application.expert_score,
+                "spread": application.spread,
+                "spread_flag": application.spread_flag,
+            },
+        },
     )
     tell_applicant(application, _l("Expert review completed"))
 
@@ -318,6 +381,12 @@ def record_panel_note(application: PilotApplication, note: str, actor: User) -> 
         raise Conflict("not_flagged", _("Only an application flagged for spread needs a panel note."))
     before = {"panel_note": application.panel_note}
     application.panel_note = note[:5000]
-    audit.record("pilot_application.panel_note", "pilot_application", application.id, actor, {"before": before, "after": {"panel_note": application.panel_note}})
+    audit.record(
+        "pilot_application.panel_note",
+        "pilot_application",
+        application.id,
+        actor,
+        {"before": before, "after": {"panel_note": application.panel_note}},
+    )
     db.session.commit()
     return application

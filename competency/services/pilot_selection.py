@@ -94,7 +94,9 @@ def select_units(call: PilotCall, chosen_ids: list[int], reasons: dict[int, str]
     by_id = {r.application.id: r for r in ranked}
     chosen = [i for i in dict.fromkeys(chosen_ids) if i in by_id]
     if len(chosen) > call.quota:
-        raise ServiceError("over_quota", _("Select at most %(n)s units (the quota).", n=call.quota), "selected")
+        raise ServiceError(
+            "over_quota", _("Select at most %(n)s units (the quota).", n=call.quota), "selected"
+        )
     if not chosen:
         raise ServiceError("none_selected", _("Select at least one unit."), "selected")
     expected = {r.application.id for r in ranked[: call.quota]}
@@ -114,9 +116,19 @@ def select_units(call: PilotCall, chosen_ids: list[int], reasons: dict[int, str]
         a.status = "selected" if a.id in chosen else "not_selected"
         a.selection_reason = (reasons.get(a.id) or "").strip()[:2000] if a.id in departures else ""
         audit.record(
-            "pilot_application.select", "pilot_application", a.id, actor,
-            {"before": before, "after": {"status": a.status, "rank": a.rank, "final_score": a.final_score,
-                                         "reason": a.selection_reason}},
+            "pilot_application.select",
+            "pilot_application",
+            a.id,
+            actor,
+            {
+                "before": before,
+                "after": {
+                    "status": a.status,
+                    "rank": a.rank,
+                    "final_score": a.final_score,
+                    "reason": a.selection_reason,
+                },
+            },
         )
     db.session.commit()
     return departures
@@ -129,13 +141,17 @@ def selected(call: PilotCall) -> list[PilotApplication]:
     return [
         a
         for a in db.session.scalars(
-            select(PilotApplication).where(PilotApplication.call_id == call.id).order_by(PilotApplication.rank)
+            select(PilotApplication)
+            .where(PilotApplication.call_id == call.id)
+            .order_by(PilotApplication.rank)
         )
         if a.status in ("selected", "designated", "objection_upheld")
     ]
 
 
-def publish_notice(call: PilotCall, starts_at: datetime, ends_at: datetime, procedure: str, actor: User) -> None:
+def publish_notice(
+    call: PilotCall, starts_at: datetime, ends_at: datetime, procedure: str, actor: User
+) -> None:
     if call.notice_starts_at is not None:
         raise Conflict("notice_published", _("The notice is already published."))
     if not any(a.status == "selected" for a in selected(call)):
@@ -149,9 +165,16 @@ def publish_notice(call: PilotCall, starts_at: datetime, ends_at: datetime, proc
     procedure = (procedure or "").strip()
     if not procedure:
         raise ServiceError("missing_field", _("Describe how to object."), "procedure")
-    call.notice_starts_at, call.notice_ends_at, call.objection_procedure = starts_at, ends_at, procedure[:5000]
+    call.notice_starts_at, call.notice_ends_at, call.objection_procedure = (
+        starts_at,
+        ends_at,
+        procedure[:5000],
+    )
     audit.record(
-        "pilot_call.notice", "pilot_call", call.id, actor,
+        "pilot_call.notice",
+        "pilot_call",
+        call.id,
+        actor,
         {"before": None, "after": {"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat()}},
     )
     for a in selected(call):
@@ -192,7 +215,10 @@ def object_to(call: PilotCall, application_id: int, name: str, contact: str, tex
     db.session.add(objection)
     db.session.flush()
     audit.record(
-        "pilot_objection.create", "pilot_objection", objection.id, None,
+        "pilot_objection.create",
+        "pilot_objection",
+        objection.id,
+        None,
         {"before": None, "after": {"application": application.id, "name": objection.name}},
     )
     db.session.commit()
@@ -209,7 +235,9 @@ def resolve_objection(objection_id: int, outcome: str, resolution: str, actor: U
         raise ServiceError("outcome", _("Choose upheld or dismissed."), "outcome")
     resolution = (resolution or "").strip()
     if not resolution:
-        raise ServiceError("resolution", _("Record how the objection was checked and answered."), "resolution")
+        raise ServiceError(
+            "resolution", _("Record how the objection was checked and answered."), "resolution"
+        )
     objection.status, objection.resolution = outcome, resolution[:5000]
     objection.resolved_at, objection.resolved_by = utcnow(), actor.id
     application = objection.application
@@ -218,9 +246,18 @@ def resolve_objection(objection_id: int, outcome: str, resolution: str, actor: U
         application.status = "objection_upheld"
         tell_applicant(application, _l("An objection against your unit was upheld"), resolution)
     audit.record(
-        "pilot_objection.resolve", "pilot_objection", objection.id, actor,
-        {"before": {"status": "open", "application_status": before["status"]},
-         "after": {"status": outcome, "resolution": objection.resolution, "application_status": application.status}},
+        "pilot_objection.resolve",
+        "pilot_objection",
+        objection.id,
+        actor,
+        {
+            "before": {"status": "open", "application_status": before["status"]},
+            "after": {
+                "status": outcome,
+                "resolution": objection.resolution,
+                "application_status": application.status,
+            },
+        },
     )
     db.session.commit()
     return objection
@@ -274,17 +311,25 @@ def designate(call: PilotCall, actor: User, now: datetime | None = None) -> list
         db.session.flush()
         for kind, months, title in MILESTONES:
             db.session.add(
-                PilotMilestone(designation_id=designation.id, kind=kind, title=title, due_at=_add_months(now, months))
+                PilotMilestone(
+                    designation_id=designation.id, kind=kind, title=title, due_at=_add_months(now, months)
+                )
             )
         application.status = "designated"
         audit.record(
-            "pilot_designation.create", "pilot_designation", designation.id, actor,
+            "pilot_designation.create",
+            "pilot_designation",
+            designation.id,
+            actor,
             {"before": {"status": "selected"}, "after": {"status": "designated", "code": designation.code}},
         )
         tell_applicant(
             application,
             _l("Designated as a pilot unit"),
-            _l("Your unit is designated as a pilot unit for two years. Verification code: %(code)s", code=designation.code),
+            _l(
+                "Your unit is designated as a pilot unit for two years. Verification code: %(code)s",
+                code=designation.code,
+            ),
         )
         made.append(designation)
     db.session.commit()
@@ -304,7 +349,9 @@ def normalise_code(code: str) -> str:
 
 
 def find_designation(code: str) -> PilotDesignation:
-    designation = db.session.scalar(select(PilotDesignation).where(PilotDesignation.code == normalise_code(code)))
+    designation = db.session.scalar(
+        select(PilotDesignation).where(PilotDesignation.code == normalise_code(code))
+    )
     if designation is None:
         raise NotFound("not_found", _("No designated pilot unit has this code."))
     return designation
@@ -325,7 +372,11 @@ def public_record(designation: PilotDesignation) -> dict:
 
 
 def designations() -> list[PilotDesignation]:
-    return list(db.session.scalars(select(PilotDesignation).order_by(PilotDesignation.designated_at.desc(), PilotDesignation.id)))
+    return list(
+        db.session.scalars(
+            select(PilotDesignation).order_by(PilotDesignation.designated_at.desc(), PilotDesignation.id)
+        )
+    )
 
 
 def designations_of(institution_id: int) -> list[PilotDesignation]:
@@ -333,7 +384,9 @@ def designations_of(institution_id: int) -> list[PilotDesignation]:
 
 
 def designation_of(application: PilotApplication) -> PilotDesignation | None:
-    return db.session.scalar(select(PilotDesignation).where(PilotDesignation.application_id == application.id))
+    return db.session.scalar(
+        select(PilotDesignation).where(PilotDesignation.application_id == application.id)
+    )
 
 
 def designations_for_call(call: PilotCall) -> list[PilotDesignation]:
@@ -362,7 +415,10 @@ def revoke(designation: PilotDesignation, reason: str, actor: User) -> None:
         raise Conflict("revoked", _("This designation is already revoked."))
     designation.revoked_at, designation.revoke_reason = utcnow(), reason[:2000]
     audit.record(
-        "pilot_designation.revoke", "pilot_designation", designation.id, actor,
+        "pilot_designation.revoke",
+        "pilot_designation",
+        designation.id,
+        actor,
         {"before": {"status": "active"}, "after": {"status": "revoked", "reason": designation.revoke_reason}},
     )
     tell_applicant(designation.application, _l("Pilot designation revoked"), reason)
@@ -375,8 +431,10 @@ def update_milestone(milestone_id: int, action: str, note: str, actor: User) -> 
     if milestone is None:
         raise NotFound("not_found", _("No such milestone."))
     designation = milestone.designation
-    before = {"done_at": milestone.done_at.isoformat() if milestone.done_at else None,
-              "diagnosis_round_id": milestone.diagnosis_round_id}
+    before = {
+        "done_at": milestone.done_at.isoformat() if milestone.done_at else None,
+        "diagnosis_round_id": milestone.diagnosis_round_id,
+    }
     if designation.revoked_at is not None:
         raise Conflict("revoked", _("This designation is revoked."))
     if action == "done":
@@ -409,9 +467,18 @@ def update_milestone(milestone_id: int, action: str, note: str, actor: User) -> 
     else:
         raise ServiceError("action", _("Unknown action."), "action")
     audit.record(
-        f"pilot_milestone.{action}", "pilot_milestone", milestone.id, actor,
-        {"before": before, "after": {"done_at": milestone.done_at.isoformat() if milestone.done_at else None,
-                                     "diagnosis_round_id": milestone.diagnosis_round_id, "note": milestone.note}},
+        f"pilot_milestone.{action}",
+        "pilot_milestone",
+        milestone.id,
+        actor,
+        {
+            "before": before,
+            "after": {
+                "done_at": milestone.done_at.isoformat() if milestone.done_at else None,
+                "diagnosis_round_id": milestone.diagnosis_round_id,
+                "note": milestone.note,
+            },
+        },
     )
     db.session.commit()
     return milestone

@@ -17,7 +17,9 @@ bp = Blueprint("messages", __name__)
 @roles_required(*ALL_ROLES)
 def index():
     """The logged-in person's messages, newest first."""
-    return render_template("messages/index.html", messages=notify.messages_for(current_user), form=ActionForm())
+    return render_template(
+        "messages/index.html", messages=notify.messages_for(current_user), form=ActionForm()
+    )
 
 
 @bp.route("/messages/<int:message_id>/read", methods=["POST"])

@@ -117,7 +117,9 @@ class PanelNoteForm(FlaskForm):
 
 
 class NoticeForm(FlaskForm):
-    starts_at = DateTimeLocalField(_l("Publicity starts (Beijing time)"), format=LOCAL, validators=[Optional()])
+    starts_at = DateTimeLocalField(
+        _l("Publicity starts (Beijing time)"), format=LOCAL, validators=[Optional()]
+    )
     ends_at = DateTimeLocalField(_l("Publicity ends (Beijing time)"), format=LOCAL, validators=[Optional()])
     procedure = TextAreaField(_l("How to object"), validators=[Length(max=5000)])
     publish = SubmitField(_l("Publish notice"))
@@ -132,7 +134,9 @@ class ObjectionForm(FlaskForm):
 
 
 class ResolveForm(FlaskForm):
-    outcome = SelectField(_l("Outcome"), choices=choices([("dismissed", _l("Dismissed")), ("upheld", _l("Upheld"))]))
+    outcome = SelectField(
+        _l("Outcome"), choices=choices([("dismissed", _l("Dismissed")), ("upheld", _l("Upheld"))])
+    )
     resolution = TextAreaField(_l("Resolution"), validators=[Length(max=5000)])
     resolve = SubmitField(_l("Resolve"))
 
@@ -167,4 +171,3 @@ class ReviewForm(FlaskForm):
     """Scores and comments are per rubric criterion, read from the request by name (score_<code>)."""
 
     submit_review = SubmitField(_l("Submit review"))
-

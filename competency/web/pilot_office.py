@@ -87,19 +87,23 @@ def index():
 
 
 def _call_form(call=None) -> CallForm:
-    form = CallForm() if call is None or request.method == "POST" else CallForm(
-        data={
-            "title": call.title,
-            "description": call.description,
-            "eligible_types": call.eligible_types,
-            "industries": call.industries,
-            "opens_at": pilot_calls.utc_to_local(call.opens_at).replace(tzinfo=None),
-            "closes_at": pilot_calls.utc_to_local(call.closes_at).replace(tzinfo=None),
-            "quota": call.quota,
-            "weight_diagnosis": call.weight_diagnosis,
-            "spread_threshold": int(call.spread_threshold),
-            "rubric": pilot_calls.rubric_text(call.rubric),
-        }
+    form = (
+        CallForm()
+        if call is None or request.method == "POST"
+        else CallForm(
+            data={
+                "title": call.title,
+                "description": call.description,
+                "eligible_types": call.eligible_types,
+                "industries": call.industries,
+                "opens_at": pilot_calls.utc_to_local(call.opens_at).replace(tzinfo=None),
+                "closes_at": pilot_calls.utc_to_local(call.closes_at).replace(tzinfo=None),
+                "quota": call.quota,
+                "weight_diagnosis": call.weight_diagnosis,
+                "spread_threshold": int(call.spread_threshold),
+                "rubric": pilot_calls.rubric_text(call.rubric),
+            }
+        )
     )
     form.eligible_types.choices = choices((t, _type_labels()[t]) for t in ELIGIBLE_TYPES)
     form.industries.choices = choices(industry_choices())
@@ -119,7 +123,11 @@ def _save_call(call=None):
     if form.validate_on_submit():
         data = {name: field.data for name, field in form._fields.items()}
         try:
-            saved = pilot_calls.create(data, current_user) if call is None else pilot_calls.update(call, data, current_user)
+            saved = (
+                pilot_calls.create(data, current_user)
+                if call is None
+                else pilot_calls.update(call, data, current_user)
+            )
         except ServiceError as exc:
             db.session.rollback()
             _field_error(form, exc, "title")
@@ -200,7 +208,14 @@ def work(application_id: int):
             if screening.screen.data and screening.validate():
                 checklist = {key: screening[f"check_{key}"].data for key in apps.SCREENING_CHECKLIST}
                 fix_by = local_to_utc(screening.fix_by.data) if screening.fix_by.data else None
-                apps.screen(application, screening.decision.data, checklist, screening.reasons.data, fix_by, current_user)
+                apps.screen(
+                    application,
+                    screening.decision.data,
+                    checklist,
+                    screening.reasons.data,
+                    fix_by,
+                    current_user,
+                )
                 flash(_("Screening recorded."), "success")
                 return redirect(url_for("pilot_office.work", application_id=application.id))
             if assign.assign.data and assign.validate():
@@ -291,7 +306,13 @@ def ranking(call_id: int):
             db.session.rollback()
             problem, status = exc.message, exc.status
         else:
-            flash(_("Selection saved (%(n)s departures from the ranking, each with its reason).", n=len(departures)), "success")
+            flash(
+                _(
+                    "Selection saved (%(n)s departures from the ranking, each with its reason).",
+                    n=len(departures),
+                ),
+                "success",
+            )
             return redirect(url_for("pilot_office.ranking", call_id=item.id))
     ranked = pilot_selection.ranking(item)
     return (
@@ -345,7 +366,9 @@ def resolve(objection_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        objection = pilot_selection.resolve_objection(objection_id, form.outcome.data, form.resolution.data, current_user)
+        objection = pilot_selection.resolve_objection(
+            objection_id, form.outcome.data, form.resolution.data, current_user
+        )
     except NotFound:
         abort(404)
     except ServiceError as exc:
@@ -363,7 +386,11 @@ def objections(call_id: int):
     item = _call(call_id)
     rows = [o for a in pilot_selection.selected(item) for o in a.objections]
     return render_template(
-        "pilots/objections.html", call=item, objections=rows, form=ResolveForm(), local=pilot_calls.utc_to_local
+        "pilots/objections.html",
+        call=item,
+        objections=rows,
+        form=ResolveForm(),
+        local=pilot_calls.utc_to_local,
     )
 
 
@@ -440,7 +467,11 @@ def dashboard():
     labels = [str(FUNNEL_LABELS[name]) for name, _count in summary["funnel"]]
     counts = [count for _name, count in summary["funnel"]]
     funnel_svg = charts.bars(
-        labels, counts, max(counts + [1]), _("Application funnel"), _("Applications that reached each step; the table beside gives the numbers.")
+        labels,
+        counts,
+        max(counts + [1]),
+        _("Application funnel"),
+        _("Applications that reached each step; the table beside gives the numbers."),
     )
     return render_template(
         "pilots/dashboard.html",
@@ -469,7 +500,8 @@ def export():
     elif fmt == "csv":
         # The rows are read in the request; the CSV text is produced and sent row by row.
         response = Response(
-            pilot_dashboards.csv_stream(list(pilot_dashboards.rows(call_id))), mimetype="text/csv; charset=utf-8"
+            pilot_dashboards.csv_stream(list(pilot_dashboards.rows(call_id))),
+            mimetype="text/csv; charset=utf-8",
         )
     else:
         raise ServiceError("format", _("Choose CSV or XLSX."), "format")

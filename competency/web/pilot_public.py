@@ -35,7 +35,9 @@ def notice(call_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            pilot_selection.object_to(call, form.application_id.data, form.name.data, form.contact.data, form.text.data)
+            pilot_selection.object_to(
+                call, form.application_id.data, form.name.data, form.contact.data, form.text.data
+            )
         except ServiceError as exc:
             db.session.rollback()
             field = exc.field if exc.field in form._fields else "text"

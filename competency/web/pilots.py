@@ -97,7 +97,8 @@ def apply(call_id: int):
 def _fill(form: ApplicationForm, application) -> None:
     call = application.call
     form.institution_type.choices = choices(
-        [("", _("— choose —"))] + [(t, label) for t, label in _type_labels().items() if t in call.eligible_types]
+        [("", _("— choose —"))]
+        + [(t, label) for t, label in _type_labels().items() if t in call.eligible_types]
     )
     form.industries.choices = choices(industry_choices(call.industries))
     if not form.is_submitted():
@@ -223,7 +224,9 @@ def withdraw(application_id: int):
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
-        flash(_("Application withdrawn. You may change it and submit it again until the deadline."), "success")
+        flash(
+            _("Application withdrawn. You may change it and submit it again until the deadline."), "success"
+        )
     return redirect(url_for("pilots.application", application_id=application.id))
 
 

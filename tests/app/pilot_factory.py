@@ -94,19 +94,28 @@ def pilot_params(people: dict) -> dict:
     applicant = people["institution_admin"]
     call = make_call()
     application = pilot_applications.start(call, applicant)
-    attachment = pilot_applications.add_attachment(application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant)
+    attachment = pilot_applications.add_attachment(
+        application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant
+    )
     application.status = "in_review"
     review = PilotReview(application_id=application.id, expert_id=people["expert"].id)
     objection = PilotObjection(application_id=application.id, name="甲", contact="a@example.com", text="异议")
     now = utcnow()
     designation = PilotDesignation(
-        code="SD2026MATRIX01", application_id=application.id, institution_id=application.institution_id,
-        institution_name="矩阵学院", institution_type="higher_vocational", industries=["AI"],
-        designated_at=now, ends_at=now + timedelta(days=730),
+        code="SD2026MATRIX01",
+        application_id=application.id,
+        institution_id=application.institution_id,
+        institution_name="矩阵学院",
+        institution_type="higher_vocational",
+        industries=["AI"],
+        designated_at=now,
+        ends_at=now + timedelta(days=730),
     )
     db.session.add_all([review, objection, designation])
     db.session.flush()
-    milestone = PilotMilestone(designation_id=designation.id, kind="midterm", title="中期", due_at=now + timedelta(days=365))
+    milestone = PilotMilestone(
+        designation_id=designation.id, kind="midterm", title="中期", due_at=now + timedelta(days=365)
+    )
     message = Message(user_id=people["teacher"].id, subject="通知", body="", link="/home")
     db.session.add_all([milestone, message])
     db.session.commit()

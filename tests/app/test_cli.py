@@ -108,7 +108,11 @@ def test_seed_demo_is_idempotent(app):
     from competency.services.pilot_demo import APPLICANTS
 
     counts = (
-        _count(User), _count(Institution), _count(Cohort), _count(PilotCall), _count(PilotApplication),
+        _count(User),
+        _count(Institution),
+        _count(Cohort),
+        _count(PilotCall),
+        _count(PilotApplication),
         _count(PilotDesignation),
     )
     # The two demo schools, and the pilot programme's other applicants.
@@ -120,7 +124,11 @@ def test_seed_demo_is_idempotent(app):
     second = runner.invoke(seed_demo_command)
     assert second.exit_code == 0
     assert (
-        _count(User), _count(Institution), _count(Cohort), _count(PilotCall), _count(PilotApplication),
+        _count(User),
+        _count(Institution),
+        _count(Cohort),
+        _count(PilotCall),
+        _count(PilotApplication),
         _count(PilotDesignation),
     ) == counts
 

@@ -30,10 +30,22 @@ def submitted(app, make_user):
     application = pilot_applications.start(call, applicant)
     pilot_applications.add_attachment(application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant)
     form = {
-        "unit_name": "测试职业技术学院", "unit_address": "地址", "legal_representative": "张", "institution_type": "higher_vocational",
-        "industries": ["AI"], "development_plan": "规划", "base_site": "场地", "base_equipment": "设备", "base_textbooks": "教材",
-        "base_videos": "视频", "base_courses": "课程", "projects": [{"partner": "甲", "period": "乙", "outcomes": "丙"}],
-        "guarantee_management": "体制", "guarantee_operation": "机制", "contact_name": "李", "contact_phone": "1",
+        "unit_name": "测试职业技术学院",
+        "unit_address": "地址",
+        "legal_representative": "张",
+        "institution_type": "higher_vocational",
+        "industries": ["AI"],
+        "development_plan": "规划",
+        "base_site": "场地",
+        "base_equipment": "设备",
+        "base_textbooks": "教材",
+        "base_videos": "视频",
+        "base_courses": "课程",
+        "projects": [{"partner": "甲", "period": "乙", "outcomes": "丙"}],
+        "guarantee_management": "体制",
+        "guarantee_operation": "机制",
+        "contact_name": "李",
+        "contact_phone": "1",
         "contact_email": "li@example.edu.cn",
     }
     pilot_applications.submit(application, applicant, form)
@@ -49,7 +61,9 @@ def test_rejection_reaches_the_applicant_in_the_message_centre_and_the_outbox(ap
     pilot_applications.screen(application, "reject", {}, "申报领域不符", None, officer)
     assert application.status == "rejected"
     assert not pilot_applications.editable(application)
-    message = db.session.scalar(select(Message).where(Message.user_id == applicant.id).order_by(Message.id.desc()))
+    message = db.session.scalar(
+        select(Message).where(Message.user_id == applicant.id).order_by(Message.id.desc())
+    )
     assert "未通过初筛" in message.subject and "申报领域不符" in message.body
     mail = db.session.scalar(select(OutboxMail).order_by(OutboxMail.id.desc()))
     assert mail.to_address == "li@example.edu.cn" and "申报领域不符" in mail.body
@@ -59,14 +73,21 @@ def test_rejection_reaches_the_applicant_in_the_message_centre_and_the_outbox(ap
     assert "申报领域不符" in client.get("/messages").get_data(as_text=True)
     token = csrf_from(client, "/messages")
     response = client.post(f"/messages/{message.id}/read", data={"csrf_token": token})
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/pilots/applications/{application.id}")
+    assert response.status_code == 302 and response.headers["Location"].endswith(
+        f"/pilots/applications/{application.id}"
+    )
     db.session.refresh(message)
     assert message.read_at is not None
     # Someone else's message is not theirs to open.
     make_user("institution_admin", "nosy")
     other = app.test_client()
     login(other, "nosy")
-    assert other.post(f"/messages/{message.id}/read", data={"csrf_token": csrf_from(other, "/messages")}).status_code == 404
+    assert (
+        other.post(
+            f"/messages/{message.id}/read", data={"csrf_token": csrf_from(other, "/messages")}
+        ).status_code
+        == 404
+    )
 
     make_user("platform_admin", "root")
     admin = app.test_client()

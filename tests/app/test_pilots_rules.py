@@ -68,13 +68,19 @@ def test_nothing_changes_after_the_deadline(app, started, applicant):
     edit = f"/pilots/applications/{application.id}/edit"
     assert client.get(edit).status_code == 302  # the form is not even offered
     client.post(edit, data=complete_form(token, unit_name="改名", save="1"))
-    assert client.post(f"/pilots/applications/{application.id}/withdraw", data={"csrf_token": token}).status_code == 302
+    assert (
+        client.post(f"/pilots/applications/{application.id}/withdraw", data={"csrf_token": token}).status_code
+        == 302
+    )
     client.post(
         f"/pilots/applications/{application.id}/attachments",
         data={"csrf_token": token, "kind": "supporting", "file": (io.BytesIO(PDF_BYTES), "late.pdf")},
     )
     attachment = application.attachments[0]
-    client.post(f"/pilots/applications/{application.id}/attachments/{attachment.id}/delete", data={"csrf_token": token})
+    client.post(
+        f"/pilots/applications/{application.id}/attachments/{attachment.id}/delete",
+        data={"csrf_token": token},
+    )
     db.session.refresh(application)
     assert (application.status, application.form, len(application.attachments)) == snapshot
     assert _stored_files(app) == files_before
@@ -87,7 +93,9 @@ def test_nothing_changes_after_the_deadline(app, started, applicant):
     assert "撤回以修改" not in page and "编辑申报" not in page
 
 
-def test_applicant_never_sees_another_application_or_an_expert_score(app, started, make_user, other_institution):
+def test_applicant_never_sees_another_application_or_an_expert_score(
+    app, started, make_user, other_institution
+):
     call, application = started
     _submit(app, application)
     rival = make_user("institution_admin", "rival", inst=other_institution)
@@ -100,15 +108,24 @@ def test_applicant_never_sees_another_application_or_an_expert_score(app, starte
     token = csrf_from(rival_client, "/pilots/")
     assert rival_client.post(f"{base}/withdraw", data={"csrf_token": token}).status_code == 404
     listing = rival_client.get("/pilots/").get_data(as_text=True)
-    assert f"/pilots/applications/{application.id}" not in listing and f"/pilots/applications/{rival_app.id}" in listing
+    assert (
+        f"/pilots/applications/{application.id}" not in listing
+        and f"/pilots/applications/{rival_app.id}" in listing
+    )
 
     # Reviews done, with distinctive scores and comments: the applicant sees none of it.
     application.status, application.diagnosis_score = "reviewed", 70.0
     for n, total in enumerate((91.5, 47.5, 66.5), start=1):
         expert = make_user("expert", f"ex{n}", inst=None)
         db.session.add(
-            PilotReview(application_id=application.id, expert_id=expert.id, submitted_at=utcnow(), total=total,
-                        scores={"plan": total / 5}, comments={"plan": f"机密评语{n}"})
+            PilotReview(
+                application_id=application.id,
+                expert_id=expert.id,
+                submitted_at=utcnow(),
+                total=total,
+                scores={"plan": total / 5},
+                comments={"plan": f"机密评语{n}"},
+            )
         )
     application.expert_score, application.spread, application.final_score = 68.5, 44.0, 69.1
     db.session.commit()
@@ -134,7 +151,12 @@ def test_attachment_checked_by_content_size_and_kind(app, started, applicant):
         ("supporting", b"MZ\x90\x00 an executable renamed", "报告.pdf", "既不是 PDF 也不是 Word"),
         ("stamped_scan", docx_bytes(), "盖章.pdf", "盖章申报表必须是 PDF 扫描件"),
         ("supporting", PDF_BYTES + b"0" * 3000, "大文件.pdf", "文件超过"),
-        ("supporting", docx_bytes(extra_entries=pilot_files.MAX_ZIP_ENTRIES + 1), "炸弹.docx", "既不是 PDF 也不是 Word"),
+        (
+            "supporting",
+            docx_bytes(extra_entries=pilot_files.MAX_ZIP_ENTRIES + 1),
+            "炸弹.docx",
+            "既不是 PDF 也不是 Word",
+        ),
         ("supporting", b"PK\x03\x04 not really a zip", "坏.docx", "既不是 PDF 也不是 Word"),
         ("supporting", b"", "空.pdf", "文件为空"),
     ]
@@ -142,7 +164,9 @@ def test_attachment_checked_by_content_size_and_kind(app, started, applicant):
     for kind, data, name, message in cases:
         if "大文件" in name:
             app.config["PILOT_ATTACHMENT_MAX_BYTES"] = 2000
-        response = client.post(upload, data={"csrf_token": token, "kind": kind, "file": (io.BytesIO(data), name)})
+        response = client.post(
+            upload, data={"csrf_token": token, "kind": kind, "file": (io.BytesIO(data), name)}
+        )
         app.config["PILOT_ATTACHMENT_MAX_BYTES"] = 10 * 1024 * 1024
         assert response.status_code == 303
         page = client.get(f"/pilots/applications/{application.id}/edit").get_data(as_text=True)
@@ -191,13 +215,25 @@ def test_call_with_dates_out_of_order_is_refused(app, make_user):
     client = _client(app, "off")
     token = csrf_from(client, "/pilots/office/calls/new")
     base = {
-        "csrf_token": token, "title": "错误批次", "eligible_types": ["enterprise"], "industries": ["AI"],
-        "quota": "3", "weight_diagnosis": "40", "spread_threshold": "20", "rubric": "a | 方案 | 100",
+        "csrf_token": token,
+        "title": "错误批次",
+        "eligible_types": ["enterprise"],
+        "industries": ["AI"],
+        "quota": "3",
+        "weight_diagnosis": "40",
+        "spread_threshold": "20",
+        "rubric": "a | 方案 | 100",
     }
     cases = [
         ({"opens_at": "2027-05-01T09:00", "closes_at": "2027-04-01T09:00"}, "截止时间必须晚于开始时间"),
-        ({"opens_at": "2027-04-01T09:00", "closes_at": "2027-05-01T09:00", "rubric": "a | 方案 | 90"}, "合计须为 100"),
-        ({"opens_at": "2027-04-01T09:00", "closes_at": "2027-05-01T09:00", "weight_diagnosis": "140"}, "诊断权重"),
+        (
+            {"opens_at": "2027-04-01T09:00", "closes_at": "2027-05-01T09:00", "rubric": "a | 方案 | 90"},
+            "合计须为 100",
+        ),
+        (
+            {"opens_at": "2027-04-01T09:00", "closes_at": "2027-05-01T09:00", "weight_diagnosis": "140"},
+            "诊断权重",
+        ),
         ({"opens_at": "2027-04-01T09:00", "closes_at": "2027-05-01T09:00", "quota": "0"}, "名额须为"),
     ]
     for changes, message in cases:

@@ -104,8 +104,14 @@ def test_one_application_through_every_state(app, people, monkeypatch):
 
     # Attachments, checked by content.
     upload = f"/pilots/applications/{application.id}/attachments"
-    applicant.post(upload, data={"csrf_token": token, "kind": "stamped_scan", "file": (io.BytesIO(PDF_BYTES), "申报表.pdf")})
-    applicant.post(upload, data={"csrf_token": token, "kind": "supporting", "file": (io.BytesIO(docx_bytes()), "佐证.docx")})
+    applicant.post(
+        upload,
+        data={"csrf_token": token, "kind": "stamped_scan", "file": (io.BytesIO(PDF_BYTES), "申报表.pdf")},
+    )
+    applicant.post(
+        upload,
+        data={"csrf_token": token, "kind": "supporting", "file": (io.BytesIO(docx_bytes()), "佐证.docx")},
+    )
     db.session.refresh(application)
     assert sorted(a.file_type for a in application.attachments) == ["docx", "pdf"]
 
@@ -127,22 +133,48 @@ def test_one_application_through_every_state(app, people, monkeypatch):
     fix_by = (utcnow() + timedelta(days=5)).strftime(LOCAL)
     response = officer.post(
         work,
-        data={"s-csrf_token": otoken, "s-decision": "return", "s-reasons": "请补充设备清单", "s-fix_by": fix_by, "s-screen": "1"},
+        data={
+            "s-csrf_token": otoken,
+            "s-decision": "return",
+            "s-reasons": "请补充设备清单",
+            "s-fix_by": fix_by,
+            "s-screen": "1",
+        },
     )
     assert response.status_code == 302
     db.session.refresh(application)
     assert application.status == "returned" and application.fix_by is not None
     assert "请补充设备清单" in applicant.get(view).get_data(as_text=True)
-    response = applicant.post(edit, data=complete_form(token, base_equipment="设备 520 台（清单见附件）", submit_application="1"))
+    response = applicant.post(
+        edit, data=complete_form(token, base_equipment="设备 520 台（清单见附件）", submit_application="1")
+    )
     assert response.status_code == 302
     db.session.refresh(application)
     assert application.status == "submitted" and application.form["base_equipment"].startswith("设备 520")
 
     # Passing needs every check ticked.
-    checks = {f"s-check_{k}": "y" for k in ("materials_complete", "eligible_type", "industry_match", "base_conditions", "project_experience", "guarantees")}
-    refused = officer.post(work, data={"s-csrf_token": otoken, "s-decision": "pass", "s-screen": "1", "s-check_eligible_type": "y"})
+    checks = {
+        f"s-check_{k}": "y"
+        for k in (
+            "materials_complete",
+            "eligible_type",
+            "industry_match",
+            "base_conditions",
+            "project_experience",
+            "guarantees",
+        )
+    }
+    refused = officer.post(
+        work,
+        data={"s-csrf_token": otoken, "s-decision": "pass", "s-screen": "1", "s-check_eligible_type": "y"},
+    )
     assert refused.status_code == 400
-    assert officer.post(work, data={"s-csrf_token": otoken, "s-decision": "pass", "s-screen": "1", **checks}).status_code == 302
+    assert (
+        officer.post(
+            work, data={"s-csrf_token": otoken, "s-decision": "pass", "s-screen": "1", **checks}
+        ).status_code
+        == 302
+    )
     db.session.refresh(application)
     assert application.status == "screened"
 
@@ -165,12 +197,24 @@ def test_one_application_through_every_state(app, people, monkeypatch):
     page = officer.get(work).get_data(as_text=True)
     assert "works at the applicant institution" in page or "申报单位" in page
     for conflicted in (people["insider"], people["tied"]):
-        response = officer.post(work, data={"a-csrf_token": otoken, "a-experts": [e1.id, e2.id, conflicted.id], "a-assign": "1"})
+        response = officer.post(
+            work, data={"a-csrf_token": otoken, "a-experts": [e1.id, e2.id, conflicted.id], "a-assign": "1"}
+        )
         assert response.status_code == 400
         assert conflicted.display_name in response.get_data(as_text=True)
-    assert officer.post(work, data={"a-csrf_token": otoken, "a-experts": [e1.id, e2.id], "a-assign": "1"}).status_code == 400
+    assert (
+        officer.post(
+            work, data={"a-csrf_token": otoken, "a-experts": [e1.id, e2.id], "a-assign": "1"}
+        ).status_code
+        == 400
+    )
     assert db.session.scalar(select(PilotReview.id)) is None
-    assert officer.post(work, data={"a-csrf_token": otoken, "a-experts": [e1.id, e2.id, e3.id], "a-assign": "1"}).status_code == 302
+    assert (
+        officer.post(
+            work, data={"a-csrf_token": otoken, "a-experts": [e1.id, e2.id, e3.id], "a-assign": "1"}
+        ).status_code
+        == 302
+    )
     db.session.refresh(application)
     assert application.status == "in_review"
 
@@ -214,24 +258,55 @@ def test_one_application_through_every_state(app, people, monkeypatch):
     # 公示: dates out of order refused; then published; an objection from anyone; resolved.
     notice = f"/pilots/office/calls/{call.id}/notice"
     now = utcnow()
-    officer.post(notice, data={"csrf_token": otoken, "starts_at": (now + timedelta(days=2)).strftime(LOCAL), "ends_at": now.strftime(LOCAL), "procedure": "书面"})
+    officer.post(
+        notice,
+        data={
+            "csrf_token": otoken,
+            "starts_at": (now + timedelta(days=2)).strftime(LOCAL),
+            "ends_at": now.strftime(LOCAL),
+            "procedure": "书面",
+        },
+    )
     db.session.refresh(call)
     assert call.notice_starts_at is None
-    officer.post(notice, data={"csrf_token": otoken, "starts_at": (now - timedelta(hours=1)).strftime(LOCAL), "ends_at": (now + timedelta(days=5)).strftime(LOCAL), "procedure": "实名书面提出"})
+    officer.post(
+        notice,
+        data={
+            "csrf_token": otoken,
+            "starts_at": (now - timedelta(hours=1)).strftime(LOCAL),
+            "ends_at": (now + timedelta(days=5)).strftime(LOCAL),
+            "procedure": "实名书面提出",
+        },
+    )
     db.session.refresh(call)
     assert call.notice_starts_at is not None
     public = app.test_client()
     page = public.get(f"/notices/pilots/{call.id}").get_data(as_text=True)
     assert "测试职业技术学院" in page and "实名书面提出" in page
     ptoken = csrf_from(public, f"/notices/pilots/{call.id}")
-    response = public.post(f"/notices/pilots/{call.id}", data={"csrf_token": ptoken, "application_id": application.id, "name": "王某", "contact": "wang@example.com", "text": "合作项目是否属实？"})
+    response = public.post(
+        f"/notices/pilots/{call.id}",
+        data={
+            "csrf_token": ptoken,
+            "application_id": application.id,
+            "name": "王某",
+            "contact": "wang@example.com",
+            "text": "合作项目是否属实？",
+        },
+    )
     assert response.status_code == 302
     objection = db.session.scalar(select(PilotObjection))
     assert objection.status == "open"
     # Designation waits for the period to end and every objection to be resolved.
-    assert officer.post(f"/pilots/office/calls/{call.id}/designate", data={"csrf_token": otoken}).status_code == 302
+    assert (
+        officer.post(f"/pilots/office/calls/{call.id}/designate", data={"csrf_token": otoken}).status_code
+        == 302
+    )
     assert db.session.scalar(select(PilotDesignation.id)) is None
-    officer.post(f"/pilots/office/objections/{objection.id}/resolve", data={"csrf_token": otoken, "outcome": "dismissed", "resolution": "经核实属实，异议不成立"})
+    officer.post(
+        f"/pilots/office/objections/{objection.id}/resolve",
+        data={"csrf_token": otoken, "outcome": "dismissed", "resolution": "经核实属实，异议不成立"},
+    )
     db.session.refresh(objection)
     assert objection.status == "dismissed"
     call.notice_ends_at = utcnow() - timedelta(minutes=1)  # the period has run its course
@@ -246,7 +321,15 @@ def test_one_application_through_every_state(app, people, monkeypatch):
 
     # The verifiable public record, in the contract's shape.
     record = public.get(f"/api/v1/pilots/{designation.code}").get_json()
-    assert set(record) == {"code", "institution", "institution_type", "industries", "designated_at", "ends_at", "status"}
+    assert set(record) == {
+        "code",
+        "institution",
+        "institution_type",
+        "industries",
+        "designated_at",
+        "ends_at",
+        "status",
+    }
     assert record["status"] == "active" and record["industries"] == ["AI", "BD"]
     assert record["institution"] == "测试职业技术学院"
     assert public.get("/api/v1/pilots").get_json()["pilots"] == [record]
@@ -256,24 +339,45 @@ def test_one_application_through_every_state(app, people, monkeypatch):
     # Two-year tracking: the mid-term review with a re-diagnosis.
     midterm = next(m for m in designation.milestones if m.kind == "midterm")
     monkeypatch.setattr(maturity_summary, "open_round_for", lambda institution_id, actor, title: 91)
-    officer.post(f"/pilots/office/milestones/{midterm.id}", data={"csrf_token": otoken, "action": "done", "note": "x"})
+    officer.post(
+        f"/pilots/office/milestones/{midterm.id}", data={"csrf_token": otoken, "action": "done", "note": "x"}
+    )
     db.session.refresh(midterm)
     assert midterm.done_at is None  # a review is done only with its re-diagnosis
-    officer.post(f"/pilots/office/milestones/{midterm.id}", data={"csrf_token": otoken, "action": "rediagnose"})
+    officer.post(
+        f"/pilots/office/milestones/{midterm.id}", data={"csrf_token": otoken, "action": "rediagnose"}
+    )
     monkeypatch.setattr(maturity_summary, "latest_summary", lambda institution_id: summary(91, 85.0))
     officer.post(f"/pilots/office/milestones/{midterm.id}", data={"csrf_token": otoken, "action": "attach"})
-    officer.post(f"/pilots/office/milestones/{midterm.id}", data={"csrf_token": otoken, "action": "done", "note": "中期评估通过"})
+    officer.post(
+        f"/pilots/office/milestones/{midterm.id}",
+        data={"csrf_token": otoken, "action": "done", "note": "中期评估通过"},
+    )
     db.session.refresh(midterm)
     assert midterm.done_at is not None and midterm.diagnosis["overall_score"] == 85.0
 
     # Every status change reached the applicant (message centre + outbox mail), and all was audited.
-    subjects = [m.subject for m in db.session.scalars(select(Message).where(Message.user_id == people["applicant"].id))]
+    subjects = [
+        m.subject
+        for m in db.session.scalars(select(Message).where(Message.user_id == people["applicant"].id))
+    ]
     assert len(subjects) >= 8
-    assert db.session.scalar(select(OutboxMail).where(OutboxMail.to_address == "li@example.edu.cn")) is not None
+    assert (
+        db.session.scalar(select(OutboxMail).where(OutboxMail.to_address == "li@example.edu.cn")) is not None
+    )
     assert "试点单位" in applicant.get("/messages").get_data(as_text=True)
-    actions = {e.action for e in db.session.scalars(select(AuditEvent).where(AuditEvent.target_id == str(application.id)))}
-    assert {"pilot_application.submit", "pilot_application.withdraw", "pilot_application.screen",
-            "pilot_application.diagnosis", "pilot_application.assign_experts", "pilot_application.select"} <= actions
+    actions = {
+        e.action
+        for e in db.session.scalars(select(AuditEvent).where(AuditEvent.target_id == str(application.id)))
+    }
+    assert {
+        "pilot_application.submit",
+        "pilot_application.withdraw",
+        "pilot_application.screen",
+        "pilot_application.diagnosis",
+        "pilot_application.assign_experts",
+        "pilot_application.select",
+    } <= actions
     screen = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "pilot_application.screen"))
     assert screen.detail["before"]["status"] == "submitted" and screen.detail["after"]["status"] == "returned"
 
@@ -282,8 +386,13 @@ def test_upheld_objection_keeps_the_unit_from_designation(app, people):
     from competency.services import pilot_selection
 
     call = make_call()
-    application = PilotApplication(call_id=call.id, institution_id=people["applicant"].institution_id,
-                                   status="selected", form={"unit_name": "甲"}, rank=1)
+    application = PilotApplication(
+        call_id=call.id,
+        institution_id=people["applicant"].institution_id,
+        status="selected",
+        form={"unit_name": "甲"},
+        rank=1,
+    )
     db.session.add(application)
     call.notice_starts_at = utcnow() - timedelta(days=1)
     call.notice_ends_at = utcnow() + timedelta(days=1)

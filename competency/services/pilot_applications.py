@@ -441,6 +441,17 @@ def attachment_for(application: PilotApplication, attachment_id: int) -> PilotAt
 # ----------------------------------------------------------------------------- 初筛 screening
 
 
+def screenable(application: PilotApplication, now: datetime | None = None) -> bool:
+    """Submitted, or returned for completion and not completed by the date set (then it may be rejected)."""
+    if application.status == "submitted":
+        return True
+    return (
+        application.status == "returned"
+        and application.fix_by is not None
+        and (now or utcnow()) >= application.fix_by
+    )
+
+
 def screen(
     application: PilotApplication,
     decision: str,
@@ -450,7 +461,7 @@ def screen(
     actor: User,
 ) -> PilotApplication:
     """pass | return (for completion, by `fix_by`) | reject; returning and rejecting need reasons."""
-    if application.status != "submitted":
+    if not screenable(application):
         raise Conflict("not_submitted", _("Only a submitted application can be screened."))
     if decision not in ("pass", "return", "reject"):
         raise ServiceError("decision", _("Choose pass, return for completion or reject."), "decision")

@@ -258,6 +258,7 @@ def work(application_id: int):
             status_labels=apps.STATUS_LABELS,
             local=pilot_calls.utc_to_local,
             settled=pilot_selection.settled(application),
+            screenable=apps.screenable(application),
         ),
         status,
     )

@@ -302,3 +302,20 @@ def test_load_imbalance_warning(app, make_user, institution, other_institution):
         db.session.commit()
         warnings.append(pilot_reviews.assign(application, [e.id for e in experts[:3]], officer))
     assert warnings[0] is None and warnings[-1] is not None and "3" in warnings[-1]
+
+
+def test_returned_application_not_completed_in_time_may_be_rejected(app, started, make_user):
+    _call, application = started
+    officer = make_user("programme_officer", "off", inst=None)
+    _submit(app, application)
+    db.session.refresh(application)
+    pilot_applications.screen(application, "return", {}, "补充材料", utcnow() + timedelta(days=1), officer)
+    assert not pilot_applications.screenable(application)
+    with pytest.raises(pilot_applications.Conflict):
+        pilot_applications.screen(application, "reject", {}, "逾期", None, officer)
+    application.fix_by = utcnow() - timedelta(seconds=1)  # the date passed without completion
+    db.session.commit()
+    assert not pilot_applications.editable(application)
+    pilot_applications.screen(application, "reject", {}, "逾期未补充", None, officer)
+    assert application.status == "rejected"
+    assert [h["decision"] for h in application.screening["history"]] == ["return", "reject"]

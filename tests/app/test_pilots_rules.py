@@ -319,3 +319,50 @@ def test_returned_application_not_completed_in_time_may_be_rejected(app, started
     pilot_applications.screen(application, "reject", {}, "逾期未补充", None, officer)
     assert application.status == "rejected"
     assert [h["decision"] for h in application.screening["history"]] == ["return", "reject"]
+
+
+@pytest.mark.postgres
+def test_last_two_experts_submitting_at_once_aggregate_once(app, started, make_user):
+    """Without the row lock each would see the other's review as pending and nobody would aggregate."""
+    import threading
+
+    from competency.models import User
+    from competency.services import pilot_reviews
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks need PostgreSQL (TEST_DATABASE_URL)")
+    _call, application = started
+    experts = [make_user("expert", f"c{n}", inst=None) for n in range(3)]
+    application.status = "in_review"
+    reviews = [PilotReview(application_id=application.id, expert_id=e.id) for e in experts]
+    db.session.add_all(reviews)
+    db.session.commit()
+    points = {"plan": 15, "base": 20, "projects": 20, "guarantee": 10, "demonstration": 10}
+    comments = dict.fromkeys(points, "意见")
+    pilot_reviews.submit_review(reviews[0], points, comments, experts[0])
+    ids = [(reviews[i].id, experts[i].id) for i in (1, 2)]
+    barrier = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def submit(review_id: int, expert_id: int) -> None:
+        with app.app_context():
+            try:
+                review = db.session.get(PilotReview, review_id)
+                expert = db.session.get(User, expert_id)
+                assert review.application.call is not None  # loaded before the race
+                barrier.wait()
+                pilot_reviews.submit_review(review, points, comments, expert)
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=submit, args=pair) for pair in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    db.session.expire_all()
+    application = db.session.get(PilotApplication, application.id)
+    assert application.status == "reviewed" and application.expert_score == 75.0

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competency.models.accounts import Institution, User
@@ -16,6 +26,11 @@ class PilotCall(Base):
     """A call for applications (批次): who may apply, what they must send, until when, and how it is judged."""
 
     __tablename__ = "pilot_call"
+    __table_args__ = (
+        CheckConstraint("quota >= 1", name="quota_positive"),
+        CheckConstraint("weight_diagnosis >= 0 AND weight_diagnosis <= 100", name="weight_range"),
+        CheckConstraint("closes_at > opens_at", name="window_order"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -44,7 +59,13 @@ class PilotApplication(Base):
     """One institution's application to one call; `form` holds the 申报表 fields as entered."""
 
     __tablename__ = "pilot_application"
-    __table_args__ = (UniqueConstraint("call_id", "institution_id"),)
+    __table_args__ = (
+        UniqueConstraint("call_id", "institution_id"),
+        CheckConstraint(
+            "status IN ('draft', 'withdrawn', 'submitted', 'returned', 'rejected', 'screened', 'diagnosing', 'diagnosed', 'in_review', 'reviewed', 'selected', 'not_selected', 'objection_upheld', 'designated')",
+            name="status_valid",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("pilot_call.id"), index=True)
@@ -86,6 +107,10 @@ class PilotAttachment(Base):
     """An uploaded file, checked by content and stored under the instance folder (never the web root)."""
 
     __tablename__ = "pilot_attachment"
+    __table_args__ = (
+        CheckConstraint("kind IN ('stamped_scan', 'supporting')", name="kind_valid"),
+        CheckConstraint("file_type IN ('pdf', 'docx')", name="file_type_valid"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("pilot_application.id"), index=True)
@@ -139,6 +164,7 @@ class PilotObjection(Base):
     """An objection raised during the publicity period (公示期), and how it was resolved."""
 
     __tablename__ = "pilot_objection"
+    __table_args__ = (CheckConstraint("status IN ('open', 'upheld', 'dismissed')", name="status_valid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("pilot_application.id"), index=True)
@@ -182,6 +208,7 @@ class PilotMilestone(Base):
     """A dated step of the two-year pilot: a milestone, or the mid-term / final review with a re-diagnosis."""
 
     __tablename__ = "pilot_milestone"
+    __table_args__ = (CheckConstraint("kind IN ('milestone', 'midterm', 'final')", name="kind_valid"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     designation_id: Mapped[int] = mapped_column(ForeignKey("pilot_designation.id"), index=True)

@@ -366,3 +366,12 @@ def test_last_two_experts_submitting_at_once_aggregate_once(app, started, make_u
     db.session.expire_all()
     application = db.session.get(PilotApplication, application.id)
     assert application.status == "reviewed" and application.expert_score == 75.0
+
+
+def test_every_status_is_labelled_staged_and_allowed_by_the_schema():
+    from competency.models import PilotApplication as Model
+    from competency.services.pilot_applications import STAGE, STATUS_LABELS
+
+    check = next(c for c in Model.__table__.constraints if str(c.name).endswith("status_valid"))
+    allowed = set(re.findall(r"'([a-z_]+)'", str(check.sqltext)))
+    assert allowed == set(STATUS_LABELS) == set(STAGE)

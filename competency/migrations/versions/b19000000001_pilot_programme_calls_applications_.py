@@ -80,7 +80,10 @@ def upgrade():
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('created_at', competency.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by'], ['user_account.id'], name=op.f('fk_pilot_call_created_by_user_account'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_pilot_call'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pilot_call')),
+    sa.CheckConstraint("quota >= 1", name=op.f('ck_pilot_call_quota_positive')),
+    sa.CheckConstraint("weight_diagnosis >= 0 AND weight_diagnosis <= 100", name=op.f('ck_pilot_call_weight_range')),
+    sa.CheckConstraint("closes_at > opens_at", name=op.f('ck_pilot_call_window_order'))
     )
     op.create_table('pilot_application',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -108,6 +111,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['created_by'], ['user_account.id'], name=op.f('fk_pilot_application_created_by_user_account'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['institution_id'], ['institution.id'], name=op.f('fk_pilot_application_institution_id_institution')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pilot_application')),
+    sa.CheckConstraint("status IN ('draft', 'withdrawn', 'submitted', 'returned', 'rejected', 'screened', 'diagnosing', 'diagnosed', 'in_review', 'reviewed', 'selected', 'not_selected', 'objection_upheld', 'designated')", name=op.f('ck_pilot_application_status_valid')),
     sa.UniqueConstraint('call_id', 'institution_id', name=op.f('uq_pilot_application_call_id_institution_id'))
     )
     with op.batch_alter_table('pilot_application', schema=None) as batch_op:
@@ -129,6 +133,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['application_id'], ['pilot_application.id'], name=op.f('fk_pilot_attachment_application_id_pilot_application')),
     sa.ForeignKeyConstraint(['uploaded_by'], ['user_account.id'], name=op.f('fk_pilot_attachment_uploaded_by_user_account'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pilot_attachment')),
+    sa.CheckConstraint("kind IN ('stamped_scan', 'supporting')", name=op.f('ck_pilot_attachment_kind_valid')),
+    sa.CheckConstraint("file_type IN ('pdf', 'docx')", name=op.f('ck_pilot_attachment_file_type_valid')),
     sa.UniqueConstraint('storage_name', name=op.f('uq_pilot_attachment_storage_name'))
     )
     with op.batch_alter_table('pilot_attachment', schema=None) as batch_op:
@@ -168,7 +174,8 @@ def upgrade():
     sa.Column('resolved_by', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['application_id'], ['pilot_application.id'], name=op.f('fk_pilot_objection_application_id_pilot_application')),
     sa.ForeignKeyConstraint(['resolved_by'], ['user_account.id'], name=op.f('fk_pilot_objection_resolved_by_user_account'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_pilot_objection'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pilot_objection')),
+    sa.CheckConstraint("status IN ('open', 'upheld', 'dismissed')", name=op.f('ck_pilot_objection_status_valid'))
     )
     with op.batch_alter_table('pilot_objection', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pilot_objection_application_id'), ['application_id'], unique=False)
@@ -202,7 +209,8 @@ def upgrade():
     sa.Column('diagnosis_round_id', sa.Integer(), nullable=True),
     sa.Column('diagnosis', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['designation_id'], ['pilot_designation.id'], name=op.f('fk_pilot_milestone_designation_id_pilot_designation')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_pilot_milestone'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pilot_milestone')),
+    sa.CheckConstraint("kind IN ('milestone', 'midterm', 'final')", name=op.f('ck_pilot_milestone_kind_valid'))
     )
     with op.batch_alter_table('pilot_milestone', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pilot_milestone_designation_id'), ['designation_id'], unique=False)

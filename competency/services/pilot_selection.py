@@ -194,7 +194,9 @@ def notice_state(call: PilotCall, now: datetime | None = None) -> str:
     return "over"
 
 
-def object_to(call: PilotCall, application_id: int, name: str, contact: str, text: str) -> PilotObjection:
+def object_to(
+    call: PilotCall, application_id: int, name: str, contact: str, text: str, ip: str | None = None
+) -> PilotObjection:
     """An objection from anyone during the publicity period; named and reachable, as the procedure asks."""
     if notice_state(call) != "running":
         raise Conflict("not_running", _("Objections are accepted only during the publicity period."))
@@ -220,6 +222,7 @@ def object_to(call: PilotCall, application_id: int, name: str, contact: str, tex
         objection.id,
         None,
         {"before": None, "after": {"application": application.id, "name": objection.name}},
+        ip=ip,  # anonymous: the address is the trace the audit keeps
     )
     db.session.commit()
     return objection

@@ -36,7 +36,12 @@ def notice(call_id: int):
     if form.validate_on_submit():
         try:
             pilot_selection.object_to(
-                call, form.application_id.data, form.name.data, form.contact.data, form.text.data
+                call,
+                form.application_id.data,
+                form.name.data,
+                form.contact.data,
+                form.text.data,
+                ip=request.remote_addr,
             )
         except ServiceError as exc:
             db.session.rollback()

@@ -297,6 +297,8 @@ def test_one_application_through_every_state(app, people, monkeypatch):
     assert response.status_code == 302
     objection = db.session.scalar(select(PilotObjection))
     assert objection.status == "open"
+    raised = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "pilot_objection.create"))
+    assert raised.actor_id is None and raised.ip
     # Designation waits for the period to end and every objection to be resolved.
     assert (
         officer.post(f"/pilots/office/calls/{call.id}/designate", data={"csrf_token": otoken}).status_code

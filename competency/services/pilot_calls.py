@@ -12,7 +12,7 @@ from competency.extensions import db
 from competency.models import PilotCall, User, utcnow
 from competency.services import audit
 from competency.services.errors import NotFound, ServiceError
-from competency.services.pilot_form import ELIGIBLE_TYPES, FIELD_KEYS, industries
+from competency.services.pilot_form import ATTACHMENT_KINDS, ELIGIBLE_TYPES, FIELD_KEYS, industries
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -125,7 +125,17 @@ def _validate(data: dict) -> dict:
             "spread", _("The spread threshold must be between 0 and 100 points."), "spread_threshold"
         )
     rubric = parse_rubric(data.get("rubric") or "")
-    required = [k for k in data.get("required_fields") or FIELD_KEYS if k in FIELD_KEYS]
+    # The required materials: None (not sent, e.g. from the demo) means every field and the stamped scan.
+    chosen = data.get("required_fields")
+    required = list(FIELD_KEYS) if chosen is None else [k for k in FIELD_KEYS if k in chosen]
+    if not required:
+        raise ServiceError(
+            "missing_field", _("Choose the fields an application must fill."), "required_fields"
+        )
+    chosen_files = data.get("required_attachments")
+    attachments = (
+        ["stamped_scan"] if chosen_files is None else [k for k in ATTACHMENT_KINDS if k in chosen_files]
+    )
     return {
         "title": title[:200],
         "description": (data.get("description") or "").strip(),
@@ -138,7 +148,7 @@ def _validate(data: dict) -> dict:
         "spread_threshold": float(threshold),
         "rubric": rubric,
         "required_fields": required,
-        "required_attachments": ["stamped_scan"],
+        "required_attachments": attachments,
     }
 
 

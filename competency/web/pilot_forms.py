@@ -86,6 +86,8 @@ class CallForm(FlaskForm):
         _l("Weight of the maturity diagnosis (%; experts get the rest)"), validators=[Optional()]
     )
     spread_threshold = IntegerField(_l("Spread threshold (points)"), validators=[Optional()])
+    required_fields = SelectMultipleField(_l("Required fields of the application form"), choices=[])
+    required_attachments = SelectMultipleField(_l("Required attachments"), choices=[])
     rubric = TextAreaField(_l("Review rubric (one criterion per line: code | name | points)"))
     save = SubmitField(_l("Save call"))
 

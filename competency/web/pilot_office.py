@@ -23,7 +23,7 @@ from competency.services import pilot_applications as apps
 from competency.services import pilot_calls, pilot_dashboards, pilot_reviews, pilot_selection
 from competency.services.errors import NotFound, ServiceError
 from competency.services.pilot_calls import local_to_utc
-from competency.services.pilot_form import ELIGIBLE_TYPES
+from competency.services.pilot_form import ATTACHMENT_KINDS, ELIGIBLE_TYPES, FIELDS
 from competency.web import charts
 from competency.web.authz import roles_required
 from competency.web.forms import choices
@@ -102,11 +102,15 @@ def _call_form(call=None) -> CallForm:
                 "weight_diagnosis": call.weight_diagnosis,
                 "spread_threshold": int(call.spread_threshold),
                 "rubric": pilot_calls.rubric_text(call.rubric),
+                "required_fields": call.required_fields,
+                "required_attachments": call.required_attachments,
             }
         )
     )
     form.eligible_types.choices = choices((t, _type_labels()[t]) for t in ELIGIBLE_TYPES)
     form.industries.choices = choices(industry_choices())
+    form.required_fields.choices = choices((f.key, f.label) for f in FIELDS)
+    form.required_attachments.choices = choices(ATTACHMENT_KINDS.items())
     if call is None and request.method != "POST":
         opens, closes = pilot_calls.default_window()
         form.opens_at.data, form.closes_at.data = opens, closes
@@ -114,6 +118,8 @@ def _call_form(call=None) -> CallForm:
         form.rubric.data = pilot_calls.rubric_text(pilot_calls.DEFAULT_RUBRIC)
         form.eligible_types.data = list(ELIGIBLE_TYPES)
         form.industries.data = [code for code, _name in industry_choices()]
+        form.required_fields.data = [f.key for f in FIELDS]
+        form.required_attachments.data = ["stamped_scan"]
     return form
 
 

@@ -223,6 +223,7 @@ def test_call_with_dates_out_of_order_is_refused(app, make_user):
         "weight_diagnosis": "40",
         "spread_threshold": "20",
         "rubric": "a | 方案 | 100",
+        "required_fields": ["unit_name"],
     }
     cases = [
         ({"opens_at": "2027-05-01T09:00", "closes_at": "2027-04-01T09:00"}, "截止时间必须晚于开始时间"),
@@ -235,6 +236,10 @@ def test_call_with_dates_out_of_order_is_refused(app, make_user):
             "诊断权重",
         ),
         ({"opens_at": "2027-04-01T09:00", "closes_at": "2027-05-01T09:00", "quota": "0"}, "名额须为"),
+        (
+            {"opens_at": "2027-04-01T09:00", "closes_at": "2027-05-01T09:00", "required_fields": []},
+            "必须填写的字段",
+        ),
     ]
     for changes, message in cases:
         response = client.post("/pilots/office/calls/new", data={**base, **changes})

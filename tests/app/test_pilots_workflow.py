@@ -66,12 +66,16 @@ def test_officer_creates_call_in_beijing_time_stored_as_utc(app, people):
             "weight_diagnosis": "30",
             "spread_threshold": "15",
             "rubric": "a | 方案 | 60\nb | 条件 | 40",
+            "required_fields": ["unit_name", "development_plan", "contact_email"],
+            "required_attachments": ["stamped_scan", "supporting"],
         },
     )
     assert response.status_code == 302
     call = db.session.scalar(select(PilotCall).where(PilotCall.title == "第三批"))
     assert call.opens_at.hour == 1 and call.closes_at.hour == 9  # 09:00 and 17:00 Beijing = UTC+8
     assert call.rubric == [{"code": "a", "name": "方案", "max": 60}, {"code": "b", "name": "条件", "max": 40}]
+    assert call.required_fields == ["unit_name", "development_plan", "contact_email"]
+    assert call.required_attachments == ["stamped_scan", "supporting"]
     page = officer.get(f"/pilots/office/calls/{call.id}").get_data(as_text=True)
     assert "2027-03-31 17:00" in page
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "pilot_call.create"))

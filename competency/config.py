@@ -89,6 +89,14 @@ def load_config(overrides: dict | None = None) -> dict:
         # JSON API bodies (web.input_guards): an answer or a login is a few hundred bytes.
         "API_MAX_JSON_BYTES": 64 * 1024,
         "API_MAX_JSON_DEPTH": 16,
+        # Pilot applications: one attachment at most this large (the request limit above still applies).
+        "PILOT_ATTACHMENT_MAX_BYTES": int(os.environ.get("PILOT_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)),
+        # Notifications by e-mail: "outbox" (default: written to a table the platform admin reads),
+        # "smtp" (MAIL_SMTP_HOST, MAIL_SMTP_PORT, MAIL_FROM), or "package.module:attribute".
+        "MAIL_SENDER": os.environ.get("MAIL_SENDER", "outbox"),
+        "MAIL_SMTP_HOST": os.environ.get("MAIL_SMTP_HOST", "localhost"),
+        "MAIL_SMTP_PORT": int(os.environ.get("MAIL_SMTP_PORT", "25")),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "competency@localhost"),
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         # Strict-Transport-Security max-age; production only (development serves plain HTTP).
         "HSTS_SECONDS": 365 * 24 * 3600 if production else 0,

@@ -40,6 +40,18 @@ from competency.models.outcomes import (
     Resource,
     RevocationCategory,
 )
+from competency.models.pilots import (
+    ExpertTie,
+    Message,
+    OutboxMail,
+    PilotApplication,
+    PilotAttachment,
+    PilotCall,
+    PilotDesignation,
+    PilotMilestone,
+    PilotObjection,
+    PilotReview,
+)
 
 __all__ = [
     "ACTION_STATUSES",
@@ -52,6 +64,16 @@ __all__ = [
     "MaturityRespondent",
     "MaturityRound",
     "MaturityTicket",
+    "ExpertTie",
+    "Message",
+    "OutboxMail",
+    "PilotApplication",
+    "PilotAttachment",
+    "PilotCall",
+    "PilotDesignation",
+    "PilotMilestone",
+    "PilotObjection",
+    "PilotReview",
     "Certificate",
     "CertificateLookupMiss",
     "CohortAssignment",

@@ -170,6 +170,10 @@ def _seed_maturity(log: Callable[[str], None]) -> None:
     from competency.services.maturity_demo import seed_maturity_demo
 
     seed_maturity_demo(log)
+def _seed_pilots(log: Callable[[str], None]) -> None:
+    from competency.services.pilot_demo import seed_pilots
+
+    seed_pilots(log)
 
 
 SEED_STEPS: list[Callable[[Callable[[str], None]], None]] = [
@@ -178,6 +182,7 @@ SEED_STEPS: list[Callable[[Callable[[str], None]], None]] = [
     _seed_assessments,
     _seed_resources,
     _seed_maturity,
+    _seed_pilots,
 ]
 
 

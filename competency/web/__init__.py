@@ -41,5 +41,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(plans.bp)
     app.register_blueprint(trainer.bp)
     app.register_blueprint(maturity.bp)
+    # The pilot-centre programme and the message centre.
+    from competency.web import messages, pilot_office, pilot_public, pilot_review, pilots
+
+    app.register_blueprint(pilots.bp)
+    app.register_blueprint(pilot_office.bp)
+    app.register_blueprint(pilot_review.bp)
+    app.register_blueprint(pilot_public.bp)
+    app.register_blueprint(messages.bp)
     errors.register(app)
     register_context(app)

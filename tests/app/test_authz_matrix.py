@@ -12,6 +12,7 @@ from competency.models import Cohort, Role
 from competency.web.authz import ALL_ROLES
 from tests.app.conftest import api_token, csrf_from, login
 from tests.app.outcomes_factory import outcome_params
+from tests.app.pilot_factory import pilot_params
 
 ROLES = list(ALL_ROLES)
 SKIP_ENDPOINTS = {"static"}
@@ -43,6 +44,7 @@ def world(app, make_user, institution):
     params.update(outcome_params(people, cohort))
     params.update(_assessment_params(people))
     params.update(_maturity_params(people, institution, cohort))
+    params.update(pilot_params(people))
     return people, params
 
 

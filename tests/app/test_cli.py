@@ -103,13 +103,34 @@ def test_seed_demo_is_idempotent(app):
     runner = app.test_cli_runner()
     first = runner.invoke(seed_demo_command)
     assert first.exit_code == 0, first.output
-    counts = (_count(User), _count(Institution), _count(Cohort))
-    assert counts[0] >= 5 and counts[1] == 2 and counts[2] >= 2
+    from competency.models import PilotApplication, PilotCall, PilotDesignation
+    from competency.services.demo import DEMO_INSTITUTIONS
+    from competency.services.pilot_demo import APPLICANTS
+
+    counts = (
+        _count(User),
+        _count(Institution),
+        _count(Cohort),
+        _count(PilotCall),
+        _count(PilotApplication),
+        _count(PilotDesignation),
+    )
+    # The two demo schools, and the pilot programme's other applicants.
+    schools = {spec["name"] for spec in DEMO_INSTITUTIONS} | {row[0] for row in APPLICANTS}
+    assert counts[0] >= 5 and counts[1] == len(schools) and counts[2] >= 2
+    assert counts[3] == 2 and counts[4] >= 12 and counts[5] >= 1
     roles = set(db.session.scalars(select(User.role)))
     assert roles == {r.value for r in Role}
     second = runner.invoke(seed_demo_command)
     assert second.exit_code == 0
-    assert (_count(User), _count(Institution), _count(Cohort)) == counts
+    assert (
+        _count(User),
+        _count(Institution),
+        _count(Cohort),
+        _count(PilotCall),
+        _count(PilotApplication),
+        _count(PilotDesignation),
+    ) == counts
 
 
 def test_seed_demo_refuses_production(app):

@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from competency.extensions import db
+from competency.localtime import offset_label, to_local
 from competency.irt.cat import CatState, Engine
 from competency.irt.cat.errors import CatError
 from competency.models import ACTIVE_STATUSES, ApiToken, Assessment, Attempt, Response, User, utcnow
@@ -231,7 +232,11 @@ def _check_policy(assessment: Assessment, finished: list, now) -> None:
         if now < ready:
             raise ServiceError(
                 "too_soon",
-                _("you can try again after %(when)s (UTC)", when=ready.strftime("%Y-%m-%d %H:%M")),
+                _(
+                    "you can try again after %(when)s (%(zone)s)",
+                    when=to_local(ready, user.timezone).strftime("%Y-%m-%d %H:%M"),
+                    zone=offset_label(user.timezone, ready),
+                ),
                 "assessment_id",
                 status=403,
             )

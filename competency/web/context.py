@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, Response
-from flask_babel import format_datetime
 from flask_login import current_user
 
-from competency.web import i18n
+from competency.web import i18n, labels
 
 
 def register_context(app: Flask) -> None:
@@ -38,10 +37,15 @@ def register_context(app: Flask) -> None:
             "institution_type_label": labeller(INSTITUTION_TYPE_LABELS),
             "status_label": lambda value: STATUS_LABELS.get(value, value),
             "kind_label": lambda value: KINDS.get(value, value),
+            "bi": labels.bi,
+            "code_name": labels.code_name,
+            "level_label": labels.level_label,
+            "zone_note": labels.zone_note,
+            "questions": labels.questions,
         }
 
     app.jinja_env.filters["combine_page"] = lambda args, page: {**args, "page": page}
-    app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "medium") if value else ""
+    app.jinja_env.filters["datetime"] = labels.local_datetime
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -11,15 +12,15 @@ from competency.services.errors import ServiceError
 from competency.web import API_PREFIX
 
 TITLES = {
-    400: "Bad request",
-    401: "Please log in",
-    403: "Access denied",
-    404: "Page not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "File too large",
-    429: "Too many attempts",
-    500: "Something went wrong",
+    400: _l("Bad request"),
+    401: _l("Please log in"),
+    403: _l("Access denied"),
+    404: _l("Page not found"),
+    405: _l("Method not allowed"),
+    409: _l("Conflict"),
+    413: _l("File too large"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong"),
 }
 
 
@@ -34,7 +35,7 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
             body["field"] = field
         return jsonify(error=body), status
     return render_template(
-        "error.html", status=status, title=_(TITLES.get(status, "Error")), message=message
+        "error.html", status=status, title=str(TITLES.get(status, _("Error"))), message=message
     ), status
 
 
@@ -56,7 +57,10 @@ def register(app: Flask) -> None:
         messages = {
             401: _("You need to log in to see this."),
             403: _("Your role does not allow this."),
+            400: _("The request could not be understood. Please check what you sent and try again."),
             404: _("We could not find what you asked for."),
+            405: _("This address does not accept that kind of request."),
+            413: _("The file is too large. Please upload a smaller file."),
             429: _("Too many attempts. Please wait a few minutes and try again."),
         }
         message = messages.get(status) or (exc.description if status < 500 else _("Please try again later."))

@@ -16,6 +16,7 @@ from wtforms import DateField, SelectField, SubmitField
 from wtforms.validators import DataRequired, Optional
 
 from competency.extensions import db
+from competency.localtime import DEFAULT_ZONE
 from competency.models import Institution, Role
 from competency.services import cohort_results, dashboards, exports, imports_people, institutions, layering
 from competency.services.errors import NotFound, ServiceError
@@ -275,7 +276,8 @@ def export(cohort_id: int):
         if not raw.isdigit():
             raise ServiceError("missing_assignment", _("Choose an assignment to export."), "assignment")
         assignment = _assignment_or_404(cohort, int(raw))
-        header, rows = (exports.results_table if what == "results" else exports.responses_table)(assignment)
+        table = exports.results_table if what == "results" else exports.responses_table
+        header, rows = table(assignment, current_user.timezone or DEFAULT_ZONE)
     name = f"cohort-{cohort.id}-{what}.{fmt}"
     if fmt == "csv":
         body, mimetype = exports.to_csv(header, rows), "text/csv; charset=utf-8"

@@ -16,6 +16,7 @@ from wtforms import FloatField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from competency.extensions import db
+from competency.graph import code_key as graph_key
 from competency.models import Item, ItemParams
 from competency.services import audit
 from competency.services.items import current_params, exposure_counts, import_file, to_schema, upsert
@@ -23,7 +24,6 @@ from competency.tests_bank.bankio import export_bytes
 from competency.tests_bank.delivery import delivery_payload
 from competency.tests_bank.problems import BankImportError
 from competency.web.authz import roles_required
-from competency.graph import code_key as graph_key
 from competency.web.forms import choices
 from competency.web.labels import bi
 

@@ -18,13 +18,22 @@ from wtforms.validators import DataRequired, Optional
 from competency.extensions import db
 from competency.localtime import DEFAULT_ZONE
 from competency.models import Institution, Role
-from competency.services import cohort_results, dashboards, exports, imports_people, institutions, layering
+from competency.services import (
+    cohort_fit,
+    cohort_results,
+    dashboards,
+    exports,
+    imports_people,
+    institutions,
+    layering,
+)
 from competency.services.errors import NotFound, ServiceError
 from competency.services.resources import templates
 from competency.web import cohort_charts
 from competency.web.authz import STAFF, roles_required
 from competency.web.forms import CATEGORY_LABELS, STAGE_LABELS
 from competency.web.i18n import select_locale
+from competency.web.labels import bi, code_name
 
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")
 
@@ -72,23 +81,29 @@ def _assignment_or_404(cohort, assignment_id: int):
 
 
 def _title(obj) -> str:
-    return obj.title_en if select_locale() == "en" else obj.title_zh
+    return bi(obj, "title")
 
 
 def _forms(cohort):
+    """The cohort page's forms, offering only what fits the cohort (its kind, roles and industries)."""
     rows = cohort_results.assignments(cohort)
+    all_templates = templates()
+    by_code = {t.code: t for t in all_templates}
+    fitting = cohort_fit.templates_for(cohort, all_templates)
     assign = AssignForm(prefix="assign")
-    assign.assessment_id.choices = [
-        (a.id, f"{_title(a)} ({a.code})") for a in cohort_results.assignable_assessments(current_user)
-    ]
+    assessments = cohort_fit.assessments_for(cohort, cohort_results.assignable_assessments(current_user))
+    assign.assessment_id.choices = [(a.id, _title(a)) for a in assessments]
+    if assessments and assign.assessment_id.data is None:
+        assign.assessment_id.data = assessments[0].id
     assign.baseline_id.choices = [(0, "—")] + [(r.id, f"#{r.id} {_title(r.assessment)}") for r in rows]
     layer = LayerForm(prefix="layer")
     layer.assignment_id.choices = [(r.id, f"#{r.id} {_title(r.assessment)}") for r in rows]
     dims = sorted({d for r in rows for d in (r.assessment.dimensions or [])})
-    layer.basis.choices = [("overall", _("Overall level"))] + [(d, d) for d in dims]
+    layer.basis.choices = [("overall", _("Overall level"))] + [(d, f"{d} {code_name(d)}") for d in dims]
     path = LayerPathForm(prefix="path")
-    path.layer.choices = sorted({m.layer for m in cohort.memberships if m.layer})
-    path.template.choices = [(t.code, f"{t.code} {_title(t)}") for t in templates()]
+    layers = sorted({m.layer for m in cohort.memberships if m.layer})
+    path.layer.choices = [(code, _title(by_code[code]) if code in by_code else code) for code in layers]
+    path.template.choices = [(t.code, _title(t)) for t in fitting]
     return rows, assign, ImportForm(prefix="import"), layer, path
 
 

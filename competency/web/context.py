@@ -24,6 +24,15 @@ def register_context(app: Flask) -> None:
     from competency.web.manage_forms import KINDS
 
     app.jinja_env.filters["role_label_filter"] = labeller(ROLE_LABELS)
+    # Globals, not context: macros imported without context (tables, badges) use them too.
+    app.jinja_env.globals.update(
+        bi=labels.bi,
+        code_name=labels.code_name,
+        dimension_name=labels.dimension_name,
+        level_label=labels.level_label,
+        zone_note=labels.zone_note,
+        questions=labels.questions,
+    )
 
     @app.context_processor
     def inject() -> dict:
@@ -37,11 +46,6 @@ def register_context(app: Flask) -> None:
             "institution_type_label": labeller(INSTITUTION_TYPE_LABELS),
             "status_label": lambda value: STATUS_LABELS.get(value, value),
             "kind_label": lambda value: KINDS.get(value, value),
-            "bi": labels.bi,
-            "code_name": labels.code_name,
-            "level_label": labels.level_label,
-            "zone_note": labels.zone_note,
-            "questions": labels.questions,
         }
 
     app.jinja_env.filters["combine_page"] = lambda args, page: {**args, "page": page}

@@ -55,6 +55,13 @@ def code_name(code: str | None) -> str:
     return pair[1] if english() else pair[0]
 
 
+def dimension_name(row: Mapping) -> str:
+    """A result row's name ({code, name_zh, name_en}); rows whose stored name is just the code (a
+    job-role dimension) are named from the maps instead, so "J-BD-01" reads "大数据分析员"."""
+    name = bi(row)
+    return code_name(row["code"]) if not name or name == row.get("code") else name
+
+
 def known_code(code: str | None) -> bool:
     return bool(code) and code in _names(graph.data_version())
 

@@ -29,11 +29,11 @@ from competency.services import (
 )
 from competency.services.errors import NotFound, ServiceError
 from competency.services.resources import templates
-from competency.web import cohort_charts
+from competency.web import cohort_charts, cohort_heatmap
 from competency.web.authz import STAFF, roles_required
 from competency.web.forms import CATEGORY_LABELS, STAGE_LABELS
 from competency.web.i18n import select_locale
-from competency.web.labels import bi, code_name
+from competency.web.labels import bi, code_name, dimension_name
 
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")
 
@@ -231,12 +231,8 @@ def results(cohort_id: int, assignment_id: int):
     cohort = _cohort_or_404(cohort_id)
     assignment = _assignment_or_404(cohort, assignment_id)
     res = cohort_results.results(assignment)
-    english = select_locale() == "en"
-    labels = {"overall": _("Overall")} | {
-        d["code"]: f"{d['code']} {d['name_en'] if english else d['name_zh']}" for d in res.dimensions
-    }
+    labels = {"overall": _("Overall")} | {d["code"]: dimension_name(d) for d in res.dimensions}
     dist = res.distribution()
-    heat = res.heatmap()
     levels = res.scale.codes
     dist_svg = cohort_charts.distribution(
         dist,
@@ -245,17 +241,8 @@ def results(cohort_id: int, assignment_id: int):
         _("Level distribution per dimension"),
         _("Number of graded members at each level, per dimension; the table below gives the same numbers."),
     )
-    heat_svg = (
-        cohort_charts.heatmap(
-            [u.display_name for u, _row in heat],
-            res.indicators,
-            [row for _u, row in heat],
-            levels,
-            _("Indicator levels per member"),
-            _("Level of each member on each measured indicator; the table below gives the same levels."),
-        )
-        if heat and res.indicators
-        else None
+    heat = cohort_heatmap.build(
+        res.heatmap(), res.indicators, levels, request.args.get("sort", ""), request.args.get("cols", "")
     )
     return render_template(
         "trainer/results.html",
@@ -266,8 +253,8 @@ def results(cohort_id: int, assignment_id: int):
         dist=dist,
         heat=heat,
         levels=levels,
+        scale=res.scale.name,
         dist_svg=dist_svg,
-        heat_svg=heat_svg,
         comparison=cohort_results.compare(assignment),
         title=_title,
     )

@@ -98,12 +98,21 @@ def test_results_distribution_heatmap_and_not_started(client, setup):
     assert dist["T2"]["L2"] == dist["T2"]["L4"] == dist["T2"]["L5"] == 1
     login(client, "coach")
     page = client.get(f"/trainer/cohorts/{cohort.id}/assignments/{assignment.id}").get_data(as_text=True)
-    assert page.count('role="img"') == 2 and "<title id=" in page
+    assert page.count('role="img"') == 1 and "<title id=" in page  # the heat map is an HTML table
     for svg in re.findall(r"<svg.*?</svg>", page, re.S):
         root = ElementTree.fromstring(svg)  # well-formed, with an accessible name and description
         assert root.get("aria-labelledby") and root.find("{http://www.w3.org/2000/svg}desc").text
     assert '<td data-level="L3">1</td>' in page
-    assert re.search(r'data-member="t_mid">.*?data-indicator="T3.1.2">L3<', page, re.S)
+    assert re.search(r'data-member="t_mid">.*?data-indicator="T3.1.2"[^>]*>L3<', page, re.S)
+    # Full names on hover and in the list; the scroll region is focusable and labelled.
+    assert 'title="T3.1.2 ' in page and 'role="region"' in page and 'tabindex="0"' in page
+    # Sorted by one indicator, lowest first: t_low (L2) before t_mid (L3) before t_high (L6).
+    url = f"/trainer/cohorts/{cohort.id}/assignments/{assignment.id}"
+    by_ind = client.get(f"{url}?sort=T3.1.2").get_data(as_text=True)
+    order = re.findall(r'<tr data-member="(t_\w+)"><th scope="row" class="sticky-col">', by_ind)
+    assert order == ["t_low", "t_mid", "t_high"]
+    strongest = client.get(f"{url}?sort=strongest").get_data(as_text=True)
+    assert re.findall(r'<tr data-member="(t_\w+)"><th scope="row" class="sticky-col">', strongest)[0] == "t_high"
     assert 'id="not-started"' in page and 'data-member="t_none"' in page
     assert '<dd data-count="graded">3</dd>' in page
 

@@ -21,8 +21,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(manage.bp)
     app.register_blueprint(api.bp)
     # Outcomes (certificates, plans, trainer tools) register below.
-    from competency.web import certificates, plans, trainer
+    from competency.web import capmap, certificates, plans, trainer
 
+    app.register_blueprint(capmap.bp)
     app.register_blueprint(certificates.bp)
     app.register_blueprint(plans.bp)
     app.register_blueprint(trainer.bp)

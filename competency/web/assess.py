@@ -17,6 +17,7 @@ from competency.services.outcome_links import outcome_links
 from competency.web import charts
 from competency.web.authz import roles_required
 from competency.web.i18n import select_locale
+from competency.web.labels import dimension_name, level_label
 
 bp = Blueprint("assess", __name__)
 TAKERS = ("teacher", "student")
@@ -27,7 +28,7 @@ class CsrfOnlyForm(FlaskForm):
 
 
 def _name(row: dict) -> str:
-    return row.get("name_en" if select_locale() == "en" else "name_zh") or row["code"]
+    return dimension_name(row)  # a job-role dimension stored under its code reads as the role's name
 
 
 def _own_attempt(attempt_id: int):
@@ -197,6 +198,7 @@ def result(attempt_id: int):
         top,
         _("Level per dimension"),
         "; ".join(f"{r['name']}: {r['level_name']}" for r in rows),
+        tick_labels=[level_label(scale.name, lv.code) for lv in scale][len(scale) - top :],
     )
     tree = assessment_service.map_for(assessment)
     indicators = []

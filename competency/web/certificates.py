@@ -33,7 +33,9 @@ ADMINS = (Role.PLATFORM_ADMIN.value, Role.INSTITUTION_ADMIN.value)
 class RevokeForm(FlaskForm):
     reason = TextAreaField(_l("Reason for revocation"), validators=[DataRequired(), Length(max=500)])
     confirm = BooleanField(
-        _l("Yes, revoke it: anyone who checks this certificate will see it as revoked, and this cannot be undone"),
+        _l(
+            "Yes, revoke it: anyone who checks this certificate will see it as revoked, and this cannot be undone"
+        ),
         validators=[DataRequired(_l("Tick the box to confirm the revocation."))],
     )
     submit = SubmitField(_l("Revoke certificate"))

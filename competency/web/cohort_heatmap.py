@@ -64,9 +64,7 @@ def build(
     """Members sorted by name, by their mean level (weakest or strongest first) or by one indicator's
     level (lowest first); indicators by code or by the cohort's mean level (weakest first)."""
     rank = {lv: i for i, lv in enumerate(levels)}
-    col_means = {
-        code: _mean([rank[r[code]] for _u, r in rows if r.get(code) in rank]) for code in indicators
-    }
+    col_means = {code: _mean([rank[r[code]] for _u, r in rows if r.get(code) in rank]) for code in indicators}
     cols = cols if cols in COLUMN_SORTS else "code"
     ordered = list(indicators)
     if cols == "weakest":

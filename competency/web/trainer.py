@@ -32,7 +32,6 @@ from competency.services.resources import templates
 from competency.web import cohort_charts, cohort_heatmap
 from competency.web.authz import STAFF, roles_required
 from competency.web.forms import CATEGORY_LABELS, STAGE_LABELS
-from competency.web.i18n import select_locale
 from competency.web.labels import bi, code_name, dimension_name
 
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")

@@ -39,7 +39,13 @@ def world(app, make_user, institution):
     cohort = Cohort(name="矩阵班", institution_id=institution.id, owner_id=people["trainer"].id)
     db.session.add(cohort)
     db.session.commit()
-    params = {"cohort_id": cohort.id, "user_id": people["teacher"].id, "fmt": "json", "name": "csv"}
+    params = {
+        "cohort_id": cohort.id,
+        "user_id": people["teacher"].id,
+        "fmt": "json",
+        "name": "csv",
+        "role_code": "J-BD-01",
+    }
     params.update(outcome_params(people, cohort))
     params.update(_assessment_params(people))
     return people, params

@@ -144,8 +144,10 @@ def test_admin_revokes_with_reason(client, cert, make_user):
     db.session.refresh(cert)
     assert cert.revoked_at is None
     unconfirmed = client.post(url, data={"csrf_token": token, "reason": "考试作弊"})
-    assert unconfirmed.status_code == 200 and "Tick the box" in unconfirmed.get_data(as_text=True) or (
-        "勾选" in unconfirmed.get_data(as_text=True)
+    assert (
+        unconfirmed.status_code == 200
+        and "Tick the box" in unconfirmed.get_data(as_text=True)
+        or ("勾选" in unconfirmed.get_data(as_text=True))
     )
     db.session.refresh(cert)
     assert cert.revoked_at is None  # nothing happens without the confirmation

@@ -112,7 +112,9 @@ def test_results_distribution_heatmap_and_not_started(client, setup):
     order = re.findall(r'<tr data-member="(t_\w+)"><th scope="row" class="sticky-col">', by_ind)
     assert order == ["t_low", "t_mid", "t_high"]
     strongest = client.get(f"{url}?sort=strongest").get_data(as_text=True)
-    assert re.findall(r'<tr data-member="(t_\w+)"><th scope="row" class="sticky-col">', strongest)[0] == "t_high"
+    assert (
+        re.findall(r'<tr data-member="(t_\w+)"><th scope="row" class="sticky-col">', strongest)[0] == "t_high"
+    )
     assert 'id="not-started"' in page and 'data-member="t_none"' in page
     assert '<dd data-count="graded">3</dd>' in page
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape, quoteattr
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from competency.services.capability_map import BELOW, MET, NO_TARGET, NOT_REQUIRED, CapabilityMap, Group
 from competency.web.charts import wrap
@@ -46,7 +47,7 @@ def status_text(cmap: CapabilityMap, ind) -> tuple[str, str]:
     if ind.status == MET:
         return "✓", _("target reached")
     if ind.status == BELOW:
-        return "↑", _("%(n)d level(s) to go", n=ind.gap)
+        return "↑", ngettext("%(num)d level to go", "%(num)d levels to go", ind.gap)
     if ind.status == NO_TARGET:
         return "•", _("no target set")
     if ind.status == NOT_REQUIRED:

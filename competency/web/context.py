@@ -32,6 +32,8 @@ def register_context(app: Flask) -> None:
         level_label=labels.level_label,
         zone_note=labels.zone_note,
         questions=labels.questions,
+        colon=labels.colon,
+        paren=labels.paren,
     )
 
     @app.context_processor

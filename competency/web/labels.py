@@ -101,3 +101,13 @@ def questions(n: int) -> str:
     from flask_babel import ngettext
 
     return ngettext("%(num)d question", "%(num)d questions", n)
+
+
+def colon() -> str:
+    """The colon after a label: full width in Chinese text, ASCII with a space in English."""
+    return ": " if english() else "："
+
+
+def paren(text: object) -> str:
+    """Text in brackets: full-width brackets in Chinese, " (…)" in English."""
+    return f" ({text})" if english() else f"（{text}）"

@@ -31,6 +31,21 @@ def _name(row: dict) -> str:
     return dimension_name(row)  # a job-role dimension stored under its code reads as the role's name
 
 
+def _fallback_step(scale, ind: dict, nxt, lang_en: bool) -> str | None:
+    """A next step for an indicator without a descriptor of its own: never blank while unmet."""
+    if ind.get("met") is True:
+        return None
+    if not ind.get("level"):
+        return _("Not measured yet: answer questions on this indicator in your next attempt.")
+    if nxt is None:
+        return None
+    return _(
+        "Work towards %(level)s: %(what)s",
+        level=level_label(scale.name, nxt.code),
+        what=nxt.descriptor_en if lang_en else nxt.descriptor_zh,
+    )
+
+
 def _own_attempt(attempt_id: int):
     try:
         return attempt_service.refresh(current_user, attempt_id)
@@ -209,6 +224,7 @@ def result(attempt_id: int):
         hint = None
         if nxt is not None and nxt.code in descriptors:
             hint = descriptors[nxt.code]["en" if lang_en else "zh"]
+        hint = hint or _fallback_step(scale, ind, nxt, lang_en)
         indicators.append(
             {
                 **ind,

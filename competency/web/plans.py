@@ -9,7 +9,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from competency.services import plans
+from competency.services import plan_overview, plans
 from competency.services.errors import NotFound, ServiceError
 from competency.services.resources import resources_by_code
 from competency.web.authz import ALL_ROLES, roles_required
@@ -45,9 +45,7 @@ def _plan_or_404(plan_id: int):
 @roles_required(*HOLDERS)
 def mine():
     """The person's current improvement plans."""
-    plans.ensure_for_user(current_user)
-    rows = [(p, plans.progress(p)) for p in plans.plans_of(current_user)]
-    return render_template("plans/mine.html", rows=rows)
+    return render_template("plans/mine.html", view=plan_overview.overview(current_user))
 
 
 @bp.route("/<int:plan_id>")

@@ -231,7 +231,9 @@ def test_student_sees_the_current_plan_and_the_trainers(client, catalog, make_us
     from competency.models import Cohort
 
     student = make_user("student", "li", target_role="J-BD-01")
-    job = make_assessment("JOB-BD", scale="job", kind="job_skill", role_code="J-BD-01", dimensions=["J-BD-01"])
+    job = make_assessment(
+        "JOB-BD", scale="job", kind="job_skill", role_code="J-BD-01", dimensions=["J-BD-01"]
+    )
     own = plans.build_for_attempt(make_attempt(student, job, {"J-BD-01": "J1"}, {"S1.3": "J1"}, overall="J1"))
     cohort = Cohort(name="大数据2401", institution_id=institution.id)
     db.session.add(cohort)

@@ -25,6 +25,7 @@ from competency.models.outcomes import (
     Plan,
     PlanTask,
     Resource,
+    ResourceFile,
 )
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Plan",
     "PlanTask",
     "Resource",
+    "ResourceFile",
     "ACTIVE_STATUSES",
     "Assessment",
     "Attempt",

@@ -11,7 +11,7 @@ from wtforms import HiddenField
 
 from competency.services import plan_overview, plans
 from competency.services.errors import NotFound, ServiceError
-from competency.services.resources import resources_by_code
+from competency.services.resources import resource_files, resources_by_code
 from competency.web.authz import ALL_ROLES, roles_required
 from competency.web.i18n import select_locale
 
@@ -67,6 +67,7 @@ def detail(plan_id: int):
         form=TaskForm(),
         kind_labels=KIND_LABELS,
         english=locale == "en",
+        with_file=resource_files(r.id for r in resources.values()),
     )
 
 

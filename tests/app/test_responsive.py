@@ -136,6 +136,8 @@ def _pages(world) -> dict[str, list[str]]:
             "/manage/assessments/",
             "/manage/assessments/new",
             f"/manage/assessments/{world['job'].id}",
+            "/resources/",
+            "/resources/new",
         ],
         "ia": [
             "/home",

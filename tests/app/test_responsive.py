@@ -19,7 +19,8 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"),
 ]
-WIDTHS = (360, 1366)
+# (width, language): both widths in Chinese, the phone width again in English (longer words).
+RUNS = ((360, "zh"), (1366, "zh"), (360, "en"))
 TEACHER_DIMS = {"T1": "L3", "T2": "L2", "T3": "L4", "T4": "L2", "T5": "L1"}
 
 
@@ -151,6 +152,7 @@ def _pages(world) -> dict[str, list[str]]:
 
 
 def test_every_role_at_phone_and_desktop_width(live_server, world):  # noqa: F811
+    """Also checks the language: an English run must really be in English."""
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import sync_playwright
 
@@ -163,9 +165,13 @@ def test_every_role_at_phone_and_desktop_width(live_server, world):  # noqa: F81
             executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
         )
         for username, urls in pages.items():
-            for width in WIDTHS:
+            for width, lang in RUNS:
                 context = browser.new_context(viewport={"width": width, "height": 800})
                 page = context.new_page()
+                if lang == "en":
+                    page.goto(f"{live_server}/login")
+                    with page.expect_navigation():
+                        page.click("form.lang-switch button")
                 if username:
                     page.goto(f"{live_server}/login")
                     page.fill("#username", username)
@@ -176,6 +182,9 @@ def test_every_role_at_phone_and_desktop_width(live_server, world):  # noqa: F81
                 for url in urls:
                     page.goto(f"{live_server}{url}")
                     visited += 1
+                    assert page.evaluate("document.documentElement.lang") == (
+                        "en" if lang == "en" else "zh-CN"
+                    )
                     scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
                     if scroll > inner:
                         wide = page.evaluate(
@@ -190,10 +199,10 @@ def test_every_role_at_phone_and_desktop_width(live_server, world):  # noqa: F81
                     for violation in axe.run(page).response["violations"]:
                         if violation["impact"] in ("serious", "critical"):
                             failures.append(
-                                f"{username or 'anonymous'} {width}px {url}: {violation['id']} ({violation['impact']}) "
+                                f"{username or 'anonymous'} {width}px {lang} {url}: {violation['id']} ({violation['impact']}) "
                                 f"at {violation['nodes'][0]['target']}"
                             )
                 context.close()
         browser.close()
-    assert visited == 2 * sum(len(u) for u in pages.values())
+    assert visited == len(RUNS) * sum(len(u) for u in pages.values())
     assert failures == [], "\n".join(failures)

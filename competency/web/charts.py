@@ -28,7 +28,9 @@ def wrap(label: str, width: float = 14) -> list[str]:
         used += cost
     if current:
         lines.append(current)
-    return lines[:3]
+    if len(lines) > 4:  # never drop words silently: the last line ends with an ellipsis
+        lines = [*lines[:3], lines[3] + "…"]
+    return lines
 
 
 def _text_lines(x: float, y: float, lines: list[str], anchor: str, size: int = 13) -> str:
@@ -75,7 +77,7 @@ def radar(
         parts.append(f'<polygon points="{ring}" fill="none" stroke="{GRID}" stroke-width="1"/>')
         if t - 1 < len(names):  # the scale: each ring named on the first axis
             parts.append(
-                f'<text x="{cx + 4:.1f}" y="{cy - radius * t / ticks + 11:.1f}" font-size="10" fill="{INK}">{escape(names[t - 1])}</text>'
+                f'<text x="{cx + 4:.1f}" y="{cy - radius * t / ticks + 11:.1f}" font-size="10" fill="{INK}" stroke="#ffffff" stroke-width="3" paint-order="stroke">{escape(names[t - 1])}</text>'
             )
     for i, label in enumerate(labels):
         x, y = point(i, radius)
@@ -84,7 +86,7 @@ def radar(
         )
         lx, ly = point(i, radius + 16)
         anchor = "middle" if abs(lx - cx) < 5 else ("start" if lx > cx else "end")
-        lines = wrap(label)
+        lines = wrap(label, 16)
         if abs(lx - cx) < 5:  # top or bottom axis: grow away from the chart
             ly += -(len(lines) - 1) * 7.5 if ly < cy else (len(lines) - 1) * 7.5 + 6
         parts.append(_text_lines(lx, ly + 4, lines, anchor))

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from competency import graph
 from competency.extensions import db
 from competency.models import Cohort, CohortAssignment, CohortMembership, utcnow
 from competency.services import certificates, layering, plans
@@ -48,9 +49,10 @@ def world(app, make_user, institution, bank):
     db.session.add(assignment)
     db.session.commit()
     levels = ["L1", "L2", "L3", "L4", "L5", "L6"]
-    indicators = ["T1.1.1", "T1.1.2", "T2.1.1", "T3.1.2", "T3.2.1", "T4.1.1", "T4.2.3", "T5.1.1", "T5.2.2"]
+    # The heat map at full size: 40 members × all 33 indicators.
+    indicators = sorted(graph.nodes_of_kind(graph.teacher_map(), "indicator"), key=graph.code_key)
     teacher = None
-    for i in range(12):
+    for i in range(40):
         user = make_user(
             "teacher",
             "teacher" if i == 0 else f"t{i:02d}",

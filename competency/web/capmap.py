@@ -23,7 +23,8 @@ def _focus(cmap) -> str | None:
     return code if code in cmap.indicators else None
 
 
-def _page(cmap, *, heading: str, intro: str, link: str, user=None, **extra):
+def _page(cmap, *, heading: str, intro: str, link: str, subject=None, **extra):
+    """``subject``: whose evidence and plan tasks the indicator detail shows (None: nobody's)."""
     focus = _focus(cmap)
     svg = capmap_svg.render(
         cmap,
@@ -35,7 +36,7 @@ def _page(cmap, *, heading: str, intro: str, link: str, user=None, **extra):
             "state in words; the table below gives the same facts."
         ),
     )
-    detail = capability_map.indicator_detail(cmap, focus, user) if focus else None
+    detail = capability_map.indicator_detail(cmap, focus, subject) if focus else None
     return render_template(
         "capmap/map.html",
         cmap=cmap,
@@ -45,6 +46,7 @@ def _page(cmap, *, heading: str, intro: str, link: str, user=None, **extra):
         link=link,
         focus=focus,
         detail=detail,
+        subject=subject,
         status_text=lambda ind: capmap_svg.status_text(cmap, ind),
         **extra,
     )
@@ -68,7 +70,7 @@ def mine():
             "what each level asks, the questions you answered on it and the plan tasks that work on it."
         ),
         link=url_for("capmap.mine", focus="__code__", _anchor="detail"),
-        user=current_user,
+        subject=current_user,
         jobs=graph.job_profiles() if cmap.kind == "student" else [],
     )
 
@@ -98,7 +100,7 @@ def job(role_code: str):
         heading=_("Job profile: %(name)s", name=bi(profile)),
         intro=bi(profile, "description"),
         link=url_for("capmap.job", role_code=profile.code, focus="__code__", _anchor="detail"),
-        user=student,
+        subject=student,
         profile=profile,
     )
 

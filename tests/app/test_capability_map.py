@@ -106,3 +106,13 @@ def test_trainer_sees_the_cohort_distribution(client, make_user, institution):
     row = re.search(r'<tr data-code="T3.1.2".*?</tr>', page, re.S).group(0)
     assert "L1: 1" in row and "L3: 2" in row and "L3 · " in row  # median L3, shown with its name
     assert "3 位成员" in page or "3 members" in page
+
+
+def test_staff_see_a_job_profiles_requirements(client, make_user):
+    make_user("trainer", "coach")
+    login(client, "coach")
+    page = client.get("/map/jobs/J-BD-01?focus=S1.3").get_data(as_text=True)
+    assert 'action="/logout"' in page  # the page keeps the logged-in header
+    assert 'data-code="S1.3" data-status="unmeasured"' in page  # required, nobody's level shown
+    assert 'data-code="S0.1" data-status="not_required"' in page
+    assert 'id="evidence"' not in page and 'id="detail"' in page

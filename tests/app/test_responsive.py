@@ -1,5 +1,5 @@
-"""Every role's main pages at phone (360 px) and desktop (1366 px) width: no horizontal page scrolling
-and no serious or critical axe violation. Uses Debian's chromium through Playwright."""
+"""Every role's main pages at phone (360 px), tablet (768 px) and desktop (1366 px) width: no
+horizontal page scrolling and no serious or critical axe violation (Debian's chromium, Playwright)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"),
 ]
-# (width, language): both widths in Chinese, the phone width again in English (longer words).
-RUNS = ((360, "zh"), (1366, "zh"), (360, "en"))
+# (width, language): phone, tablet and desktop widths in Chinese, the phone width again in English
+# (longer words).
+RUNS = ((360, "zh"), (768, "zh"), (1366, "zh"), (360, "en"))
 TEACHER_DIMS = {"T1": "L3", "T2": "L2", "T3": "L4", "T4": "L2", "T5": "L1"}
 
 

@@ -38,6 +38,7 @@ from competency.models.outcomes import (
     Plan,
     PlanTask,
     Resource,
+    ResourceFile,
     RevocationCategory,
 )
 from competency.models.pilots import (
@@ -81,6 +82,7 @@ __all__ = [
     "Plan",
     "PlanTask",
     "Resource",
+    "ResourceFile",
     "ACTIVE_STATUSES",
     "Assessment",
     "Attempt",

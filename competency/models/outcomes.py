@@ -5,7 +5,19 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competency.models.accounts import Cohort, Institution, User
@@ -96,6 +108,34 @@ class Resource(Base):
     hours: Mapped[float] = mapped_column(Float, default=0)
     provider: Mapped[str] = mapped_column(String(200), default="")
     url: Mapped[str | None] = mapped_column(String(500))
+    # The library: the seeded catalogue is demo content; trainers and institution admins add their own
+    # (institution_id set), edit them and retire them (kept for the plans that link to them).
+    demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    institution_id: Mapped[int | None] = mapped_column(
+        ForeignKey("institution.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    file: Mapped[ResourceFile | None] = relationship(
+        back_populates="resource", cascade="all, delete-orphan", lazy="select"
+    )
+
+
+class ResourceFile(Base):
+    """An uploaded file of a resource, in the database so every worker and host can serve it."""
+
+    __tablename__ = "resource_file"
+
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resource.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    mimetype: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    resource: Mapped[Resource] = relationship(back_populates="file")
 
 
 class PathTemplate(Base):

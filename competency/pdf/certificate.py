@@ -11,6 +11,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from competency.graph import level_scale
+from competency.localtime import DEFAULT_ZONE, local_date
 from competency.models import Certificate
 from competency.pdf import text
 from competency.services.certificates import format_code
@@ -52,8 +53,13 @@ def _qr(canvas: Canvas, url: str, x: float, y: float, size: float) -> None:
                 )
 
 
+# Paper carries the platform's civil date (Beijing time), as the web and verification pages do: a
+# certificate issued at 23:30 UTC is dated the next day in China.
+PAPER_ZONE = DEFAULT_ZONE
+
+
 def _date(value) -> str:
-    return value.strftime("%Y-%m-%d")
+    return local_date(value, PAPER_ZONE)
 
 
 def render_certificate(cert: Certificate, verify_url: str) -> bytes:
@@ -130,8 +136,11 @@ def render_certificate(cert: Certificate, verify_url: str) -> bytes:
     foot = 30 * mm
     text.draw(canvas, left, foot + 32 * mm, f"发证日期 Issued: {_date(cert.issued_at)}", 11)
     text.draw(canvas, left, foot + 24 * mm, f"有效期至 Valid until: {_date(cert.expires_at)}", 11)
-    text.draw(canvas, left, foot + 16 * mm, "证书编号 Certificate code:", 11)
-    text.draw(canvas, left, foot + 9 * mm, format_code(cert.code), 13, bold=True)
+    canvas.setFillColor(MUTED)
+    text.draw(canvas, left, foot + 19.5 * mm, "日期为北京时间 Dates in Beijing time (UTC+8)", 8.5)
+    canvas.setFillColor(INK)
+    text.draw(canvas, left, foot + 13 * mm, "证书编号 Certificate code:", 11)
+    text.draw(canvas, left, foot + 6.5 * mm, format_code(cert.code), 13, bold=True)
     canvas.setFillColor(MUTED)
     text.draw(canvas, left, foot, "扫码或访问以下网址验证 Scan or visit to verify:", 8.5)
     text.draw(canvas, left, foot - 5 * mm, verify_url, text.fit(verify_url, 8.5, 110 * mm))

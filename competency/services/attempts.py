@@ -25,6 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from competency.extensions import db
 from competency.irt.cat import CatState, Engine
 from competency.irt.cat.errors import CatError
+from competency.localtime import offset_label, to_local
 from competency.models import ACTIVE_STATUSES, ApiToken, Assessment, Attempt, Response, User, utcnow
 from competency.services import accounts, audit
 from competency.services import assessments as assessment_service
@@ -215,8 +216,9 @@ _ATTEMPTS_SO_FAR = select(Attempt.id, Attempt.status, Attempt.finished_at).where
 )
 
 
-def _check_policy(assessment: Assessment, finished: list, now) -> None:
-    """Refuse a new attempt beyond the maximum or before the waiting time; `finished`: end times."""
+def _check_policy(assessment: Assessment, finished: list, now, zone_name: str | None = None) -> None:
+    """Refuse a new attempt beyond the maximum or before the waiting time; `finished`: end times;
+    the waiting time's end is told in `zone_name` (the person's zone)."""
     done = len(finished)
     if done >= assessment.max_attempts:
         raise ServiceError(
@@ -231,7 +233,11 @@ def _check_policy(assessment: Assessment, finished: list, now) -> None:
         if now < ready:
             raise ServiceError(
                 "too_soon",
-                _("you can try again after %(when)s (UTC)", when=ready.strftime("%Y-%m-%d %H:%M")),
+                _(
+                    "you can try again after %(when)s (%(zone)s)",
+                    when=to_local(ready, zone_name).strftime("%Y-%m-%d %H:%M"),
+                    zone=offset_label(zone_name, ready),
+                ),
                 "assessment_id",
                 status=403,
             )

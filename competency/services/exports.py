@@ -10,6 +10,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from competency.extensions import db
+from competency.localtime import DEFAULT_ZONE, local_iso, zone
 from competency.models import Cohort, CohortAssignment, Response
 from competency.services.cohort_results import member_attempts, results
 from competency.services.layering import progress
@@ -47,16 +48,21 @@ def to_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], title: str 
     return buf.getvalue()
 
 
-def results_table(assignment: CohortAssignment) -> Table:
-    """One row per member: state, overall level and θ/SE/level per dimension."""
+def time_column(name: str, zone_name: str) -> str:
+    """A time column's header names the zone its values are in (values also carry the offset)."""
+    return f"{name} ({zone(zone_name).key})"
+
+
+def results_table(assignment: CohortAssignment, zone_name: str = DEFAULT_ZONE) -> Table:
+    """One row per member: state, overall level and θ/SE/level per dimension; times in ``zone_name``."""
     res = results(assignment)
     dims = [d["code"] for d in res.dimensions]
-    header = ["username", "display_name", "state", "attempt_id", "finished_at", "overall_level"]
+    header = ["username", "display_name", "state", "attempt_id", time_column("finished_at", zone_name), "overall_level"]  # fmt: skip
     for code in dims:
         header += [f"{code}_level", f"{code}_theta", f"{code}_se"]
     rows = []
     for m in res.members:
-        finished = m.attempt.finished_at.isoformat() if m.attempt and m.attempt.finished_at else None
+        finished = local_iso(m.attempt.finished_at, zone_name) if m.attempt else None
         overall = m.attempt.overall_level if m.state == "graded" else None
         row: list[object] = [
             m.user.username,
@@ -83,11 +89,11 @@ def members_table(cohort: Cohort) -> Table:
     return header, rows
 
 
-def responses_table(assignment: CohortAssignment) -> Table:
+def responses_table(assignment: CohortAssignment, zone_name: str = DEFAULT_ZONE) -> Table:
     """Per-response rows for recalibration elsewhere; people appear as numeric ids, not names."""
     users = [m.user for m in assignment.cohort.memberships]
     attempts = [a for lst in member_attempts(assignment, users).values() for a in lst if a.status == "graded"]
-    header = ["person_id", "attempt_id", "assessment", "position", "item_id", "param_version", "score", "pilot", "answer", "answered_at"]  # fmt: skip
+    header = ["person_id", "attempt_id", "assessment", "position", "item_id", "param_version", "score", "pilot", "answer", time_column("answered_at", zone_name)]  # fmt: skip
     if not attempts:
         return header, []
     stmt = (
@@ -112,7 +118,7 @@ def responses_table(assignment: CohortAssignment) -> Table:
                 r.score,
                 int(r.pilot),
                 None if answer is None else str(answer),
-                r.answered_at.isoformat(),
+                local_iso(r.answered_at, zone_name),
             ]
         )
     return header, rows

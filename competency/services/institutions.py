@@ -109,6 +109,31 @@ def visible_users(actor: User, role: str | None = None) -> list[User]:
     return list(db.session.scalars(stmt))
 
 
+def search_users(
+    actor: User, query: str = "", role: str | None = None, page: int = 1, page_size: int = 50
+) -> tuple[list[User], int]:
+    """One page of the people the actor may see, matching ``query`` in the user name or display name
+    (and ``role``), with the total count; filtered and paged in the database."""
+    if actor.role not in (Role.PLATFORM_ADMIN, Role.INSTITUTION_ADMIN, Role.TRAINER):
+        raise Forbidden("forbidden", _("not allowed"))
+    stmt = select(User)
+    if actor.role != Role.PLATFORM_ADMIN:
+        stmt = stmt.where(User.institution_id == actor.institution_id)
+    if role:
+        stmt = stmt.where(User.role == role)
+    text = query.strip()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            User.username.ilike(pattern, escape="\\") | User.display_name.ilike(pattern, escape="\\")
+        )
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.session.scalars(
+        stmt.order_by(User.role, User.username).offset((max(page, 1) - 1) * page_size).limit(page_size)
+    ).all()
+    return list(rows), total
+
+
 def role_counts(institution_id: int | None = None) -> dict[str, int]:
     stmt = select(User.role, func.count()).group_by(User.role)
     if institution_id is not None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from competency.extensions import db
 from competency.models import Cohort, CohortAssignment, CohortMembership, PathTemplate, Plan, User, utcnow
-from competency.services import audit, plans
+from competency.services import audit, cohort_fit, plans
 from competency.services.cohort_results import results
 from competency.services.errors import ServiceError
 from competency.services.resources import templates
@@ -70,11 +71,14 @@ def layer_cohort(
     options = templates()
     by_code = {t.code: t for t in options}
     overrides = dict(overrides or {})
+    who = cohort_fit.profile(cohort)
     for chosen in overrides.values():
         if chosen not in by_code or by_code[chosen].audience != audience:
             raise ServiceError(
                 "unknown_template", _("unknown learning-path template %(code)s", code=chosen), "template"
             )
+        if not cohort_fit.template_fits(by_code[chosen], who):
+            raise _does_not_fit(by_code[chosen])
     role = assignment.assessment.role_code
     picked: dict[int, PathTemplate] = {}
     for m in res.graded:
@@ -125,6 +129,17 @@ def layer_cohort(
     return LayeringOutcome(layers, unassessed, sum(len(u) for u in layers.values()))
 
 
+def _does_not_fit(template: PathTemplate) -> ServiceError:
+    return ServiceError(
+        "template_does_not_fit",
+        _(
+            "the path “%(title)s” is not made for this cohort: pick a path for its members' kind, job roles or industries",
+            title=template.title_en if str(get_locale()) == "en" else template.title_zh,
+        ),
+        "template",
+    )
+
+
 def change_layer_template(cohort: Cohort, layer: str, template_code: str, actor: User) -> int:
     """Give every member of one layer another path template; their current layer plans are archived."""
     members = [m for m in cohort.memberships if m.layer == layer and layer]
@@ -132,10 +147,14 @@ def change_layer_template(cohort: Cohort, layer: str, template_code: str, actor:
         raise ServiceError("unknown_layer", _("this cohort has no layer %(layer)s", layer=layer), "layer")
     template = db.session.scalar(select(PathTemplate).where(PathTemplate.code == template_code))
     current = db.session.scalar(select(PathTemplate).where(PathTemplate.code == layer))
-    if template is None or (current is not None and current.audience != template.audience):
+    if template is None:
         raise ServiceError(
             "unknown_template", _("unknown learning-path template %(code)s", code=template_code), "template"
         )
+    if (current is not None and current.audience != template.audience) or not cohort_fit.template_fits(
+        template, cohort_fit.profile(cohort)
+    ):
+        raise _does_not_fit(template)
     now = utcnow()
     ids = [m.user_id for m in members]
     old = select(Plan).where(

@@ -116,13 +116,31 @@ def _catalog():
     time cost more than the rest of grading. The cache is dropped when resources are added or removed,
     and after CATALOG_TTL_SECONDS in any case (edits made by `seed-demo` show within that time).
     """
-    key = tuple(db.session.execute(select(func.count(), func.max(Resource.id))).one())
+    # Adding, editing or retiring a resource changes the key (its count, newest id, last edit, retirements).
+    key = tuple(
+        db.session.execute(
+            select(
+                func.count(),
+                func.max(Resource.id),
+                func.max(Resource.updated_at),
+                func.count(Resource.retired_at),
+            )
+        ).one()
+    )
     now = time.monotonic()
     if _CATALOG["key"] != key or now - _CATALOG["at"] > CATALOG_TTL_SECONDS:
         rows = db.session.execute(
             select(
-                Resource.code, Resource.nodes, Resource.roles, Resource.levels, Resource.hours, Resource.kind
-            ).order_by(Resource.code)
+                Resource.code,
+                Resource.nodes,
+                Resource.roles,
+                Resource.levels,
+                Resource.hours,
+                Resource.kind,
+                Resource.institution_id,
+            )
+            .where(Resource.retired_at.is_(None))
+            .order_by(Resource.code)
         ).all()
         _CATALOG.update(key=key, at=now, rows=tuple(rows))
     return list(_CATALOG["rows"])
@@ -156,7 +174,8 @@ def build_for_attempt(attempt: Attempt) -> Plan | None:
     path = graph.learning_path(g, report.gaps)
     gaps = {gap.code: gap for gap in report.gaps}
     role = attempt.assessment.role_code or user.target_role
-    catalog = _catalog()
+    # Platform-wide resources and the person's own institution's: another school's stay private.
+    catalog = [r for r in _catalog() if r.institution_id in (None, user.institution_id)]
     assessment = attempt.assessment
     plan = Plan(
         user_id=user.id,

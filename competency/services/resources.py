@@ -38,7 +38,8 @@ def _upsert(model, rows: list[dict], fields: tuple[str, ...]) -> tuple[int, int]
 
 def seed_resources(log: Callable[[str], None] = print) -> None:
     """Load the demo resource catalog and path templates; a second run changes nothing (no commit here)."""
-    added, updated = _upsert(Resource, _load("resources.json", "resources"), RESOURCE_FIELDS)
+    demo = [{**row, "demo": True} for row in _load("resources.json", "resources")]
+    added, updated = _upsert(Resource, demo, (*RESOURCE_FIELDS, "demo"))
     log(f"resources: {added} added, {updated} updated")
     added, updated = _upsert(PathTemplate, _load("path_templates.json", "templates"), TEMPLATE_FIELDS)
     log(f"path templates: {added} added, {updated} updated")
@@ -109,3 +110,13 @@ def templates(audience: str | None = None) -> list[PathTemplate]:
     if audience:
         stmt = stmt.where(PathTemplate.audience == audience)
     return list(db.session.scalars(stmt))
+
+
+def resource_files(ids: Iterable[int]) -> set[int]:
+    """Ids of the resources (among ``ids``) that have an uploaded file, without loading the files."""
+    from competency.models import ResourceFile
+
+    ids = list(ids)
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(ResourceFile.resource_id).where(ResourceFile.resource_id.in_(ids))))

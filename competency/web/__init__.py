@@ -35,8 +35,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(manage.bp)
     app.register_blueprint(api.bp)
     # Outcomes (certificates, plans, trainer tools) register below.
-    from competency.web import certificates, maturity, plans, trainer
+    from competency.web import capmap, certificates, maturity, plans, resources, trainer
 
+    app.register_blueprint(capmap.bp)
+    app.register_blueprint(resources.bp)
     app.register_blueprint(certificates.bp)
     app.register_blueprint(plans.bp)
     app.register_blueprint(trainer.bp)

@@ -18,6 +18,7 @@ from competency.web.forms import ROLE_LABELS, ExtraTimeForm, InstitutionForm, Us
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 ADMINS = (Role.PLATFORM_ADMIN.value, Role.INSTITUTION_ADMIN.value)
+USERS_PAGE = 50
 
 
 @bp.route("/institutions", methods=["GET", "POST"])
@@ -94,8 +95,24 @@ def users_page():
         else:
             flash(_("User created."), "success")
             return redirect(url_for("admin.users_page"))
-    users = institutions.visible_users(current_user)
-    return render_template("admin/users.html", form=form, users=users, role_labels=ROLE_LABELS)
+    query = request.args.get("q", "")[:80]
+    role = request.args.get("role", "")
+    role = role if role in {r.value for r in Role} else ""
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    users, total = institutions.search_users(current_user, query, role or None, page, USERS_PAGE)
+    return render_template(
+        "admin/users.html",
+        form=form,
+        users=users,
+        total=total,
+        page=page,
+        page_size=USERS_PAGE,
+        query=query,
+        role=role,
+        roles=[(r.value, ROLE_LABELS[r]) for r in Role],
+        role_labels=ROLE_LABELS,
+        open_form=request.method == "POST" or request.args.get("new") == "1",
+    )
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])

@@ -18,6 +18,7 @@ from competency.services.outcome_links import outcome_links
 from competency.web import charts
 from competency.web.authz import roles_required
 from competency.web.i18n import select_locale
+from competency.web.labels import dimension_name, level_label
 
 bp = Blueprint("assess", __name__)
 TAKERS = ("teacher", "student")
@@ -28,7 +29,22 @@ class CsrfOnlyForm(FlaskForm):
 
 
 def _name(row: dict) -> str:
-    return row.get("name_en" if select_locale() == "en" else "name_zh") or row["code"]
+    return dimension_name(row)  # a job-role dimension stored under its code reads as the role's name
+
+
+def _fallback_step(scale, ind: dict, nxt, lang_en: bool) -> str | None:
+    """A next step for an indicator without a descriptor of its own: never blank while unmet."""
+    if ind.get("met") is True:
+        return None
+    if not ind.get("level"):
+        return _("Not measured yet: answer questions on this indicator in your next attempt.")
+    if nxt is None:
+        return None
+    return _(
+        "Work towards %(level)s: %(what)s",
+        level=level_label(scale.name, nxt.code),
+        what=nxt.descriptor_en if lang_en else nxt.descriptor_zh,
+    )
 
 
 def _own_attempt(attempt_id: int):
@@ -207,6 +223,7 @@ def result(attempt_id: int):
         top,
         _("Level per dimension"),
         "; ".join(f"{r['name']}: {r['level_name']}" for r in rows),
+        tick_labels=[level_label(scale.name, lv.code) for lv in scale][len(scale) - top :],
     )
     tree = assessment_service.map_for(assessment)
     indicators = []
@@ -217,6 +234,7 @@ def result(attempt_id: int):
         hint = None
         if nxt is not None and nxt.code in descriptors:
             hint = descriptors[nxt.code]["en" if lang_en else "zh"]
+        hint = hint or _fallback_step(scale, ind, nxt, lang_en)
         indicators.append(
             {
                 **ind,

@@ -8,12 +8,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from competency.models import Role
 from competency.pdf import render_certificate
-from competency.pdf.certificate import level_label
 from competency.services import certificates
 from competency.services.errors import NotFound, ServiceError
 from competency.web.authz import ALL_ROLES, public, roles_required
@@ -39,6 +38,12 @@ class RevokeForm(FlaskForm):
         validators=[DataRequired()],
     )
     reason = TextAreaField(_l("Reason for revocation"), validators=[DataRequired(), Length(max=500)])
+    confirm = BooleanField(
+        _l(
+            "Yes, revoke it: anyone who checks this certificate will see it as revoked, and this cannot be undone"
+        ),
+        validators=[DataRequired(_l("Tick the box to confirm the revocation."))],
+    )
     submit = SubmitField(_l("Revoke certificate"))
 
 
@@ -111,7 +116,7 @@ def verify(code: str):
         view=view,
         cert=cert,
         format_code=certificates.format_code,
-        level_label=lambda code: level_label(cert.scale, code),
+        scale=cert.scale,
     )
 
 

@@ -12,6 +12,36 @@ GRID = "#8a949e"
 FILL = "#0b5cad"
 
 
+def wrap(label: str, width: float = 14) -> list[str]:
+    """Split a label into lines of about ``width`` Latin characters (a CJK character counts 2), at
+    spaces where there are any, so labels stay inside the chart in both languages."""
+    lines: list[str] = []
+    current, used = "", 0.0
+    for word in label.replace("·", "· ").split(" ") if " " in label else list(label):
+        cost = sum(2 if ord(ch) > 0x2E80 else 1 for ch in word) + (1 if " " in label and current else 0)
+        if current and used + cost > width:
+            lines.append(current)
+            current, used = "", 0.0
+            cost -= 1 if " " in label else 0
+        joiner = " " if " " in label and current else ""
+        current += joiner + word
+        used += cost
+    if current:
+        lines.append(current)
+    if len(lines) > 4:  # never drop words silently: the last line ends with an ellipsis
+        lines = [*lines[:3], lines[3] + "…"]
+    return lines
+
+
+def _text_lines(x: float, y: float, lines: list[str], anchor: str, size: int = 13) -> str:
+    top = y - (len(lines) - 1) * (size + 2) / 2
+    spans = "".join(
+        f'<tspan x="{x:.1f}" y="{top + i * (size + 2):.1f}">{escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
+    return f'<text text-anchor="{anchor}" font-size="{size}" fill="{INK}">{spans}</text>'
+
+
 def radar(
     labels: Sequence[str],
     values: Sequence[float],
@@ -20,37 +50,46 @@ def radar(
     desc: str,
     size: int = 400,
     ticks: int | None = None,
+    tick_labels: Sequence[str] | None = None,
 ) -> str:
-    """A radar chart of `values` (0..maximum) on one axis per label."""
+    """A radar chart of `values` (0..maximum) on one axis per label, with the scale's rings labelled
+    (``tick_labels``, default 1..maximum) and labels wrapped so none is clipped."""
     n = len(labels)
     if n < 3:
-        return bars(labels, values, maximum, title, desc)
+        return bars(labels, values, maximum, title, desc, tick_labels=tick_labels)
+    pad = 70  # the drawing area is widened on both sides, so long labels stay inside
     cx = cy = size / 2
-    radius = size / 2 - 95  # room for the axis labels outside the rings
+    radius = size / 2 - 70
     ticks = ticks or int(maximum)
+    names = list(tick_labels or [str(t) for t in range(1, ticks + 1)])
 
     def point(i: int, r: float) -> tuple[float, float]:
         angle = -math.pi / 2 + 2 * math.pi * i / n
         return cx + r * math.cos(angle), cy + r * math.sin(angle)
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="{size}" height="{size}" '
-        f'role="img" aria-labelledby="radar-title radar-desc" class="chart">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{-pad} 0 {size + 2 * pad} {size}" '
+        f'width="{size + 2 * pad}" height="{size}" role="img" aria-labelledby="radar-title radar-desc" class="chart">',
         f'<title id="radar-title">{escape(title)}</title><desc id="radar-desc">{escape(desc)}</desc>',
     ]
     for t in range(1, ticks + 1):
         ring = " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, radius * t / ticks) for i in range(n)))
         parts.append(f'<polygon points="{ring}" fill="none" stroke="{GRID}" stroke-width="1"/>')
+        if t - 1 < len(names):  # the scale: each ring named on the first axis
+            parts.append(
+                f'<text x="{cx + 4:.1f}" y="{cy - radius * t / ticks + 11:.1f}" font-size="10" fill="{INK}" stroke="#ffffff" stroke-width="3" paint-order="stroke">{escape(names[t - 1])}</text>'
+            )
     for i, label in enumerate(labels):
         x, y = point(i, radius)
         parts.append(
             f'<line x1="{cx}" y1="{cy}" x2="{x:.1f}" y2="{y:.1f}" stroke="{GRID}" stroke-width="1"/>'
         )
-        lx, ly = point(i, radius + 14)
+        lx, ly = point(i, radius + 16)
         anchor = "middle" if abs(lx - cx) < 5 else ("start" if lx > cx else "end")
-        parts.append(
-            f'<text x="{lx:.1f}" y="{ly + 4:.1f}" text-anchor="{anchor}" font-size="13" fill="{INK}">{escape(label)}</text>'
-        )
+        lines = wrap(label, 16)
+        if abs(lx - cx) < 5:  # top or bottom axis: grow away from the chart
+            ly += -(len(lines) - 1) * 7.5 if ly < cy else (len(lines) - 1) * 7.5 + 6
+        parts.append(_text_lines(lx, ly + 4, lines, anchor))
     shape = " ".join(
         f"{x:.1f},{y:.1f}"
         for x, y in (point(i, radius * max(0.0, min(v, maximum)) / maximum) for i, v in enumerate(values))
@@ -66,21 +105,52 @@ def radar(
 
 
 def bars(
-    labels: Sequence[str], values: Sequence[float], maximum: float, title: str, desc: str, width: int = 360
+    labels: Sequence[str],
+    values: Sequence[float],
+    maximum: float,
+    title: str,
+    desc: str,
+    width: int = 360,
+    tick_labels: Sequence[str] | None = None,
 ) -> str:
-    """Horizontal bars, for one or two dimensions where a radar would mislead."""
-    row = 34
-    height = row * len(labels) + 20
+    """Horizontal bars, for one or two dimensions where a radar would mislead: each bar named above it,
+    its value printed at its end, and a scale with every level under the bars."""
+    row = 48
+    left, right = 4, 16
+    span = width - left - right
+    names = list(tick_labels or [str(t) for t in range(1, int(maximum) + 1)])
+    height = row * len(labels) + 34
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         f'role="img" aria-labelledby="bars-title bars-desc" class="chart">',
         f'<title id="bars-title">{escape(title)}</title><desc id="bars-desc">{escape(desc)}</desc>',
     ]
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        y = 10 + i * row
-        length = (width - 150) * max(0.0, min(value, maximum)) / maximum
-        parts.append(f'<text x="0" y="{y + 18}" font-size="12" fill="{INK}">{escape(label)}</text>')
-        parts.append(f'<rect x="140" y="{y + 4}" width="{length:.1f}" height="20" fill="{FILL}"/>')
+        y = 6 + i * row
+        length = span * max(0.0, min(value, maximum)) / maximum
+        parts.append(f'<text x="{left}" y="{y + 13}" font-size="13" fill="{INK}">{escape(label)}</text>')
+        parts.append(
+            f'<rect x="{left}" y="{y + 19}" width="{span:.1f}" height="20" fill="none" stroke="{GRID}"/>'
+            f'<rect x="{left}" y="{y + 19}" width="{length:.1f}" height="20" fill="{FILL}"/>'
+        )
+        k = int(round(value)) - 1
+        if 0 <= k < len(names):
+            inside = length > span * 0.6
+            x = left + length + (-6 if inside else 6)
+            colour = "#ffffff" if inside else INK
+            anchor = "end" if inside else "start"
+            parts.append(
+                f'<text x="{x:.1f}" y="{y + 34}" font-size="12" text-anchor="{anchor}" fill="{colour}">{escape(names[k])}</text>'
+            )
+    axis_y = height - 22
+    parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + span}" y2="{axis_y}" stroke="{GRID}"/>')
+    for t in range(1, int(maximum) + 1):
+        x = left + span * t / maximum
+        parts.append(f'<line x1="{x:.1f}" y1="{axis_y}" x2="{x:.1f}" y2="{axis_y + 4}" stroke="{GRID}"/>')
+        code = names[t - 1].split(" ")[0] if t - 1 < len(names) else str(t)
+        parts.append(
+            f'<text x="{x:.1f}" y="{axis_y + 16}" font-size="10" text-anchor="end" fill="{INK}">{escape(code)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 

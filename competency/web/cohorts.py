@@ -8,8 +8,10 @@ from flask_login import current_user
 
 from competency.services import institutions
 from competency.services.errors import NotFound, ServiceError
+from competency.services.resources import templates
 from competency.web.authz import STAFF, roles_required
 from competency.web.forms import AddMemberForm, CohortForm, RemoveMemberForm
+from competency.web.labels import bi
 
 bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
 
@@ -53,7 +55,13 @@ def detail(cohort_id: int):
         else:
             flash(_("Member added."), "success")
             return redirect(url_for("cohorts.detail", cohort_id=cohort.id))
-    return render_template("cohorts/detail.html", cohort=cohort, form=form, remove_form=RemoveMemberForm())
+    return render_template(
+        "cohorts/detail.html",
+        cohort=cohort,
+        form=form,
+        remove_form=RemoveMemberForm(),
+        layer_names={t.code: bi(t, "title") for t in templates()},
+    )
 
 
 @bp.route("/<int:cohort_id>/remove", methods=["POST"])

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, Response
-from flask_babel import format_datetime
 from flask_login import current_user
 
-from competency.web import i18n
+from competency.web import i18n, labels
 
 
 def register_context(app: Flask) -> None:
@@ -25,6 +24,17 @@ def register_context(app: Flask) -> None:
     from competency.web.manage_forms import KINDS
 
     app.jinja_env.filters["role_label_filter"] = labeller(ROLE_LABELS)
+    # Globals, not context: macros imported without context (tables, badges) use them too.
+    app.jinja_env.globals.update(
+        bi=labels.bi,
+        code_name=labels.code_name,
+        dimension_name=labels.dimension_name,
+        level_label=labels.level_label,
+        zone_note=labels.zone_note,
+        questions=labels.questions,
+        colon=labels.colon,
+        paren=labels.paren,
+    )
 
     @app.context_processor
     def inject() -> dict:
@@ -41,7 +51,7 @@ def register_context(app: Flask) -> None:
         }
 
     app.jinja_env.filters["combine_page"] = lambda args, page: {**args, "page": page}
-    app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "medium") if value else ""
+    app.jinja_env.filters["datetime"] = labels.local_datetime
 
     @app.after_request
     def security_headers(response: Response) -> Response:

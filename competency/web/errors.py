@@ -60,7 +60,10 @@ def register(app: Flask) -> None:
         messages = {
             401: _("You need to log in to see this."),
             403: _("Your role does not allow this."),
+            400: _("The request could not be understood. Please check what you sent and try again."),
             404: _("We could not find what you asked for."),
+            405: _("This address does not accept that kind of request."),
+            413: _("The file is too large. Please upload a smaller file."),
             429: _("Too many attempts. Please wait a few minutes and try again."),
         }
         message = messages.get(status) or (exc.description if status < 500 else _("Please try again later."))

@@ -46,7 +46,8 @@ STAGE_LABELS = {
 }
 
 STATUS_LABELS = {
-    "started": _l("Started"),
+    # Not "Started": that msgid is the column heading "开始时间" (start time).
+    "started": _l("Started, no answer yet"),
     "in_progress": _l("In progress"),
     "finished": _l("Finished"),
     "timed_out": _l("Timed out"),

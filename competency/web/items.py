@@ -16,7 +16,8 @@ from wtforms import FloatField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from competency.extensions import db
-from competency.models import Item
+from competency.graph import code_key as graph_key
+from competency.models import Item, ItemParams
 from competency.services import audit
 from competency.services.items import current_params, exposure_counts, import_file, to_schema, upsert
 from competency.tests_bank.bankio import export_bytes
@@ -24,6 +25,7 @@ from competency.tests_bank.delivery import delivery_payload
 from competency.tests_bank.problems import BankImportError
 from competency.web.authz import roles_required
 from competency.web.forms import choices
+from competency.web.labels import bi
 
 bp = Blueprint("items", __name__, url_prefix="/admin/items")
 PAGE_SIZE = 50
@@ -44,18 +46,51 @@ class ImportForm(FlaskForm):
     submit = SubmitField(_l("Import"))
 
 
+ITEM_TYPE_LABELS = {
+    "single": _l("Single choice"),
+    "multiple": _l("Multiple choice"),
+    "truefalse": _l("True or false"),
+    "ordered": _l("Rating scale (ordered categories)"),
+    "sequence": _l("Put in order"),
+}
+ITEM_STATUS_LABELS = {
+    "draft": _l("Draft"),
+    "pilot": _l("Pilot (not scored)"),
+    "operational": _l("Operational"),
+    "retired": _l("Retired"),
+}
+
+
 class ItemEditForm(FlaskForm):
     stem = TextAreaField(_l("Stem"), validators=[DataRequired()])
     explanation = TextAreaField(_l("Explanation"), validators=[Optional()])
-    status = SelectField(_l("Status"), choices=choices((s, s) for s in STATUSES))
+    status = SelectField(_l("Status"), choices=choices(ITEM_STATUS_LABELS.items()))
     a = FloatField(_l("Discrimination a"), validators=[DataRequired(), NumberRange(min=0.01, max=10)])
     b = FloatField(_l("Difficulty b"), validators=[Optional(), NumberRange(min=-10, max=10)])
     c = FloatField(_l("Guessing c"), validators=[Optional(), NumberRange(min=0, max=0.4999)])
     submit = SubmitField(_l("Save"))
 
 
+def _number(args, name: str) -> float | None:
+    try:
+        return float(args[name]) if args.get(name, "").strip() else None
+    except ValueError:
+        return None
+
+
 def _filtered(args):
+    """Items matching the filters; the difficulty range is a join on the current parameter version,
+    so it is applied in the database before paging (every page is full and the total is right)."""
     stmt = select(Item)
+    lo, hi = _number(args, "bmin"), _number(args, "bmax")
+    if lo is not None or hi is not None:
+        stmt = stmt.join(
+            ItemParams, (ItemParams.item_id == Item.id) & (ItemParams.version == Item.current_version)
+        ).where(ItemParams.b.is_not(None))
+        if lo is not None:
+            stmt = stmt.where(ItemParams.b >= lo)
+        if hi is not None:
+            stmt = stmt.where(ItemParams.b <= hi)
     if args.get("node"):
         stmt = stmt.where(Item.node.startswith(args["node"]))
     if args.get("type"):
@@ -119,16 +154,6 @@ def index():
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = db.session.scalars(stmt.order_by(Item.code).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     difficulty = {row.id: current_params(row) for row in rows}
-    lo, hi = args.get("bmin", type=float), args.get("bmax", type=float)
-    if lo is not None or hi is not None:
-        rows = [
-            r
-            for r in rows
-            if difficulty[r.id]
-            and difficulty[r.id].b is not None
-            and (lo is None or difficulty[r.id].b >= lo)
-            and (hi is None or difficulty[r.id].b <= hi)
-        ]
     banks = db.session.scalars(select(Item.bank).distinct().order_by(Item.bank)).all()
     exposure = exposure_counts([r.code for r in rows])
     return (
@@ -145,6 +170,9 @@ def index():
             form=form,
             problems=problems,
             statuses=STATUSES,
+            type_labels=ITEM_TYPE_LABELS,
+            status_labels=ITEM_STATUS_LABELS,
+            nodes=_node_choices(),
             export_types=EXPORT_TYPES,
         ),
         status,
@@ -205,9 +233,36 @@ def detail(code: str):
             preview=delivery_payload(item, 1, row.node),
             form=form,
             versions=list(reversed(row.versions)),
+            exposure=exposure_counts([row.code]).get(row.code, 0),
+            key_text=readable_key(item),
+            type_labels=ITEM_TYPE_LABELS,
+            status_labels=ITEM_STATUS_LABELS,
         ),
         status,
     )
+
+
+def readable_key(item) -> str:
+    """The key as a person reads it: "B", "A、C", "C → B → D → A", "true"/"false" words."""
+    key = item.key
+    if isinstance(key, bool):
+        return _("True") if key else _("False")
+    if isinstance(key, (list, tuple)):
+        joiner = " → " if str(item.type) == "sequence" else ", "
+        return joiner.join(str(k) for k in key)
+    return "—" if key is None else str(key)
+
+
+def _node_choices() -> list[tuple[str, str]]:
+    """Dimensions and sub-dimensions of both maps, for the node filter (a prefix of item nodes)."""
+    from competency.services import maps
+
+    out = []
+    for tree in (maps.teacher_map(), maps.student_indicators()):
+        for code, data in sorted(tree.nodes(data=True), key=lambda n: graph_key(n[0])):
+            if data.get("kind") != "indicator":
+                out.append((code, f"{code} {bi(data)}"))
+    return out
 
 
 def _raw(data: dict):

@@ -15,7 +15,16 @@ from competency.services import institutions
 from competency.services.errors import ServiceError
 from competency.web import charts
 from competency.web.authz import STAFF, roles_required
-from competency.web.manage_forms import AssessmentForm, fill_choices, form_to_values, values_to_form_data
+from competency.web.manage_forms import (
+    HELP,
+    KIND_DEFAULTS,
+    KINDS,
+    AssessmentForm,
+    apply_kind_defaults,
+    fill_choices,
+    form_to_values,
+    values_to_form_data,
+)
 
 bp = Blueprint("manage", __name__, url_prefix="/manage/assessments")
 
@@ -50,10 +59,8 @@ def _form(assessment: Assessment | None) -> AssessmentForm:
         schools = db.session.scalars(select(Institution).order_by(Institution.name)).all()
     fill_choices(form, institutions.visible_cohorts(current_user), schools)
     if assessment is None and not form.is_submitted():
-        form.cuts.data = "-1.5, -0.75, 0, 0.75, 1.5"
-        form.dimensions.data = ["T1", "T2", "T3", "T4", "T5"]
-        form.audience_roles.data = ["teacher"]
-        form.mcat.data = True
+        kind = request.args.get("kind", "")
+        apply_kind_defaults(form, kind if kind in KIND_DEFAULTS else "teacher_graded")
     return form
 
 
@@ -74,7 +81,17 @@ def _edit(assessment: Assessment | None):
             return redirect(url_for("manage.detail", assessment_id=saved.id))
     elif form.is_submitted():
         status = 400
-    return render_template("manage/edit.html", form=form, assessment=assessment), status
+    return (
+        render_template(
+            "manage/edit.html",
+            form=form,
+            assessment=assessment,
+            help=HELP,
+            kinds=KINDS,
+            defaults=KIND_DEFAULTS,
+        ),
+        status,
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

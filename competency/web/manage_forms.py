@@ -43,6 +43,116 @@ RULES = {
 }
 
 
+# Sensible starting values per kind of assessment (the demo assessments were tuned with them by
+# simulation): a new form is filled with the chosen kind's values; every field stays editable.
+KIND_DEFAULTS: dict[str, dict] = {
+    "teacher_graded": {
+        "dimensions": ["T1", "T2", "T3", "T4", "T5"],
+        "audience_roles": ["teacher"],
+        "selector": "mfi",
+        "estimator": "eap",
+        "mcat": True,
+        "prior_correlation": 0.7,
+        "se_target": 0.5,
+        "min_items": 15,
+        "max_items": 30,
+        "per_dimension_min": 3,
+        "randomesque": 3,
+        "max_exposure": 0.4,
+        "cuts": "-1.5, -0.75, 0, 0.75, 1.5",
+        "time_limit_minutes": 45,
+    },
+    "student_literacy": {
+        "dimensions": ["S0", "S1", "S2", "S3", "S4", "S5"],
+        "audience_roles": ["student"],
+        "selector": "mfi",
+        "estimator": "eap",
+        "mcat": True,
+        "prior_correlation": 0.6,
+        "se_target": 0.6,
+        "min_items": 12,
+        "max_items": 24,
+        "per_dimension_min": 2,
+        "randomesque": 1,
+        "max_exposure": None,
+        "cuts": "-1, 0, 1",
+        "time_limit_minutes": 40,
+    },
+    "job_skill": {
+        "dimensions": [],
+        "audience_roles": ["student"],
+        "selector": "mfi",
+        "estimator": "eap",
+        "mcat": False,
+        "prior_correlation": 0.7,
+        "se_target": 0.4,
+        "min_items": 8,
+        "max_items": 20,
+        "per_dimension_min": 0,
+        "randomesque": 2,
+        "max_exposure": None,
+        "cuts": "-1, 0, 1",
+        "time_limit_minutes": 30,
+    },
+}
+
+# Plain-language help for every psychometric field of the form.
+HELP = {
+    "selector": _l(
+        "How the next question is picked. Maximum Fisher information picks the question that tells the most "
+        "about a person at their current estimate; it is the usual choice. Posterior-weighted information and "
+        "Kullback–Leibler are safer early in a test, when the estimate is still rough; a-stratified saves the "
+        "most discriminating questions for later and spreads use across the bank."
+    ),
+    "estimator": _l(
+        "How the ability estimate (θ) is worked out from the answers. EAP (expected a posteriori) starts from "
+        "the average person and is stable even after all-right or all-wrong answers: recommended. MAP is "
+        "similar; ML uses the answers alone and cannot give a value until there is at least one right and one "
+        "wrong answer."
+    ),
+    "mcat": _l(
+        "Estimate all dimensions together: an answer on one dimension also informs the related ones, so the "
+        "test can be shorter for the same precision. Recommended when several correlated dimensions are measured."
+    ),
+    "prior_correlation": _l(
+        "How strongly the dimensions are assumed to go together (0 = not at all, 0.95 = almost the same). "
+        "0.6–0.7 suits digital-literacy dimensions; used only when dimensions are estimated together."
+    ),
+    "se_target": _l(
+        "The test stops once the estimate is this precise. The standard error is the typical distance between "
+        "the estimate and the true value on the θ scale, where one level spans about 0.75: 0.4 gives a "
+        "dependable level, 0.3 a very precise one with more questions, 0.6 a quick screening."
+    ),
+    "min_items": _l("No one stops before this many questions, even if the precision is reached early."),
+    "max_items": _l("No one gets more than this many questions, even if the precision is not yet reached."),
+    "randomesque": _l(
+        "Pick at random among the k most informative questions instead of always the best one, so that people "
+        "taking the test at the same time see different questions. 1 = always the best; 2–3 costs little precision."
+    ),
+    "max_exposure": _l(
+        "The largest share of test takers who may see any one question (0.4 = at most 40 %). Protects the bank "
+        "when many people take the test; leave empty for small groups."
+    ),
+    "cuts": _l(
+        "Where one level ends and the next begins on the θ scale (0 = the average person, most people lie "
+        "between −2 and 2). Teacher scale: 5 cuts for L1–L6 (default −1.5, −0.75, 0, 0.75, 1.5). Job scale: "
+        "3 cuts for J0–J3 (default −1, 0, 1)."
+    ),
+    "grade_rule": _l(
+        "How the dimension levels combine into the overall level. Composite: the weighted average, but at most "
+        "one level above the weakest dimension. Lowest: the weakest dimension decides. Majority: the level most "
+        "dimensions reached."
+    ),
+}
+
+
+def apply_kind_defaults(form: AssessmentForm, kind: str) -> None:
+    """Fill a new form with the starting values for ``kind``."""
+    form.kind.data = kind
+    for name, value in KIND_DEFAULTS[kind].items():
+        getattr(form, name).data = value
+
+
 def _cuts(text: str) -> list[float]:
     parts = [p.strip() for p in (text or "").replace("，", ",").split(",") if p.strip()]
     return [float(p) for p in parts]

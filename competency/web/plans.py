@@ -9,9 +9,9 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from competency.services import plans
+from competency.services import plan_overview, plans
 from competency.services.errors import NotFound, ServiceError
-from competency.services.resources import resources_by_code
+from competency.services.resources import resource_files, resources_by_code
 from competency.web.authz import ALL_ROLES, roles_required
 from competency.web.i18n import select_locale
 
@@ -45,9 +45,7 @@ def _plan_or_404(plan_id: int):
 @roles_required(*HOLDERS)
 def mine():
     """The person's current improvement plans."""
-    plans.ensure_for_user(current_user)
-    rows = [(p, plans.progress(p)) for p in plans.plans_of(current_user)]
-    return render_template("plans/mine.html", rows=rows)
+    return render_template("plans/mine.html", view=plan_overview.overview(current_user))
 
 
 @bp.route("/<int:plan_id>")
@@ -69,6 +67,7 @@ def detail(plan_id: int):
         form=TaskForm(),
         kind_labels=KIND_LABELS,
         english=locale == "en",
+        with_file=resource_files(r.id for r in resources.values()),
     )
 
 

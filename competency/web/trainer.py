@@ -16,14 +16,23 @@ from wtforms import DateField, SelectField, SubmitField
 from wtforms.validators import DataRequired, Optional
 
 from competency.extensions import db
+from competency.localtime import DEFAULT_ZONE
 from competency.models import Institution, Role
-from competency.services import cohort_results, dashboards, exports, imports_people, institutions, layering
+from competency.services import (
+    cohort_fit,
+    cohort_results,
+    dashboards,
+    exports,
+    imports_people,
+    institutions,
+    layering,
+)
 from competency.services.errors import NotFound, ServiceError
 from competency.services.resources import templates
-from competency.web import cohort_charts
+from competency.web import cohort_charts, cohort_heatmap
 from competency.web.authz import STAFF, roles_required
 from competency.web.forms import CATEGORY_LABELS, STAGE_LABELS
-from competency.web.i18n import select_locale
+from competency.web.labels import bi, code_name, dimension_name
 
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")
 
@@ -71,23 +80,29 @@ def _assignment_or_404(cohort, assignment_id: int):
 
 
 def _title(obj) -> str:
-    return obj.title_en if select_locale() == "en" else obj.title_zh
+    return bi(obj, "title")
 
 
 def _forms(cohort):
+    """The cohort page's forms, offering only what fits the cohort (its kind, roles and industries)."""
     rows = cohort_results.assignments(cohort)
+    all_templates = templates()
+    by_code = {t.code: t for t in all_templates}
+    fitting = cohort_fit.templates_for(cohort, all_templates)
     assign = AssignForm(prefix="assign")
-    assign.assessment_id.choices = [
-        (a.id, f"{_title(a)} ({a.code})") for a in cohort_results.assignable_assessments(current_user)
-    ]
+    assessments = cohort_fit.assessments_for(cohort, cohort_results.assignable_assessments(current_user))
+    assign.assessment_id.choices = [(a.id, _title(a)) for a in assessments]
+    if assessments and assign.assessment_id.data is None:
+        assign.assessment_id.data = assessments[0].id
     assign.baseline_id.choices = [(0, "—")] + [(r.id, f"#{r.id} {_title(r.assessment)}") for r in rows]
     layer = LayerForm(prefix="layer")
     layer.assignment_id.choices = [(r.id, f"#{r.id} {_title(r.assessment)}") for r in rows]
     dims = sorted({d for r in rows for d in (r.assessment.dimensions or [])})
-    layer.basis.choices = [("overall", _("Overall level"))] + [(d, d) for d in dims]
+    layer.basis.choices = [("overall", _("Overall level"))] + [(d, f"{d} {code_name(d)}") for d in dims]
     path = LayerPathForm(prefix="path")
-    path.layer.choices = sorted({m.layer for m in cohort.memberships if m.layer})
-    path.template.choices = [(t.code, f"{t.code} {_title(t)}") for t in templates()]
+    layers = sorted({m.layer for m in cohort.memberships if m.layer})
+    path.layer.choices = [(code, _title(by_code[code]) if code in by_code else code) for code in layers]
+    path.template.choices = [(t.code, _title(t)) for t in fitting]
     return rows, assign, ImportForm(prefix="import"), layer, path
 
 
@@ -215,12 +230,8 @@ def results(cohort_id: int, assignment_id: int):
     cohort = _cohort_or_404(cohort_id)
     assignment = _assignment_or_404(cohort, assignment_id)
     res = cohort_results.results(assignment)
-    english = select_locale() == "en"
-    labels = {"overall": _("Overall")} | {
-        d["code"]: f"{d['code']} {d['name_en'] if english else d['name_zh']}" for d in res.dimensions
-    }
+    labels = {"overall": _("Overall")} | {d["code"]: dimension_name(d) for d in res.dimensions}
     dist = res.distribution()
-    heat = res.heatmap()
     levels = res.scale.codes
     dist_svg = cohort_charts.distribution(
         dist,
@@ -229,17 +240,8 @@ def results(cohort_id: int, assignment_id: int):
         _("Level distribution per dimension"),
         _("Number of graded members at each level, per dimension; the table below gives the same numbers."),
     )
-    heat_svg = (
-        cohort_charts.heatmap(
-            [u.display_name for u, _row in heat],
-            res.indicators,
-            [row for _u, row in heat],
-            levels,
-            _("Indicator levels per member"),
-            _("Level of each member on each measured indicator; the table below gives the same levels."),
-        )
-        if heat and res.indicators
-        else None
+    heat = cohort_heatmap.build(
+        res.heatmap(), res.indicators, levels, request.args.get("sort", ""), request.args.get("cols", "")
     )
     return render_template(
         "trainer/results.html",
@@ -250,8 +252,8 @@ def results(cohort_id: int, assignment_id: int):
         dist=dist,
         heat=heat,
         levels=levels,
+        scale=res.scale.name,
         dist_svg=dist_svg,
-        heat_svg=heat_svg,
         comparison=cohort_results.compare(assignment),
         title=_title,
     )
@@ -275,7 +277,8 @@ def export(cohort_id: int):
         if not raw.isdigit():
             raise ServiceError("missing_assignment", _("Choose an assignment to export."), "assignment")
         assignment = _assignment_or_404(cohort, int(raw))
-        header, rows = (exports.results_table if what == "results" else exports.responses_table)(assignment)
+        table = exports.results_table if what == "results" else exports.responses_table
+        header, rows = table(assignment, current_user.timezone or DEFAULT_ZONE)
     name = f"cohort-{cohort.id}-{what}.{fmt}"
     if fmt == "csv":
         body, mimetype = exports.to_csv(header, rows), "text/csv; charset=utf-8"

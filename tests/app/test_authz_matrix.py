@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from competency.extensions import db
-from competency.models import Cohort, Role
+from competency.models import Cohort, Resource, Role
 from competency.web.authz import ALL_ROLES
 from tests.app.conftest import api_token, csrf_from, login
 from tests.app.outcomes_factory import outcome_params
@@ -39,8 +39,20 @@ def world(app, make_user, institution):
     people = {role: make_user(role, f"m_{role}") for role in ROLES}
     cohort = Cohort(name="矩阵班", institution_id=institution.id, owner_id=people["trainer"].id)
     db.session.add(cohort)
+    resource = Resource(
+        code="R-MATRIX", kind="micro_lecture", title_zh="矩阵资源", title_en="Matrix resource",
+        nodes=["T1.1.1"], levels=["L1"], institution_id=institution.id,
+    )  # fmt: skip
+    db.session.add(resource)
     db.session.commit()
-    params = {"cohort_id": cohort.id, "user_id": people["teacher"].id, "fmt": "json", "name": "csv"}
+    params = {
+        "cohort_id": cohort.id,
+        "user_id": people["teacher"].id,
+        "fmt": "json",
+        "name": "csv",
+        "role_code": "J-BD-01",
+        "resource_id": resource.id,
+    }
     params.update(outcome_params(people, cohort))
     params.update(_assessment_params(people))
     params.update(_maturity_params(people, institution, cohort))

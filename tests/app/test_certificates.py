@@ -146,9 +146,21 @@ def test_admin_revokes_with_reason(client, cert, make_user):
     assert blank.status_code == 200 and 'aria-invalid="true"' in blank.get_data(as_text=True)
     db.session.refresh(cert)
     assert cert.revoked_at is None
-    bad_category = client.post(url, data={"csrf_token": token, "reason": "考试作弊", "category": "gossip"})
+    bad_category = client.post(
+        url, data={"csrf_token": token, "reason": "考试作弊", "category": "gossip", "confirm": "y"}
+    )
     assert bad_category.status_code == 200 and 'aria-invalid="true"' in bad_category.get_data(as_text=True)
-    done = client.post(url, data={"csrf_token": token, "reason": "考试作弊", "category": "misconduct"})
+    unconfirmed = client.post(url, data={"csrf_token": token, "reason": "考试作弊", "category": "misconduct"})
+    assert (
+        unconfirmed.status_code == 200
+        and "Tick the box" in unconfirmed.get_data(as_text=True)
+        or ("勾选" in unconfirmed.get_data(as_text=True))
+    )
+    db.session.refresh(cert)
+    assert cert.revoked_at is None  # nothing happens without the confirmation
+    done = client.post(
+        url, data={"csrf_token": token, "reason": "考试作弊", "category": "misconduct", "confirm": "y"}
+    )
     assert done.status_code == 302
     db.session.refresh(cert)
     assert cert.revoked_reason == "考试作弊" and cert.revoked_by_id is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -85,6 +86,11 @@ def test_results_export_csv(client, cohort_with_results):
     assert by_name["wang"]["overall_level"] == "L3" and by_name["wang"]["T2_level"] == "L4"
     assert by_name["wang"]["attempt_id"] == str(attempt.id)
     assert by_name["li"]["state"] == "not_started" and by_name["li"]["display_name"] == "李老师"
+    # Times are in the trainer's zone (Beijing by default), with the offset, and the header says so.
+    finished = by_name["wang"]["finished_at (Asia/Shanghai)"]
+    assert finished.endswith("+08:00")
+    local = attempt.finished_at.astimezone(ZoneInfo("Asia/Shanghai")).replace(microsecond=0)
+    assert finished == local.isoformat()
 
 
 def test_responses_export_xlsx_is_pseudonymous(client, cohort_with_results):

@@ -122,3 +122,23 @@ def test_duplicate_and_archive(client, make_user, job_assessment):
     client.post(f"/manage/assessments/{job_assessment.id}/archive", data={"csrf_token": token})
     db.session.refresh(job_assessment)
     assert job_assessment.status == "archived"
+
+
+def test_new_form_explains_every_psychometric_field_and_fills_defaults_per_kind(client, make_user):
+    import re
+
+    make_user("trainer", "zhou")
+    login(client, "zhou")
+    page = client.get("/manage/assessments/new").get_data(as_text=True)
+    for name in ("selector", "estimator", "mcat", "prior_correlation", "se_target", "min_items", "max_items",
+                 "randomesque", "max_exposure", "cuts", "grade_rule"):  # fmt: skip
+        assert f'id="{name}-hint"' in page, name
+        assert re.search(rf'id="{name}"[^>]*aria-describedby="{name}-hint', page) or re.search(
+            rf'aria-describedby="{name}-hint"[^>]*id="{name}"', page
+        ), name
+    assert 'value="0.5"' in page and 'value="-1.5, -0.75, 0, 0.75, 1.5"' in page  # teacher defaults
+    job = client.get("/manage/assessments/new?kind=job_skill").get_data(as_text=True)
+    assert re.search(r'id="se_target"[^>]*value="0.4"', job) and 'value="-1, 0, 1"' in job
+    assert re.search(r'<option selected value="job_skill"|<option value="job_skill" selected', job)
+    literacy = client.get("/manage/assessments/new?kind=student_literacy").get_data(as_text=True)
+    assert re.search(r'id="se_target"[^>]*value="0.6"', literacy)

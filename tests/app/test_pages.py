@@ -79,3 +79,26 @@ def test_500_is_handled_without_leaking(app, client):
 def test_healthz(client):
     body = client.get("/healthz").get_json()
     assert body["status"] == "ok" and body["database"]["ok"] is True
+
+
+def test_error_pages_are_translated(client):
+    page = client.get("/no-such-page")
+    assert page.status_code == 404
+    text = page.get_data(as_text=True)
+    assert "<h1>页面不存在</h1>" in text and "Page not found" not in text
+
+
+def test_started_attempt_says_no_answer_yet(client, make_user):
+    from tests.app.outcomes_factory import make_assessment, make_attempt
+
+    make_user("teacher", "wang")
+    from competency.extensions import db
+    from competency.models import User
+
+    teacher = db.session.query(User).filter_by(username="wang").one()
+    make_attempt(teacher, make_assessment(), status="started")
+    from tests.app.conftest import login
+
+    login(client, "wang")
+    page = client.get("/assessments/").get_data(as_text=True)
+    assert "已开始，尚未作答" in page

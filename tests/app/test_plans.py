@@ -215,3 +215,34 @@ def test_plan_built_on_request_for_a_graded_attempt(client, catalog, teacher):
     assert created.status_code == 201 and created.get_json()["attempt_id"] == attempt.id
     listed = client.get("/api/v1/plans", headers=headers).get_json()["plans"]
     assert [p["id"] for p in listed] == [created.get_json()["id"]]
+
+
+def test_all_targets_met_is_said_plainly(client, catalog, make_user):
+    teacher = make_user("teacher", "top", teacher_category="public_course", career_stage="novice")
+    attempt = make_attempt(teacher, make_assessment(), {c: "L6" for c in LOW})
+    login(client, "top")
+    page = client.get("/plans/").get_data(as_text=True)
+    assert f'data-all-met="{attempt.id}"' in page
+    assert "所有目标均已达到" in page or "All targets met" in page
+    assert "目前无需提升计划" in page or "No plan is needed right now." in page
+
+
+def test_student_sees_the_current_plan_and_the_trainers(client, catalog, make_user, institution):
+    from competency.models import Cohort
+
+    student = make_user("student", "li", target_role="J-BD-01")
+    job = make_assessment(
+        "JOB-BD", scale="job", kind="job_skill", role_code="J-BD-01", dimensions=["J-BD-01"]
+    )
+    own = plans.build_for_attempt(make_attempt(student, job, {"J-BD-01": "J1"}, {"S1.3": "J1"}, overall="J1"))
+    cohort = Cohort(name="大数据2401", institution_id=institution.id)
+    db.session.add(cohort)
+    db.session.flush()
+    template = db.session.scalar(select(PathTemplate).where(PathTemplate.code == "PT-S-J-BD-01"))
+    assigned = plans.from_template(student, template, cohort.id, measured={})
+    db.session.commit()
+    login(client, "li")
+    page = client.get("/plans/").get_data(as_text=True)
+    assert f'data-plan="{assigned.id}" data-current="true" data-source="template"' in page
+    assert f'data-plan="{own.id}" data-current="false" data-source="attempt"' in page
+    assert "大数据2401" in page

@@ -98,12 +98,23 @@ def test_results_distribution_heatmap_and_not_started(client, setup):
     assert dist["T2"]["L2"] == dist["T2"]["L4"] == dist["T2"]["L5"] == 1
     login(client, "coach")
     page = client.get(f"/trainer/cohorts/{cohort.id}/assignments/{assignment.id}").get_data(as_text=True)
-    assert page.count('role="img"') == 2 and "<title id=" in page
+    assert page.count('role="img"') == 1 and "<title id=" in page  # the heat map is an HTML table
     for svg in re.findall(r"<svg.*?</svg>", page, re.S):
         root = ElementTree.fromstring(svg)  # well-formed, with an accessible name and description
         assert root.get("aria-labelledby") and root.find("{http://www.w3.org/2000/svg}desc").text
     assert '<td data-level="L3">1</td>' in page
-    assert re.search(r'data-member="t_mid">.*?data-indicator="T3.1.2">L3<', page, re.S)
+    assert re.search(r'data-member="t_mid">.*?data-indicator="T3.1.2"[^>]*>L3<', page, re.S)
+    # Full names on hover and in the list; the scroll region is focusable and labelled.
+    assert 'title="T3.1.2 ' in page and 'role="region"' in page and 'tabindex="0"' in page
+    # Sorted by one indicator, lowest first: t_low (L2) before t_mid (L3) before t_high (L6).
+    url = f"/trainer/cohorts/{cohort.id}/assignments/{assignment.id}"
+    by_ind = client.get(f"{url}?sort=T3.1.2").get_data(as_text=True)
+    order = re.findall(r'<tr data-member="(t_\w+)"><th scope="row" class="sticky-col">', by_ind)
+    assert order == ["t_low", "t_mid", "t_high"]
+    strongest = client.get(f"{url}?sort=strongest").get_data(as_text=True)
+    assert (
+        re.findall(r'<tr data-member="(t_\w+)"><th scope="row" class="sticky-col">', strongest)[0] == "t_high"
+    )
     assert 'id="not-started"' in page and 'data-member="t_none"' in page
     assert '<dd data-count="graded">3</dd>' in page
 
@@ -325,3 +336,59 @@ def test_institution_dashboard(client, setup, make_user):
         r'id="dash-department-table".*?data-key="公共基础部">.*?<td data-level="L1">1</td>', page, re.S
     )
     assert page.count('role="img"') == 3
+
+
+def _options(page: str, select_id: str) -> list[str]:
+    block = re.search(rf'<select[^>]*id="{select_id}"[^>]*>(.*?)</select>', page, re.S).group(1)
+    return re.findall(r'<option[^>]*value="([^"]*)"', block)
+
+
+def test_templates_and_assessments_offered_fit_the_cohort(client, setup, make_user, institution):
+    """A teacher cohort is offered teacher paths and the teacher assessment; a big-data student cohort
+    the general student paths and the big-data job path, never the industrial-robot one."""
+    from competency.models import Assessment
+    from competency.services import cohort_fit
+
+    _trainer, _people, cohort, assessment, assignment = setup
+    job = make_assessment(
+        "JOB-BD", scale="job", kind="job_skill", role_code="J-BD-01", dimensions=["J-BD-01"]
+    )
+    robot = make_assessment(
+        "JOB-IM", scale="job", kind="job_skill", role_code="J-IM-01", dimensions=["J-IM-01"]
+    )
+    login(client, "coach")
+    layering.layer_cohort(cohort, assignment, "overall", _trainer)
+    page = client.get(f"/trainer/cohorts/{cohort.id}").get_data(as_text=True)
+    assert _options(page, "path-template") == ["PT-T-L12", "PT-T-L34", "PT-T-L56"]
+    assert _options(page, "assign-assessment_id") == [str(assessment.id)]
+    assert re.search(
+        rf'<option selected value="{assessment.id}"|<option value="{assessment.id}" selected', page
+    )
+    # Names, not codes: the layer and template choices read as titles.
+    assert "教师数字素养中级路径" in page and ">PT-T-L34<" not in page
+
+    students = Cohort(name="大数据2401", institution_id=institution.id)
+    db.session.add(students)
+    db.session.flush()
+    for name in ("bd1", "bd2"):
+        user = make_user("student", name, target_role="J-BD-01")
+        db.session.add(CohortMembership(cohort_id=students.id, user_id=user.id, layer="PT-S-J2"))
+    db.session.commit()
+    who = cohort_fit.profile(students)
+    assert who.kind == "student" and who.roles == {"J-BD-01"}
+    page = client.get(f"/trainer/cohorts/{students.id}").get_data(as_text=True)
+    offered = _options(page, "path-template")
+    assert sorted(offered) == ["PT-S-J-BD-01", "PT-S-J01", "PT-S-J2", "PT-S-J3"]
+    assert _options(page, "assign-assessment_id") == [str(job.id)]
+    assert db.session.get(Assessment, robot.id) is not None
+    # Submitting a path that does not fit says so by name and changes nothing.
+    token = csrf_from(client, f"/trainer/cohorts/{students.id}")
+    refused = client.post(
+        f"/trainer/cohorts/{students.id}/layers/path",
+        data={"csrf_token": token, "path-layer": "PT-S-J2", "path-template": "PT-S-J-IM-01"},
+    )
+    assert refused.status_code == 400
+    with pytest.raises(layering.ServiceError) as err:
+        layering.change_layer_template(students, "PT-S-J2", "PT-S-J-IM-01", _trainer)
+    assert err.value.code == "template_does_not_fit" and "industrial-robot" in err.value.message
+    assert {m.layer for m in students.memberships} == {"PT-S-J2"}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from competency.tests_bank.formats import load, save
@@ -55,6 +56,9 @@ def read(source: str | Path | bytes, *, name: str | None = None) -> RawBank:
         rows = xlsx_rows(sheet, ITEM_LIMITS.with_changes(max_rows=MAX_ROWS), values_only=False)
         header_cells = next(rows, ())
         header = [str(c.value).strip() if c.value is not None else "" for c in header_cells]
+        # A sheet without a <dimension> (openpyxl's write-only export) is read padded with empty cells.
+        while header and not header[-1]:
+            header.pop()
         if not header_problems(header, raw):
             return raw
         for row_number, row in enumerate(rows, start=2):
@@ -83,26 +87,35 @@ def read(source: str | Path | bytes, *, name: str | None = None) -> RawBank:
 
 
 def workbook_for(items: Sequence[Item]) -> Workbook:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = SHEET
-    sheet.append(list(COLUMNS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    """The export workbook, built in openpyxl's write-only mode: rows stream straight to the file
+    (the normal mode keeps every cell object and looked up the last row per item, which made the
+    demo bank's export take seconds)."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(SHEET)
+    sheet.freeze_panes = "B2"
+    bold = Font(bold=True)
+    header = []
+    for column in COLUMNS:
+        cell = WriteOnlyCell(sheet, value=column)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
     for item in items:
         row = item_to_row(item)
-        sheet.append([None] * len(COLUMNS))
-        for column_index, column in enumerate(COLUMNS, start=1):
+        cells: list[Any] = []
+        for column in COLUMNS:
             value = row[column]
-            if value is None:
+            if value is None or column in NUMBER_COLUMNS:
+                cells.append(value)
                 continue
-            cell = sheet.cell(row=sheet.max_row, column=column_index)
-            if column in NUMBER_COLUMNS:
-                cell.value = value
-            else:
-                cell.value = str(value)
-                cell.data_type = "s"  # openpyxl would take "=…" for a formula
-    sheet.freeze_panes = "B2"
+            text = str(value)
+            if text.startswith("="):  # openpyxl would take "=…" for a formula: force a string cell
+                cell = WriteOnlyCell(sheet, value=text)
+                cell.data_type = "s"
+                cells.append(cell)
+            else:  # a plain value is cheaper than a cell object (most of the export's time)
+                cells.append(text)
+        sheet.append(cells)
     help_sheet = workbook.create_sheet(HELP_SHEET)
     help_sheet.append(["column", "meaning"])
     for column in COLUMNS:

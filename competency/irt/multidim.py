@@ -392,4 +392,3 @@ def _standard_errors(engine: _Engine, cov, n_items: int, k_max: int):
     corr_se[engine.iu] = np.sqrt(np.maximum(var, 0.0))
     corr_se.T[engine.iu] = corr_se[engine.iu]
     return se_items, corr_se
-

@@ -9,7 +9,9 @@ from competency.irt.simulate import random_bank, simulate_responses
 
 
 def _corr(dims, values=(0.3, 0.5, 0.7)):
-    r = np.array([[1.0 if i == j else values[(i + j) % len(values)] for j in range(dims)] for i in range(dims)])
+    r = np.array(
+        [[1.0 if i == j else values[(i + j) % len(values)] for j in range(dims)] for i in range(dims)]
+    )
     return r
 
 
@@ -62,6 +64,7 @@ def test_two_dimensional_2pl_recovers_items_and_correlation():
     assert 0.005 < res.correlation_se[0, 1] < 0.03
 
 
+@pytest.mark.slow
 def test_five_dimensions_recover_the_correlations_at_n_5000():
     """The issue's criterion (5 dimensions, N = 5,000, every correlation within 0.05), with 4 items
     per dimension and 1,024 QMC nodes to keep the suite fast (benchmarks/bench_multidim.py runs

@@ -63,7 +63,9 @@ def test_rmsd_and_infit_outfit_are_small_under_the_model(data):
     assert np.all(rmsd["rmsd"] < 0.06)
     assert rmsd["n"].sum() == np.sum(~np.isnan(data))
     fit = posterior_infit_outfit(data, BANK, "2pl")
-    assert np.all(np.abs(fit["infit"] - 1) < 0.2) and np.all(np.abs(fit["outfit"] - 1) < 0.35)
+    assert np.all(np.abs(fit["infit"] - 1) < 0.2) and np.all(
+        np.abs(fit["outfit"] - 1) < 0.45
+    )  # outfit: heavy-tailed for steep items
     assert abs(np.mean(fit["infit"]) - 1) < 0.03
     assert abs(np.mean(fit["outfit"]) - 1) < 0.05
 

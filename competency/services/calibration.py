@@ -14,7 +14,9 @@ import numpy as np
 from sqlalchemy import select
 
 from competency.extensions import db
-from competency.irt import fit
+from competency.irt import fit, score
+from competency.irt.diagnostics import empirical_reliability, marginal_reliability
+from competency.irt.fit_sparse import item_rmsd, lz_star, posterior_infit_outfit
 from competency.models import Attempt, Item, ItemParams, Response, utcnow
 from competency.services import audit, maps
 from competency.services.errors import ServiceError
@@ -95,12 +97,19 @@ def calibrate(
         lines.append(
             f"{dimension}: {len(free)} estimated, {len(fixed)} anchors, converged={result.converged}"
         )
+        checks = _checks(matrix, result, models)
+        lines.extend(checks["summary"])
         for code in free:
             j = col[code]
             a = float(result.params["a"][j])
             b = float(result.params["b"][j]) if "b" in result.params else math.nan
+            se_a, se_b = float(result.se["a"][j]), float(result.se["b"][j]) if "b" in result.se else math.nan
+            guess = ""
+            if models[j] == "3pl":
+                guess = f" c={float(result.params['c'][j]):.3f} (SE {float(result.se['c'][j]):.3f})"
             lines.append(
-                f"  {code}: n={counts[code]} a={a:.3f} b={b:.3f} (was a={params[code].a:.3f} b={params[code].b})"
+                f"  {code}: n={counts[code]} a={a:.3f} (SE {se_a:.3f}) b={b:.3f} (SE {se_b:.3f}){guess}"
+                f" (was a={params[code].a:.3f} b={params[code].b}); {checks['item'][j]}"
             )
             if apply and result.converged and math.isfinite(a) and a > 0:
                 row = items[code]
@@ -119,6 +128,11 @@ def calibrate(
                     )
                 )
                 new_versions += 1
+        for code in codes:
+            if col[code] in fixed and checks["misfit"][col[code]]:
+                lines.append(
+                    f"  anchor {code}: {checks['item'][col[code]]}: misfit, review before anchoring on it"
+                )
     if apply:
         audit.record(
             "items.calibrate", "bank", bank or "*", detail={"run": run_id, "new_versions": new_versions}
@@ -128,6 +142,28 @@ def calibrate(
     else:
         lines.append("report only; run with --apply to store the estimates")
     return {"run": run_id, "lines": lines, "new_versions": new_versions}
+
+
+RMSD_FLAG = 0.1  # PISA-style rule of thumb; above it the item's curve does not describe its data
+
+
+def _checks(matrix: np.ndarray, result, models) -> dict:
+    """Item fit for sparse data (RMSD, posterior outfit), reliability and person fit of one dimension."""
+    rmsd = item_rmsd(matrix, result)["rmsd"]
+    outfit = posterior_infit_outfit(matrix, result)["outfit"]
+    theta, sd = score(matrix, result, method="eap")
+    summary = [
+        f"  reliability: marginal {marginal_reliability(result):.3f}, empirical {empirical_reliability(theta, sd):.3f}"
+    ]
+    if all(m in DICHOTOMOUS for m in models):
+        lz = lz_star(matrix, result)
+        flagged = int(np.nansum(lz["flag"]))
+        summary.append(
+            f"  person fit (lz*, WLE, α = .05): {flagged} of {int(np.sum(np.isfinite(lz['lz_star'])))} attempts "
+            "flagged (about 5 % expected by chance; shown to managers only)"
+        )
+    item = [f"RMSD {r:.3f}, outfit {o:.2f}" for r, o in zip(rmsd, outfit, strict=True)]
+    return {"summary": summary, "item": item, "misfit": rmsd > RMSD_FLAG}
 
 
 def _irt(params: ItemParams) -> dict:

@@ -103,3 +103,15 @@ def test_too_few_responses_is_a_clear_refusal(app, make_user):
     result = app.test_cli_runner().invoke(calibrate_command, [])
     assert result.exit_code != 0
     assert "no item has 200 or more responses" in result.output
+
+
+def test_calibration_report_prints_standard_errors_fit_and_reliability(app, make_user):
+    _world(make_user("teacher", "many"))
+    result = app.test_cli_runner().invoke(calibrate_command, ["--min-responses", "100"])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.strip().startswith("PILOT:"))
+    assert "(SE " in line and "RMSD" in line and "outfit" in line
+    se_a = float(line.split("a=")[1].split("(SE ")[1].split(")")[0])
+    assert 0.02 < se_a < 0.3  # 600 responses
+    assert "reliability: marginal" in result.output and "person fit (lz*" in result.output
+    assert "misfit" not in result.output  # data simulated from the anchors' own parameters

@@ -17,6 +17,7 @@ from competency.extensions import db
 from competency.irt import fit, score
 from competency.irt.diagnostics import empirical_reliability, marginal_reliability
 from competency.irt.fit_sparse import item_rmsd, lz_star, posterior_infit_outfit
+from competency.irt.linking import drift, stocking_lord, transform
 from competency.models import Attempt, Item, ItemParams, Response, utcnow
 from competency.services import audit, maps
 from competency.services.errors import ServiceError
@@ -99,6 +100,8 @@ def calibrate(
         )
         checks = _checks(matrix, result, models)
         lines.extend(checks["summary"])
+        if mode == "full":
+            lines.extend(_drift_lines(codes, col, items, params, result, models))
         for code in free:
             j = col[code]
             a = float(result.params["a"][j])
@@ -164,6 +167,35 @@ def _checks(matrix: np.ndarray, result, models) -> dict:
         )
     item = [f"RMSD {r:.3f}, outfit {o:.2f}" for r, o in zip(rmsd, outfit, strict=True)]
     return {"summary": summary, "item": item, "misfit": rmsd > RMSD_FLAG}
+
+
+DRIFT_THRESHOLD = 0.3  # logits; a change must also be significant (|z| > 1.96) to be flagged
+
+
+def _drift_lines(codes, col, items, params, result, models) -> list[str]:
+    """Full runs: link the new estimates to the current scale over the operational items
+    (Stocking–Lord), then compare each operational item's new parameters with its current version.
+    The current versions carry no stored SE, so the z values use the new estimate's SE only."""
+    ops = [c for c in codes if items[c].status == "operational" and params[c] is not None]
+    ops = [c for c in ops if models[col[c]] in DICHOTOMOUS and params[c].b is not None]
+    if len(ops) < 2:
+        return []
+    idx = [col[c] for c in ops]
+    old = {"a": np.array([params[c].a for c in ops]), "b": np.array([params[c].b for c in ops])}
+    new = {"a": result.params["a"][idx], "b": result.params["b"][idx]}
+    a_const, b_const = stocking_lord(old, new, "2pl")
+    moved = transform(new, a_const, b_const)
+    se = {"a": result.se["a"][idx] / a_const, "b": result.se["b"][idx] * a_const}
+    zero = {"a": np.zeros(len(ops)), "b": np.zeros(len(ops))}
+    res = drift(old, zero, moved, se, threshold_a=DRIFT_THRESHOLD, threshold_b=DRIFT_THRESHOLD)
+    out = [f"  drift against the current parameters (Stocking–Lord A={a_const:.3f}, B={b_const:.3f}):"]
+    for k, code in enumerate(ops):
+        mark = " DRIFT" if res["flag"][k] else ""
+        out.append(
+            f"    {code}: Δa={res['delta_a'][k]:+.3f} (SE {res['se_delta_a'][k]:.3f}) "
+            f"Δb={res['delta_b'][k]:+.3f} (SE {res['se_delta_b'][k]:.3f}){mark}"
+        )
+    return out
 
 
 def _irt(params: ItemParams) -> dict:

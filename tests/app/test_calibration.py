@@ -115,3 +115,18 @@ def test_calibration_report_prints_standard_errors_fit_and_reliability(app, make
     assert 0.02 < se_a < 0.3  # 600 responses
     assert "reliability: marginal" in result.output and "person fit (lz*" in result.output
     assert "misfit" not in result.output  # data simulated from the anchors' own parameters
+
+
+def test_full_run_links_to_the_current_scale_and_flags_the_drifting_item(app, make_user):
+    _world(make_user("teacher", "many"), n=1500)
+    # item A3's stored b is 0.8 logits off the b its responses were generated with: it has drifted
+    a3 = db.session.scalar(select(Item).where(Item.code == "A3"))
+    a3.versions[0].b = ANCHORS[3][1] - 0.8
+    db.session.commit()
+    result = app.test_cli_runner().invoke(calibrate_command, ["--min-responses", "100", "--mode", "full"])
+    assert result.exit_code == 0, result.output
+    assert "drift against the current parameters (Stocking–Lord" in result.output
+    drifted = [line.split(":")[0].strip() for line in result.output.splitlines() if line.endswith("DRIFT")]
+    assert drifted == ["A3"]
+    a3_line = next(line for line in result.output.splitlines() if line.strip().startswith("A3: Δa"))
+    assert 0.4 < float(a3_line.split("Δb=")[1].split(" ")[0]) < 1.2

@@ -340,9 +340,9 @@ def _crossprod_covariance(engine: _Engine) -> np.ndarray:
     n_item_par = int(engine.vector(latent=False).size)
     rinv = np.linalg.inv(engine.corr)
     iu = engine.iu
-    # d log φ_R(θ)/dρ_kl = (R⁻¹θθᵀR⁻¹ − R⁻¹)_kl + (…)_lk, per node
+    # d log φ_R(θ)/dρ_kl = u_k·u_l − (R⁻¹)_kl with u = R⁻¹θ (ρ_kl sits at (k, l) and (l, k))
     u = theta @ rinv
-    dcorr = 2 * (u[:, iu[0]] * u[:, iu[1]] - rinv[iu][None, :])
+    dcorr = u[:, iu[0]] * u[:, iu[1]] - rinv[iu][None, :]
     log_prior = engine.log_prior(engine.corr)
     dcorr -= np.exp(log_prior) @ dcorr  # the normaliser of the discrete prior π(R)
     jacs = []

@@ -61,7 +61,11 @@ def test_two_dimensional_2pl_recovers_items_and_correlation():
     assert res.correlation[0, 1] == pytest.approx(corr[0, 1], abs=0.05)
     assert np.sqrt(np.mean((res.params["a"] - a) ** 2)) < 0.15
     assert np.sqrt(np.mean((res.params["b"] - b) ** 2)) < 0.12
-    assert 0.005 < res.correlation_se[0, 1] < 0.03
+    # With θ known, SE(r) ≈ (1 − ρ²)/√N; estimated θ carry less information, so the SE is larger,
+    # but not by much with 8 items a dimension. (A 30-replication check at N = 1,500 found the SD of
+    # ρ̂ 0.0379 and the mean cross-product SE 0.0371; see benchmarks/README_irt.md.)
+    known = (1 - res.correlation[0, 1] ** 2) / np.sqrt(3000)
+    assert known < res.correlation_se[0, 1] < 3 * known
 
 
 @pytest.mark.slow

@@ -172,13 +172,23 @@ def simulate_command(
 @click.option(
     "--apply", is_flag=True, help="Store the estimates as new parameter versions (default: report only)"
 )
+@click.option(
+    "--approve",
+    default=None,
+    help="With --apply: comma-separated item codes to publish; the other estimates are rejected (kept in the audit)",
+)
 @with_appcontext
-def calibrate_command(bank: str | None, model: str, mode: str, min_responses: int, apply: bool) -> None:
+def calibrate_command(
+    bank: str | None, model: str, mode: str, min_responses: int, apply: bool, approve: str | None
+) -> None:
     """Calibrate dichotomous items from stored responses (fixed-item calibration anchors operational items)."""
     from competency.services.calibration import calibrate
 
+    approved = None if approve is None else [c.strip() for c in approve.split(",") if c.strip()]
     try:
-        report = calibrate(bank=bank, model=model, min_responses=min_responses, apply=apply, mode=mode)
+        report = calibrate(
+            bank=bank, model=model, min_responses=min_responses, apply=apply, mode=mode, approve=approved
+        )
     except ServiceError as exc:
         _fail(exc.message)
     for line in report["lines"]:

@@ -40,7 +40,14 @@ def calibrate(
     min_responses: int = 200,
     apply: bool = False,
     mode: str = "online",
+    approve: list[str] | None = None,
 ) -> dict:
+    """Calibrate, report, and with ``apply`` publish new parameter versions.
+
+    ``approve`` (with ``apply``): only these item codes get a new version; the other estimates are
+    rejected and listed in the audit record. Attempts keep the parameter version they were scored
+    with (each response stores it), so publishing never rescores earlier results.
+    """
     if model not in DICHOTOMOUS:
         raise ServiceError(
             "invalid_model", f"model must be one of {', '.join(DICHOTOMOUS)} for dichotomous items", "model"
@@ -66,6 +73,13 @@ def calibrate(
     groups: dict[str, list[str]] = defaultdict(list)
     for code in sorted(eligible):
         groups[_top(items[code].node, trees)].append(code)
+    if approve is not None:
+        if not apply:
+            raise ServiceError("approve_without_apply", "approve: only meaningful with apply", "approve")
+        unknown = sorted(set(approve) - set(items))
+        if unknown:
+            raise ServiceError("unknown_item", f"approve: unknown item code {unknown[0]}", "approve")
+    rejected: list[str] = []
     run_id = utcnow().strftime("%Y%m%dT%H%M%S")
     lines = [f"calibration run {run_id} ({mode}; {len(eligible)} items with ≥ {min_responses} responses)"]
     new_versions = 0
@@ -114,6 +128,12 @@ def calibrate(
                 f"  {code}: n={counts[code]} a={a:.3f} (SE {se_a:.3f}) b={b:.3f} (SE {se_b:.3f}){guess}"
                 f" (was a={params[code].a:.3f} b={params[code].b}); {checks['item'][j]}"
             )
+            if apply and approve is not None and code not in approve:
+                rejected.append(code)
+                lines.append(
+                    f"  {code}: rejected (not approved); keeps version {items[code].current_version}"
+                )
+                continue
             if apply and result.converged and math.isfinite(a) and a > 0:
                 row = items[code]
                 row.current_version += 1
@@ -138,7 +158,10 @@ def calibrate(
                 )
     if apply:
         audit.record(
-            "items.calibrate", "bank", bank or "*", detail={"run": run_id, "new_versions": new_versions}
+            "items.calibrate",
+            "bank",
+            bank or "*",
+            detail={"run": run_id, "new_versions": new_versions, "mode": mode, "rejected": rejected},
         )
         db.session.commit()
         lines.append(f"stored {new_versions} new parameter versions (source calibration:{run_id})")

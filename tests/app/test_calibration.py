@@ -130,3 +130,31 @@ def test_full_run_links_to_the_current_scale_and_flags_the_drifting_item(app, ma
     assert drifted == ["A3"]
     a3_line = next(line for line in result.output.splitlines() if line.strip().startswith("A3: Δa"))
     assert 0.4 < float(a3_line.split("Δb=")[1].split(" ")[0]) < 1.2
+
+
+def test_publish_only_the_approved_estimates_and_keep_earlier_responses_versions(app, make_user):
+    from competency.models import AuditEvent
+
+    _world(make_user("teacher", "many"))
+    before = sorted(db.session.scalars(select(Response.param_version)).all())
+    result = app.test_cli_runner().invoke(
+        calibrate_command, ["--min-responses", "100", "--mode", "full", "--apply", "--approve", "PILOT,A1"]
+    )
+    assert result.exit_code == 0, result.output
+    versions = {it.code: it.current_version for it in db.session.scalars(select(Item))}
+    assert versions == {"A0": 1, "A1": 2, "A2": 1, "A3": 1, "A4": 1, "PILOT": 2}
+    assert "A0: rejected (not approved); keeps version 1" in result.output
+    assert sorted(db.session.scalars(select(Response.param_version)).all()) == before  # nothing rescored
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "items.calibrate")).one()
+    assert sorted(event.detail["rejected"]) == ["A0", "A2", "A3", "A4"]
+
+
+def test_approve_needs_apply_and_known_codes(app, make_user):
+    _world(make_user("teacher", "many"), n=300)
+    result = app.test_cli_runner().invoke(calibrate_command, ["--min-responses", "100", "--approve", "PILOT"])
+    assert result.exit_code != 0 and "only meaningful with apply" in result.output
+    result = app.test_cli_runner().invoke(
+        calibrate_command, ["--min-responses", "100", "--apply", "--approve", "NOPE"]
+    )
+    assert result.exit_code != 0 and "unknown item code NOPE" in result.output
+    assert {it.current_version for it in db.session.scalars(select(Item))} == {1}

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from competency.extensions import db
 from competency.irt import fit, score
 from competency.irt.diagnostics import empirical_reliability, marginal_reliability
+from competency.irt.dif import logistic_dif, mantel_haenszel
 from competency.irt.fit_sparse import item_rmsd, lz_star, posterior_infit_outfit
 from competency.irt.linking import drift, stocking_lord, transform
-from competency.models import Attempt, Item, ItemParams, Response, utcnow
+from competency.models import Attempt, Item, ItemParams, Response, User, utcnow
 from competency.services import audit, maps
 from competency.services.errors import ServiceError
 from competency.services.items import current_params
@@ -41,6 +42,7 @@ def calibrate(
     apply: bool = False,
     mode: str = "online",
     approve: list[str] | None = None,
+    dif_groups: dict[str, int] | None = None,
 ) -> dict:
     """Calibrate, report, and with ``apply`` publish new parameter versions.
 
@@ -80,6 +82,12 @@ def calibrate(
         if unknown:
             raise ServiceError("unknown_item", f"approve: unknown item code {unknown[0]}", "approve")
     rejected: list[str] = []
+    group_of_attempt: dict[int, int] = {}
+    if dif_groups is not None:
+        pairs = db.session.execute(
+            select(Attempt.id, User.username).join(User, User.id == Attempt.user_id)
+        ).all()
+        group_of_attempt = {aid: dif_groups[name] for aid, name in pairs if name in dif_groups}
     run_id = utcnow().strftime("%Y%m%dT%H%M%S")
     lines = [f"calibration run {run_id} ({mode}; {len(eligible)} items with ≥ {min_responses} responses)"]
     new_versions = 0
@@ -116,6 +124,9 @@ def calibrate(
         lines.extend(checks["summary"])
         if mode == "full":
             lines.extend(_drift_lines(codes, col, items, params, result, models))
+        if dif_groups is not None:
+            grp = np.array([group_of_attempt.get(a, -1) for a in attempts])
+            lines.extend(_dif_lines(codes, matrix, result, models, grp))
         for code in free:
             j = col[code]
             a = float(result.params["a"][j])
@@ -218,6 +229,64 @@ def _drift_lines(codes, col, items, params, result, models) -> list[str]:
             f"    {code}: Δa={res['delta_a'][k]:+.3f} (SE {res['se_delta_a'][k]:.3f}) "
             f"Δb={res['delta_b'][k]:+.3f} (SE {res['se_delta_b'][k]:.3f}){mark}"
         )
+    return out
+
+
+def read_dif_groups(path: str) -> dict[str, int]:
+    """username → 0 (reference) / 1 (focal) from a CSV with a header ``username,group``.
+
+    The file is the admin's (e.g. exported from consented profile answers); it is read for this run
+    only and nothing per person is stored or printed. A bad line names itself and nothing runs.
+    """
+    import csv
+
+    codes = {"reference": 0, "focal": 1}
+    out: dict[str, int] = {}
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or not {"username", "group"} <= set(reader.fieldnames):
+            raise ServiceError(
+                "bad_groups", f"{path}: need a header with the columns username,group", "dif_groups"
+            )
+        for line, row in enumerate(reader, start=2):
+            name, group = (row.get("username") or "").strip(), (row.get("group") or "").strip().lower()
+            if not name:
+                raise ServiceError("bad_groups", f"{path}, line {line}: username is empty", "dif_groups")
+            if group not in codes:
+                raise ServiceError(
+                    "bad_groups",
+                    f"{path}, line {line}: group must be reference or focal, got {group!r}",
+                    "dif_groups",
+                )
+            out[name] = codes[group]
+    if set(out.values()) != {0, 1}:
+        raise ServiceError(
+            "bad_groups", f"{path}: need persons in both the reference and the focal group", "dif_groups"
+        )
+    return out
+
+
+def _dif_lines(codes, matrix, result, models, groups) -> list[str]:
+    """Mantel–Haenszel (ETS class) and logistic-regression DIF on WLE θ̂, one line per flagged item."""
+    if not all(m in DICHOTOMOUS for m in models):
+        return ["  DIF: skipped (polytomous items in this dimension)"]
+    theta, _ = score(matrix, result, method="wle")
+    mh = mantel_haenszel(matrix, groups, theta)
+    lr = logistic_dif(matrix, groups, theta)
+    out = [
+        f"  DIF (reference {int(np.sum(groups == 0))}, focal {int(np.sum(groups == 1))} attempts; "
+        "matched on WLE θ̂; MH with ETS class, logistic regression with ΔR² class):"
+    ]
+    flagged = 0
+    for j, code in enumerate(codes):
+        if mh["ets"][j] in ("B", "C") or lr["class"][j] in ("B", "C"):
+            flagged += 1
+            out.append(
+                f"    {code}: MH D-DIF {mh['d_dif'][j]:+.2f} (SE {mh['se_d'][j]:.2f}) ETS {mh['ets'][j]}; "
+                f"logistic uniform p={lr['p_uniform'][j]:.4f}, non-uniform p={lr['p_nonuniform'][j]:.4f}, "
+                f"ΔR² {lr['delta_r2'][j]:.3f} ({lr['class'][j]})"
+            )
+    out.append(f"    {flagged} of {len(codes)} items flagged (ETS B/C or ΔR² B/C)")
     return out
 
 

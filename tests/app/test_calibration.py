@@ -36,7 +36,8 @@ def _item(code: str, a: float, b: float, status: str) -> Item:
     return item
 
 
-def _world(user, n: int = 600, seed: int = 3) -> None:
+def _world(user, n: int = 600, seed: int = 3, focal=None, shift: float = 0.0) -> None:
+    """n attempts of ``user`` (and n of ``focal``, for whom item A2 is ``shift`` logits harder)."""
     rng = np.random.default_rng(seed)
     items = [_item(f"A{i}", a, b, "operational") for i, (a, b) in enumerate(ANCHORS)]
     items.append(_item("PILOT", *PILOT, status="pilot"))
@@ -57,11 +58,12 @@ def _world(user, n: int = 600, seed: int = 3) -> None:
     db.session.add(assessment)
     db.session.flush()
     truth = [*ANCHORS, PILOT]
-    thetas = rng.standard_normal(n)
-    for theta in thetas:
+    people = [(user, 0.0)] * n + ([(focal, shift)] * n if focal is not None else [])
+    for who, dif in people:
+        theta = rng.standard_normal()
         attempt = Attempt(
             assessment_id=assessment.id,
-            user_id=user.id,
+            user_id=who.id,
             status="graded",
             state={},
             engine={},
@@ -70,6 +72,7 @@ def _world(user, n: int = 600, seed: int = 3) -> None:
         db.session.add(attempt)
         db.session.flush()
         for position, (item, (a, b)) in enumerate(zip(items, truth, strict=True), start=1):
+            b = b + dif if item.code == "A2" else b
             score = int(rng.random() < 1 / (1 + np.exp(-a * (theta - b))))
             db.session.add(
                 Response(
@@ -157,4 +160,31 @@ def test_approve_needs_apply_and_known_codes(app, make_user):
         calibrate_command, ["--min-responses", "100", "--apply", "--approve", "NOPE"]
     )
     assert result.exit_code != 0 and "unknown item code NOPE" in result.output
+    assert {it.current_version for it in db.session.scalars(select(Item))} == {1}
+
+
+def test_dif_check_from_a_groups_file_flags_the_planted_item(app, make_user, tmp_path):
+    ref, foc = make_user("teacher", "refgroup"), make_user("teacher", "focgroup")
+    _world(ref, n=700, focal=foc, shift=1.0)
+    groups = tmp_path / "groups.csv"
+    groups.write_text("username,group\nrefgroup,reference\nfocgroup,focal\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(
+        calibrate_command, ["--min-responses", "100", "--dif-groups", str(groups)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "DIF (reference 700, focal 700 attempts" in result.output
+    flagged = [line.split(":")[0].strip() for line in result.output.splitlines() if "MH D-DIF" in line]
+    assert "A2" in flagged and len(flagged) <= 2
+    a2 = next(line for line in result.output.splitlines() if line.strip().startswith("A2: MH D-DIF"))
+    assert float(a2.split("MH D-DIF ")[1].split(" ")[0]) < -1.0  # harder for the focal group
+
+
+def test_bad_groups_file_names_the_line_and_changes_nothing(app, make_user, tmp_path):
+    _world(make_user("teacher", "many"), n=300)
+    groups = tmp_path / "groups.csv"
+    groups.write_text("username,group\nmany,reference\nother,maybe\n", encoding="utf-8")
+    result = app.test_cli_runner().invoke(
+        calibrate_command, ["--min-responses", "100", "--apply", "--dif-groups", str(groups)]
+    )
+    assert result.exit_code != 0 and "line 3: group must be reference or focal" in result.output
     assert {it.current_version for it in db.session.scalars(select(Item))} == {1}

@@ -232,13 +232,43 @@ def simulate_command(
 @click.option(
     "--apply", is_flag=True, help="Store the estimates as new parameter versions (default: report only)"
 )
+@click.option(
+    "--approve",
+    default=None,
+    help="With --apply: comma-separated item codes to publish; the other estimates are rejected (kept in the audit)",
+)
+@click.option(
+    "--dif-groups",
+    "dif_groups",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="CSV with columns username,group (group: reference or focal) for a DIF check of every item",
+)
 @with_appcontext
-def calibrate_command(bank: str | None, model: str, mode: str, min_responses: int, apply: bool) -> None:
+def calibrate_command(
+    bank: str | None,
+    model: str,
+    mode: str,
+    min_responses: int,
+    apply: bool,
+    approve: str | None,
+    dif_groups: str | None,
+) -> None:
     """Calibrate dichotomous items from stored responses (fixed-item calibration anchors operational items)."""
-    from competency.services.calibration import calibrate
+    from competency.services.calibration import calibrate, read_dif_groups
 
+    approved = None if approve is None else [c.strip() for c in approve.split(",") if c.strip()]
     try:
-        report = calibrate(bank=bank, model=model, min_responses=min_responses, apply=apply, mode=mode)
+        groups = read_dif_groups(dif_groups) if dif_groups else None
+        report = calibrate(
+            bank=bank,
+            model=model,
+            min_responses=min_responses,
+            apply=apply,
+            mode=mode,
+            approve=approved,
+            dif_groups=groups,
+        )
     except ServiceError as exc:
         _fail(exc.message)
     for line in report["lines"]:

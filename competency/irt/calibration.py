@@ -4,8 +4,9 @@
 frequencies summed, so every E-step costs O(n_patterns × n_item_columns × Q). The
 M-step is Fisher scoring for every item at once (``mstep``). Optional SQUAREM
 acceleration (Varadhan & Roland, 2008) extrapolates the EM map. Convergence needs
-both the largest change of an estimated parameter (slope–intercept form) below
-``tol`` and the relative change of the log-likelihood below ``tol_loglik``.
+both the largest change of an estimated parameter (slope–intercept form; the 3PL
+lower asymptote on the c scale, not its logit) below ``tol`` and the relative change of
+the log-likelihood below ``tol_loglik``.
 
 Identification:
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 from competency.irt import estep
 from competency.irt.mstep import (
@@ -138,8 +139,14 @@ def run_em(engine: Engine, max_iter: int, tol: float, tol_loglik: float, acceler
     """EM cycles, optionally SQUAREM-extrapolated (scheme S3, steplength ≤ −1, with a
     fall-back to the plain double EM step whenever the extrapolation lowers the objective
     or leaves the parameter space). Converged = EM step at the current point below ``tol``
-    and relative change of the log-posterior below ``tol_loglik``."""
+    and relative change of the log-posterior below ``tol_loglik``.
+
+    The step is measured on the reported scale of the lower asymptote (c, not its logit γ):
+    without a prior an item whose c tends to 0 lets γ walk towards −∞ by a near-constant step
+    per cycle while c, the likelihood and every other parameter have stopped moving, so a
+    criterion on γ is never met."""
     x = engine.vector()
+    guess = _guess_positions(engine)
     prev_obj = -np.inf
     iterations, converged = 0, False
     while iterations < max_iter:
@@ -159,7 +166,7 @@ def run_em(engine: Engine, max_iter: int, tol: float, tol_loglik: float, acceler
             start = x
             x_new, obj, _ = engine.cycle(start)
             iterations += 1
-        step = float(np.max(np.abs(x_new - start))) if x_new.size else 0.0
+        step = float(np.max(np.abs(_reported(x_new, guess) - _reported(start, guess)))) if x_new.size else 0.0
         change = abs(obj - prev_obj) / (1.0 + abs(obj))
         x, prev_obj = x_new, obj
         if step < tol and change < tol_loglik:
@@ -167,6 +174,24 @@ def run_em(engine: Engine, max_iter: int, tol: float, tol_loglik: float, acceler
             break
     engine.set_vector(x)
     return converged, iterations
+
+
+def _guess_positions(engine: Engine) -> np.ndarray:
+    """Positions of the lower asymptotes' logits in the flat vector."""
+    pos = [
+        idx[:, 2][idx[:, 2] >= 0]
+        for b, idx in zip(engine.blocks, param_index(engine), strict=True)
+        if b.has_guess
+    ]
+    return np.concatenate(pos) if pos else np.zeros(0, np.intp)
+
+
+def _reported(x: np.ndarray, guess: np.ndarray) -> np.ndarray:
+    if guess.size == 0:
+        return x
+    out = x.copy()
+    out[guess] = expit(x[guess])
+    return out
 
 
 def param_index(engine: Engine) -> list[np.ndarray]:

@@ -199,26 +199,46 @@ def _mode_estimates(codes, items: ItemSet, method, mu, sigma, bounds):
     left, right = grid[best], grid[best + 1]
 
     theta = np.where(has_root, (left + right) / 2, np.where(g_grid[:, 0] <= 0, lo, hi))
-    active = has_root.copy()
-    for _ in range(100):
-        if not active.any():
-            break
-        g, info, _ = _person_terms(theta, onehot, observed, items, method, mu, sigma)
-        left = np.where(active & (g > 0), theta, left)
-        right = np.where(active & (g <= 0), theta, right)
-        newton = theta + g / np.maximum(info, 1e-12)
-        inside = (newton > left) & (newton < right)
-        new = np.where(inside, newton, (left + right) / 2)
-        new = np.where(active, new, theta)
-        done = np.abs(new - theta) < 1e-10
-        theta = new
-        active &= ~done
+    theta = _safeguarded_newton(theta, left, right, has_root, onehot, observed, items, method, mu, sigma)
     _, info, _ = _person_terms(theta, onehot, observed, items, method, mu, sigma)
     with np.errstate(divide="ignore"):
         se = 1.0 / np.sqrt(info)
     if method == "ml":
         se = np.where(has_root, se, np.inf)
     return theta[inverse], se[inverse]
+
+
+def _safeguarded_newton(theta, left, right, active, onehot, observed, items, method, mu, sigma):
+    """Roots of the estimating function g inside each bracket [left, right] (g(left) > 0 ≥ g(right)).
+
+    Newton steps use the observed slope −g'(θ) (central difference of g): the expected
+    information is not the slope of g for the 3PL or for WLE's correction term, and a step with
+    it can overshoot by up to ×2, so the iteration crawled without converging on low-scoring 3PL
+    patterns. A Newton step is taken only when it stays inside the bracket and at least halves
+    the step before last (Numerical Recipes' rtsafe rule); otherwise the bracket is bisected, so
+    every pattern converges within ~50 iterations.
+    """
+    theta, left, right, active = theta.copy(), left.copy(), right.copy(), active.copy()
+    prev = np.abs(right - left)
+    h = 1e-6
+    for _ in range(200):
+        if not active.any():
+            break
+        rows = np.flatnonzero(active)
+        t = theta[rows]
+        args = (onehot[rows], observed[rows], items, method, mu, sigma)
+        g = _person_terms(t, *args)[0]
+        slope = -(_person_terms(t + h, *args)[0] - _person_terms(t - h, *args)[0]) / (2 * h)
+        lo, hi = np.where(g > 0, t, left[rows]), np.where(g <= 0, t, right[rows])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(slope > 0, g / slope, np.inf)
+        newton = t + step
+        ok = (newton > lo) & (newton < hi) & (2 * np.abs(step) <= prev[rows])
+        new = np.where(g == 0, t, np.where(ok, newton, 0.5 * (lo + hi)))
+        moved = np.abs(new - t)
+        left[rows], right[rows], theta[rows], prev[rows] = lo, hi, new, moved
+        active[rows] = (moved > 1e-12) & (hi - lo > 1e-12) & (g != 0)
+    return theta
 
 
 # --------------------------------------------------------------------------- EAP by sum score

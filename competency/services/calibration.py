@@ -14,8 +14,12 @@ import numpy as np
 from sqlalchemy import select
 
 from competency.extensions import db
-from competency.irt import fit
-from competency.models import Attempt, Item, ItemParams, Response, utcnow
+from competency.irt import fit, score
+from competency.irt.diagnostics import empirical_reliability, marginal_reliability
+from competency.irt.dif import logistic_dif, mantel_haenszel
+from competency.irt.fit_sparse import item_rmsd, lz_star, posterior_infit_outfit
+from competency.irt.linking import drift, stocking_lord, transform
+from competency.models import Attempt, Item, ItemParams, Response, User, utcnow
 from competency.services import audit, maps
 from competency.services.errors import ServiceError
 from competency.services.items import current_params
@@ -37,7 +41,15 @@ def calibrate(
     min_responses: int = 200,
     apply: bool = False,
     mode: str = "online",
+    approve: list[str] | None = None,
+    dif_groups: dict[str, int] | None = None,
 ) -> dict:
+    """Calibrate, report, and with ``apply`` publish new parameter versions.
+
+    ``approve`` (with ``apply``): only these item codes get a new version; the other estimates are
+    rejected and listed in the audit record. Attempts keep the parameter version they were scored
+    with (each response stores it), so publishing never rescores earlier results.
+    """
     if model not in DICHOTOMOUS:
         raise ServiceError(
             "invalid_model", f"model must be one of {', '.join(DICHOTOMOUS)} for dichotomous items", "model"
@@ -63,6 +75,19 @@ def calibrate(
     groups: dict[str, list[str]] = defaultdict(list)
     for code in sorted(eligible):
         groups[_top(items[code].node, trees)].append(code)
+    if approve is not None:
+        if not apply:
+            raise ServiceError("approve_without_apply", "approve: only meaningful with apply", "approve")
+        unknown = sorted(set(approve) - set(items))
+        if unknown:
+            raise ServiceError("unknown_item", f"approve: unknown item code {unknown[0]}", "approve")
+    rejected: list[str] = []
+    group_of_attempt: dict[int, int] = {}
+    if dif_groups is not None:
+        pairs = db.session.execute(
+            select(Attempt.id, User.username).join(User, User.id == Attempt.user_id)
+        ).all()
+        group_of_attempt = {aid: dif_groups[name] for aid, name in pairs if name in dif_groups}
     run_id = utcnow().strftime("%Y%m%dT%H%M%S")
     lines = [f"calibration run {run_id} ({mode}; {len(eligible)} items with ≥ {min_responses} responses)"]
     new_versions = 0
@@ -95,13 +120,31 @@ def calibrate(
         lines.append(
             f"{dimension}: {len(free)} estimated, {len(fixed)} anchors, converged={result.converged}"
         )
+        checks = _checks(matrix, result, models)
+        lines.extend(checks["summary"])
+        if mode == "full":
+            lines.extend(_drift_lines(codes, col, items, params, result, models))
+        if dif_groups is not None:
+            grp = np.array([group_of_attempt.get(a, -1) for a in attempts])
+            lines.extend(_dif_lines(codes, matrix, result, models, grp))
         for code in free:
             j = col[code]
             a = float(result.params["a"][j])
             b = float(result.params["b"][j]) if "b" in result.params else math.nan
+            se_a, se_b = float(result.se["a"][j]), float(result.se["b"][j]) if "b" in result.se else math.nan
+            guess = ""
+            if models[j] == "3pl":
+                guess = f" c={float(result.params['c'][j]):.3f} (SE {float(result.se['c'][j]):.3f})"
             lines.append(
-                f"  {code}: n={counts[code]} a={a:.3f} b={b:.3f} (was a={params[code].a:.3f} b={params[code].b})"
+                f"  {code}: n={counts[code]} a={a:.3f} (SE {se_a:.3f}) b={b:.3f} (SE {se_b:.3f}){guess}"
+                f" (was a={params[code].a:.3f} b={params[code].b}); {checks['item'][j]}"
             )
+            if apply and approve is not None and code not in approve:
+                rejected.append(code)
+                lines.append(
+                    f"  {code}: rejected (not approved); keeps version {items[code].current_version}"
+                )
+                continue
             if apply and result.converged and math.isfinite(a) and a > 0:
                 row = items[code]
                 row.current_version += 1
@@ -119,15 +162,132 @@ def calibrate(
                     )
                 )
                 new_versions += 1
+        for code in codes:
+            if col[code] in fixed and checks["misfit"][col[code]]:
+                lines.append(
+                    f"  anchor {code}: {checks['item'][col[code]]}: misfit, review before anchoring on it"
+                )
     if apply:
         audit.record(
-            "items.calibrate", "bank", bank or "*", detail={"run": run_id, "new_versions": new_versions}
+            "items.calibrate",
+            "bank",
+            bank or "*",
+            detail={"run": run_id, "new_versions": new_versions, "mode": mode, "rejected": rejected},
         )
         db.session.commit()
         lines.append(f"stored {new_versions} new parameter versions (source calibration:{run_id})")
     else:
         lines.append("report only; run with --apply to store the estimates")
     return {"run": run_id, "lines": lines, "new_versions": new_versions}
+
+
+RMSD_FLAG = 0.1  # PISA-style rule of thumb; above it the item's curve does not describe its data
+
+
+def _checks(matrix: np.ndarray, result, models) -> dict:
+    """Item fit for sparse data (RMSD, posterior outfit), reliability and person fit of one dimension."""
+    rmsd = item_rmsd(matrix, result)["rmsd"]
+    outfit = posterior_infit_outfit(matrix, result)["outfit"]
+    theta, sd = score(matrix, result, method="eap")
+    summary = [
+        f"  reliability: marginal {marginal_reliability(result):.3f}, empirical {empirical_reliability(theta, sd):.3f}"
+    ]
+    if all(m in DICHOTOMOUS for m in models):
+        lz = lz_star(matrix, result)
+        flagged = int(np.nansum(lz["flag"]))
+        summary.append(
+            f"  person fit (lz*, WLE, α = .05): {flagged} of {int(np.sum(np.isfinite(lz['lz_star'])))} attempts "
+            "flagged (about 5 % expected by chance; shown to managers only)"
+        )
+    item = [f"RMSD {r:.3f}, outfit {o:.2f}" for r, o in zip(rmsd, outfit, strict=True)]
+    return {"summary": summary, "item": item, "misfit": rmsd > RMSD_FLAG}
+
+
+DRIFT_THRESHOLD = 0.3  # logits; a change must also be significant (|z| > 1.96) to be flagged
+
+
+def _drift_lines(codes, col, items, params, result, models) -> list[str]:
+    """Full runs: link the new estimates to the current scale over the operational items
+    (Stocking–Lord), then compare each operational item's new parameters with its current version.
+    The current versions carry no stored SE, so the z values use the new estimate's SE only."""
+    ops = [c for c in codes if items[c].status == "operational" and params[c] is not None]
+    ops = [c for c in ops if models[col[c]] in DICHOTOMOUS and params[c].b is not None]
+    if len(ops) < 2:
+        return []
+    idx = [col[c] for c in ops]
+    old = {"a": np.array([params[c].a for c in ops]), "b": np.array([params[c].b for c in ops])}
+    new = {"a": result.params["a"][idx], "b": result.params["b"][idx]}
+    a_const, b_const = stocking_lord(old, new, "2pl")
+    moved = transform(new, a_const, b_const)
+    se = {"a": result.se["a"][idx] / a_const, "b": result.se["b"][idx] * a_const}
+    zero = {"a": np.zeros(len(ops)), "b": np.zeros(len(ops))}
+    res = drift(old, zero, moved, se, threshold_a=DRIFT_THRESHOLD, threshold_b=DRIFT_THRESHOLD)
+    out = [f"  drift against the current parameters (Stocking–Lord A={a_const:.3f}, B={b_const:.3f}):"]
+    for k, code in enumerate(ops):
+        mark = " DRIFT" if res["flag"][k] else ""
+        out.append(
+            f"    {code}: Δa={res['delta_a'][k]:+.3f} (SE {res['se_delta_a'][k]:.3f}) "
+            f"Δb={res['delta_b'][k]:+.3f} (SE {res['se_delta_b'][k]:.3f}){mark}"
+        )
+    return out
+
+
+def read_dif_groups(path: str) -> dict[str, int]:
+    """username → 0 (reference) / 1 (focal) from a CSV with a header ``username,group``.
+
+    The file is the admin's (e.g. exported from consented profile answers); it is read for this run
+    only and nothing per person is stored or printed. A bad line names itself and nothing runs.
+    """
+    import csv
+
+    codes = {"reference": 0, "focal": 1}
+    out: dict[str, int] = {}
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or not {"username", "group"} <= set(reader.fieldnames):
+            raise ServiceError(
+                "bad_groups", f"{path}: need a header with the columns username,group", "dif_groups"
+            )
+        for line, row in enumerate(reader, start=2):
+            name, group = (row.get("username") or "").strip(), (row.get("group") or "").strip().lower()
+            if not name:
+                raise ServiceError("bad_groups", f"{path}, line {line}: username is empty", "dif_groups")
+            if group not in codes:
+                raise ServiceError(
+                    "bad_groups",
+                    f"{path}, line {line}: group must be reference or focal, got {group!r}",
+                    "dif_groups",
+                )
+            out[name] = codes[group]
+    if set(out.values()) != {0, 1}:
+        raise ServiceError(
+            "bad_groups", f"{path}: need persons in both the reference and the focal group", "dif_groups"
+        )
+    return out
+
+
+def _dif_lines(codes, matrix, result, models, groups) -> list[str]:
+    """Mantel–Haenszel (ETS class) and logistic-regression DIF on WLE θ̂, one line per flagged item."""
+    if not all(m in DICHOTOMOUS for m in models):
+        return ["  DIF: skipped (polytomous items in this dimension)"]
+    theta, _ = score(matrix, result, method="wle")
+    mh = mantel_haenszel(matrix, groups, theta)
+    lr = logistic_dif(matrix, groups, theta)
+    out = [
+        f"  DIF (reference {int(np.sum(groups == 0))}, focal {int(np.sum(groups == 1))} attempts; "
+        "matched on WLE θ̂; MH with ETS class, logistic regression with ΔR² class):"
+    ]
+    flagged = 0
+    for j, code in enumerate(codes):
+        if mh["ets"][j] in ("B", "C") or lr["class"][j] in ("B", "C"):
+            flagged += 1
+            out.append(
+                f"    {code}: MH D-DIF {mh['d_dif'][j]:+.2f} (SE {mh['se_d'][j]:.2f}) ETS {mh['ets'][j]}; "
+                f"logistic uniform p={lr['p_uniform'][j]:.4f}, non-uniform p={lr['p_nonuniform'][j]:.4f}, "
+                f"ΔR² {lr['delta_r2'][j]:.3f} ({lr['class'][j]})"
+            )
+    out.append(f"    {flagged} of {len(codes)} items flagged (ETS B/C or ΔR² B/C)")
+    return out
 
 
 def _irt(params: ItemParams) -> dict:

@@ -1,7 +1,8 @@
 """Simulation: many examinees through the same engine, in lock step, and the report.
 
 Examinees are processed in chunks (default up to 1000 at a time; 10 when a maximum exposure rate is
-enforced, so that a chunk can overshoot r_max by at most 10/N). Within a chunk all sessions advance
+enforced, so that a chunk can overshoot r_max by at most 10/N; the rate of an item is its share of the
+simulees started so far, as in live delivery). Within a chunk all sessions advance
 together: one vectorised select / respond / estimate step per item position. ``seconds`` is the
 wall time inside the engine (selection, estimation, stopping), not drawing simulated responses.
 """
@@ -88,7 +89,9 @@ def run_sessions(
             if active.size == 0:
                 spent += time.perf_counter() - t0
                 break
-            rates = counts / n_ex if cfg.exposure == "max_rate" else None
+            # Running rates, as live delivery computes them (share of the attempts started so far):
+            # dividing by all N would leave the early simulees' tests uncontrolled.
+            rates = counts / hi if cfg.exposure == "max_rate" else None
             pick = engine.choose(s, active, rates)
             none = pick < 0
             for r in active[none]:

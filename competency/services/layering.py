@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, case, func, insert, select, update
+from sqlalchemy.orm import selectinload
 
 from competency.extensions import db
-from competency.models import Cohort, CohortAssignment, CohortMembership, PathTemplate, Plan, User, utcnow
-from competency.services import audit, plans
+from competency.models import (
+    Cohort,
+    CohortAssignment,
+    CohortMembership,
+    PathTemplate,
+    Plan,
+    PlanTask,
+    User,
+    utcnow,
+)
+from competency.services import audit, paging
 from competency.services.cohort_results import results
 from competency.services.errors import ServiceError
 from competency.services.resources import templates
@@ -33,6 +44,55 @@ def default_template(
         if role and role in (t.roles or []):
             return t
     return next((t for t in fitting if not t.roles), None)
+
+
+def _insert_plans(cohort_id: int, wanted: list[tuple[int, PathTemplate, dict]]) -> None:
+    """Layer plans copied from their templates (as ``plans.from_template`` makes one), set-based.
+
+    Two multi-row INSERTs (plans, then their tasks) in batches of a thousand rows, whatever the cohort's
+    size; the ORM's unit of work would send one INSERT per plan.
+    """
+    if not wanted:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "user_id": user_id,
+            "attempt_id": None,
+            "cohort_id": cohort_id,
+            "template_code": template.code,
+            "source": "template",
+            "title_zh": template.title_zh,
+            "title_en": template.title_en,
+            "scale": "teacher" if template.audience == "teacher" else "job",
+            "targets": {},
+            "measured": measured or {},
+            "stages": [{"title_zh": st["title_zh"], "title_en": st["title_en"]} for st in template.stages],
+            "graph_version": None,
+            "created_at": now,
+            "archived_at": None,
+        }
+        for user_id, template, measured in wanted
+    ]
+    made = dict(db.session.execute(insert(Plan).returning(Plan.user_id, Plan.id), rows).all())
+    tasks = [
+        {
+            "plan_id": made[user_id],
+            "stage": s,
+            "position": position,
+            "nodes": list(task.get("nodes", [])),
+            "title_zh": task["title_zh"],
+            "title_en": task["title_en"],
+            "resources": list(task.get("resources", [])),
+            "hours": float(task.get("hours") or 0),
+            "done_at": None,
+        }
+        for user_id, template, _measured in wanted
+        for s, stage in enumerate(template.stages)
+        for position, task in enumerate(stage["tasks"])
+    ]
+    if tasks:
+        db.session.execute(insert(PlanTask), tasks)
 
 
 @dataclass
@@ -89,15 +149,20 @@ def layer_cohort(
         picked[m.user.id] = by_code[overrides.get(template.code, template.code)]
 
     now = utcnow()
-    old = select(Plan).where(
-        Plan.cohort_id == cohort.id, Plan.source == "template", Plan.archived_at.is_(None)
+    db.session.execute(
+        update(Plan)
+        .where(Plan.cohort_id == cohort.id, Plan.source == "template", Plan.archived_at.is_(None))
+        .values(archived_at=now)
     )
-    for plan in db.session.scalars(old):
-        plan.archived_at = now
+    memberships = {
+        m.user_id: m
+        for m in db.session.scalars(select(CohortMembership).where(CohortMembership.cohort_id == cohort.id))
+    }
     layers: dict[str, list[User]] = {}
     unassessed = []
+    new_plans: list[tuple[int, PathTemplate, dict]] = []
     for m in res.members:
-        membership = db.session.get(CohortMembership, (cohort.id, m.user.id))
+        membership = memberships[m.user.id]
         template = picked.get(m.user.id)
         if template is None:
             membership.layer = NOT_ASSESSED
@@ -105,9 +170,8 @@ def layer_cohort(
             continue
         membership.layer = template.code
         layers.setdefault(template.code, []).append(m.user)
-        plans.from_template(
-            m.user, template, cohort.id, measured={"basis": basis, "level": level_basis(m, basis)}
-        )
+        new_plans.append((m.user.id, template, {"basis": basis, "level": level_basis(m, basis)}))
+    _insert_plans(cohort.id, new_plans)
     db.session.flush()
     audit.record(
         "cohort.layering",
@@ -127,7 +191,17 @@ def layer_cohort(
 
 def change_layer_template(cohort: Cohort, layer: str, template_code: str, actor: User) -> int:
     """Give every member of one layer another path template; their current layer plans are archived."""
-    members = [m for m in cohort.memberships if m.layer == layer and layer]
+    members = (
+        list(
+            db.session.scalars(
+                select(CohortMembership)
+                .where(CohortMembership.cohort_id == cohort.id, CohortMembership.layer == layer)
+                .options(selectinload(CohortMembership.user))
+            )
+        )
+        if layer
+        else []
+    )
     if not members:
         raise ServiceError("unknown_layer", _("this cohort has no layer %(layer)s", layer=layer), "layer")
     template = db.session.scalar(select(PathTemplate).where(PathTemplate.code == template_code))
@@ -150,7 +224,7 @@ def change_layer_template(cohort: Cohort, layer: str, template_code: str, actor:
         measured[plan.user_id] = plan.measured
     for m in members:
         m.layer = template.code
-        plans.from_template(m.user, template, cohort.id, measured=measured.get(m.user_id))
+    _insert_plans(cohort.id, [(m.user_id, template, measured.get(m.user_id) or {}) for m in members])
     audit.record(
         "cohort.layer_template",
         "cohort",
@@ -166,34 +240,102 @@ def change_layer_template(cohort: Cohort, layer: str, template_code: str, actor:
 class MemberProgress:
     user: User
     layer: str | None
-    plan: Plan | None
+    plan_id: int | None
     done: int
     total: int
     stage: int | None  # index of the first stage with open tasks
-    reassess: bool
+    reassess: bool  # a stage is complete: time to measure again (plans.reassessment_suggested)
+
+
+PROGRESS_SORTS = {"username": User.username, "name": User.display_name}
+
+
+def _progress_stmt(cohort: Cohort) -> Select:
+    """Members with their current layer plan's task counts, summed per stage by the database."""
+    current = (
+        select(Plan.user_id, func.max(Plan.id).label("plan_id"))
+        .where(Plan.cohort_id == cohort.id, Plan.archived_at.is_(None))
+        .group_by(Plan.user_id)
+        .subquery()
+    )
+    stages = (
+        select(
+            PlanTask.plan_id,
+            PlanTask.stage,
+            func.count().label("n"),
+            func.count(PlanTask.done_at).label("d"),
+        )
+        .join(current, current.c.plan_id == PlanTask.plan_id)
+        .group_by(PlanTask.plan_id, PlanTask.stage)
+        .subquery()
+    )
+    per_plan = (
+        select(
+            stages.c.plan_id,
+            func.sum(stages.c.n).label("total"),
+            func.sum(stages.c.d).label("done"),
+            func.min(case((stages.c.d < stages.c.n, stages.c.stage))).label("open_stage"),
+            func.max(case((stages.c.d == stages.c.n, 1), else_=0)).label("complete"),
+        )
+        .group_by(stages.c.plan_id)
+        .subquery()
+    )
+    return (
+        select(
+            User,
+            CohortMembership.layer,
+            current.c.plan_id,
+            per_plan.c.done,
+            per_plan.c.total,
+            per_plan.c.open_stage,
+            per_plan.c.complete,
+        )
+        .join(CohortMembership, CohortMembership.user_id == User.id)
+        .where(CohortMembership.cohort_id == cohort.id)
+        .outerjoin(current, current.c.user_id == User.id)
+        .outerjoin(per_plan, per_plan.c.plan_id == current.c.plan_id)
+    )
+
+
+def _progress(row) -> MemberProgress:
+    user, layer, plan_id, done, total, open_stage, complete = row
+    return MemberProgress(
+        user, layer, plan_id, int(done or 0), int(total or 0), open_stage, bool(plan_id and complete)
+    )
+
+
+def progress_rows(cohort: Cohort) -> Iterator[MemberProgress]:
+    """Every member's progress by user name, streamed (exports)."""
+    stmt = _progress_stmt(cohort).order_by(User.username).execution_options(yield_per=1000)
+    for row in db.session.execute(stmt):
+        yield _progress(row)
+        db.session.expunge(row[0])  # nothing accumulates in the session while streaming
 
 
 def progress(cohort: Cohort) -> list[MemberProgress]:
     """Each member's layer plan and how far they are in it."""
-    stmt = select(Plan).where(Plan.cohort_id == cohort.id, Plan.archived_at.is_(None))
-    current = {p.user_id: p for p in db.session.scalars(stmt)}
-    rows = []
-    for membership in sorted(cohort.memberships, key=lambda m: m.user.username):
-        plan = current.get(membership.user_id)
-        done, total = plans.progress(plan) if plan else (0, 0)
-        stage = None
-        if plan:
-            open_stages = [t.stage for t in plan.tasks if t.done_at is None]
-            stage = min(open_stages) if open_stages else None
-        rows.append(
-            MemberProgress(
-                membership.user,
-                membership.layer,
-                plan,
-                done,
-                total,
-                stage,
-                plans.reassessment_suggested(plan) if plan else False,
-            )
+    return [_progress(row) for row in db.session.execute(_progress_stmt(cohort).order_by(User.username))]
+
+
+def progress_page(cohort: Cohort, q=None, sort="username", **args) -> paging.Page:
+    """A page of members' progress; rows are MemberProgress."""
+    key = PROGRESS_SORTS.get(sort, User.username)
+    stmt = _progress_stmt(cohort)
+    pattern = paging.search_pattern(q)
+    if pattern:
+        stmt = stmt.where(
+            User.username.ilike(pattern, escape="\\") | User.display_name.ilike(pattern, escape="\\")
         )
-    return rows
+    page = paging.keyset(stmt, key, User.id, lambda row: (getattr(row[0], key.key), row[0].id), **args)
+    page.rows = [_progress(row) for row in page.rows]
+    return page
+
+
+def layer_names(cohort: Cohort) -> list[str]:
+    stmt = (
+        select(CohortMembership.layer)
+        .where(CohortMembership.cohort_id == cohort.id, CohortMembership.layer.is_not(None))
+        .distinct()
+        .order_by(CohortMembership.layer)
+    )
+    return list(db.session.scalars(stmt))

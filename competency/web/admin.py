@@ -13,6 +13,7 @@ from competency.services import accounts, institutions
 from competency.services.errors import ServiceError
 from competency.web.authz import STAFF, roles_required, same_institution
 from competency.web.forms import ROLE_LABELS, ExtraTimeForm, InstitutionForm, UserForm, choices
+from competency.web.listing import list_args
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -93,8 +94,20 @@ def users_page():
         else:
             flash(_("User created."), "success")
             return redirect(url_for("admin.users_page"))
-    users = institutions.visible_users(current_user)
-    return render_template("admin/users.html", form=form, users=users, role_labels=ROLE_LABELS)
+    args = list_args(institutions.USER_SORTS)
+    role = request.args.get("role", "")
+    role = role if role in {r.value for r in Role} else None
+    page = institutions.user_page(current_user, role=role, **args)
+    return render_template(
+        "admin/users.html",
+        form=form,
+        users=[row[0] for row in page.rows],
+        page=page,
+        args=args,
+        role=role or "",
+        sorts={"username": _("User name"), "name": _("Name"), "role": _("Role")},
+        role_labels=ROLE_LABELS,
+    )
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])

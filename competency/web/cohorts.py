@@ -10,6 +10,7 @@ from competency.services import institutions
 from competency.services.errors import NotFound, ServiceError
 from competency.web.authz import STAFF, roles_required
 from competency.web.forms import AddMemberForm, CohortForm, RemoveMemberForm
+from competency.web.listing import list_args
 
 bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
 
@@ -53,7 +54,16 @@ def detail(cohort_id: int):
         else:
             flash(_("Member added."), "success")
             return redirect(url_for("cohorts.detail", cohort_id=cohort.id))
-    return render_template("cohorts/detail.html", cohort=cohort, form=form, remove_form=RemoveMemberForm())
+    args = list_args(institutions.MEMBER_SORTS)
+    return render_template(
+        "cohorts/detail.html",
+        cohort=cohort,
+        form=form,
+        remove_form=RemoveMemberForm(),
+        page=institutions.member_page(cohort, **args),
+        args=args,
+        sorts={"username": _("User name"), "name": _("Name")},
+    )
 
 
 @bp.route("/<int:cohort_id>/remove", methods=["POST"])

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,18 +28,29 @@ from wtforms.validators import DataRequired, Optional
 
 from competency.extensions import db
 from competency.models import Institution, Role
-from competency.services import cohort_results, dashboards, exports, imports_people, institutions, layering
+from competency.services import (
+    cohort_results,
+    cohort_summary,
+    dashboards,
+    exports,
+    imports_people,
+    institutions,
+    layering,
+)
 from competency.services.errors import NotFound, ServiceError
 from competency.services.resources import templates
 from competency.web import cohort_charts
 from competency.web.authz import STAFF, roles_required
 from competency.web.forms import CATEGORY_LABELS, STAGE_LABELS
 from competency.web.i18n import select_locale
+from competency.web.listing import list_args
 
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")
 
 ADMINS = (Role.PLATFORM_ADMIN.value, Role.INSTITUTION_ADMIN.value)
 EXPORTS = ("members", "results", "responses")
+HEAT_PAGE = 50  # members per page of the indicator heat map
+LIST_PAGE = 100  # members per page of the not-started and in-progress lists
 
 
 class AssignForm(FlaskForm):
@@ -86,13 +108,15 @@ def _forms(cohort):
     dims = sorted({d for r in rows for d in (r.assessment.dimensions or [])})
     layer.basis.choices = [("overall", _("Overall level"))] + [(d, d) for d in dims]
     path = LayerPathForm(prefix="path")
-    path.layer.choices = sorted({m.layer for m in cohort.memberships if m.layer})
+    path.layer.choices = layering.layer_names(cohort)
     path.template.choices = [(t.code, f"{t.code} {_title(t)}") for t in templates()]
     return rows, assign, ImportForm(prefix="import"), layer, path
 
 
 def _render_cohort(cohort, assign=None, importer=None, layer=None, path=None, import_errors=None, status=200):
     rows, a, i, lf, pf = _forms(cohort)
+    args = list_args(layering.PROGRESS_SORTS)
+    page = layering.progress_page(cohort, **args)
     return render_template(
         "trainer/cohort.html",
         cohort=cohort,
@@ -102,7 +126,10 @@ def _render_cohort(cohort, assign=None, importer=None, layer=None, path=None, im
         layer_form=layer or lf,
         path_form=path or pf,
         import_errors=import_errors or [],
-        progress=layering.progress(cohort),
+        progress=page.rows,
+        progress_page=page,
+        args=args,
+        sorts={"username": _("User name"), "name": _("Name")},
         templates={t.code: t for t in templates()},
         title=_title,
     ), status
@@ -214,14 +241,22 @@ def results(cohort_id: int, assignment_id: int):
     """Results of one assignment: level distribution, indicator heat map, who has not started, before/after."""
     cohort = _cohort_or_404(cohort_id)
     assignment = _assignment_or_404(cohort, assignment_id)
-    res = cohort_results.results(assignment)
+    res = cohort_summary.summary(assignment)
     english = select_locale() == "en"
     labels = {"overall": _("Overall")} | {
         d["code"]: f"{d['code']} {d['name_en'] if english else d['name_zh']}" for d in res.dimensions
     }
-    dist = res.distribution()
-    heat = res.heatmap()
+    dist = res.distribution
     levels = res.scale.codes
+    args = list_args(cohort_summary.SORTS)
+    waiting_args = list_args(cohort_summary.SORTS, "ns_")
+    started_args = list_args(cohort_summary.SORTS, "ip_")
+    page = cohort_summary.graded_page(assignment, **args, size=HEAT_PAGE)
+    heat = [
+        (user, {i["code"]: i.get("level") for i in (result or {}).get("indicators", [])})
+        for user, result in page.rows
+    ]
+    heat = [(user, {code: row.get(code) for code in res.indicators}) for user, row in heat]
     dist_svg = cohort_charts.distribution(
         dist,
         labels,
@@ -249,6 +284,13 @@ def results(cohort_id: int, assignment_id: int):
         labels=labels,
         dist=dist,
         heat=heat,
+        heat_page=page,
+        args=args,
+        sorts={"username": _("User name"), "name": _("Name")},
+        not_started=cohort_summary.waiting_page(assignment, "not_started", **waiting_args, size=LIST_PAGE),
+        waiting_args=waiting_args,
+        in_progress=cohort_summary.waiting_page(assignment, "in_progress", **started_args, size=LIST_PAGE),
+        started_args=started_args,
         levels=levels,
         dist_svg=dist_svg,
         heat_svg=heat_svg,
@@ -278,12 +320,18 @@ def export(cohort_id: int):
         header, rows = (exports.results_table if what == "results" else exports.responses_table)(assignment)
     name = f"cohort-{cohort.id}-{what}.{fmt}"
     if fmt == "csv":
-        body, mimetype = exports.to_csv(header, rows), "text/csv; charset=utf-8"
+        # Streamed: rows go out as the server-side cursor yields them, in constant memory.
+        response = Response(
+            stream_with_context(exports.csv_chunks(header, rows)), mimetype="text/csv; charset=utf-8"
+        )
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     else:
-        body = exports.to_xlsx(header, rows, what)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response = send_file(
+            exports.xlsx_file(header, rows, what),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            as_attachment=True,
+            download_name=name,
+        )
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

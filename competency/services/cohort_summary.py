@@ -1,0 +1,255 @@
+"""What a cohort achieved in an assignment, computed by the database: counts, level distributions and
+indicator cells with GROUP BY, member lists a page at a time, export rows streamed.
+
+Nothing here loads every member or every result: the statements sent are the same for ten members and
+for a hundred thousand, and so is the memory a page needs. Each member's result is their newest graded
+attempt that started inside the window (as in ``cohort_results.results``), chosen with a window function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, func, select, true
+from sqlalchemy.orm import aliased
+
+from competency import graph
+from competency.extensions import db
+from competency.models import Attempt, CohortAssignment, CohortMembership, Response, User
+from competency.services import paging
+from competency.services.cohort_results import _in_window, member_ids
+
+STREAM_BATCH = 1000  # rows fetched per round trip from the server-side cursor of an export
+SORTS = {"username": User.username, "name": User.display_name}
+
+
+def chosen_attempts(assignment: CohortAssignment, graded: bool):
+    """(user_id, attempt_id) of each member's newest attempt in the window (newest graded one if asked)."""
+    rank = func.row_number().over(
+        partition_by=Attempt.user_id, order_by=(Attempt.started_at.desc(), Attempt.id.desc())
+    )
+    stmt = select(Attempt.user_id.label("user_id"), Attempt.id.label("attempt_id"), rank.label("rn")).where(
+        *_in_window(assignment), Attempt.user_id.in_(member_ids(assignment.cohort_id))
+    )
+    if graded:
+        stmt = stmt.where(Attempt.status == "graded", Attempt.result.is_not(None))
+    ranked = stmt.subquery()
+    return select(ranked.c.user_id, ranked.c.attempt_id).where(ranked.c.rn == 1).subquery()
+
+
+def _elements(key: str):
+    """The array ``result[key]`` of each attempt as rows, and a getter for one field of an element."""
+    if db.engine.dialect.name == "postgresql":
+        el = func.json_array_elements(func.json_extract_path(Attempt.result, key)).table_valued("value")
+        el = el.alias("el")
+        return el, lambda name: func.json_extract_path_text(el.c.value, name)
+    el = func.json_each(Attempt.result, f"$.{key}").table_valued("value").alias("el")
+    return el, lambda name: func.json_extract(el.c.value, f"$.{name}")
+
+
+@dataclass
+class Summary:
+    assignment: CohortAssignment
+    scale: graph.LevelScale
+    members: int
+    graded: int
+    in_progress: int
+    not_started: int
+    dimensions: list[dict] = field(default_factory=list)  # [{code, name_zh, name_en}], report order
+    indicators: list[str] = field(default_factory=list)
+    # {"overall" | dimension code: {level: members}}, every level of the scale present.
+    distribution: dict[str, dict[str, int]] = field(default_factory=dict)
+    # {indicator code: {level: members}}: the heat map's cells summed over the cohort.
+    indicator_levels: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def _level_counts(assignment: CohortAssignment, graded, key: str) -> list[tuple[str, str, str, str, int]]:
+    """(code, level, name_zh, name_en, members) per element code and level of the chosen results."""
+    el, get = _elements(key)
+    inner = (
+        select(
+            get("code").label("code"),
+            get("level").label("level"),
+            get("name_zh").label("name_zh"),
+            get("name_en").label("name_en"),
+        )
+        .select_from(Attempt)
+        .join(graded, graded.c.attempt_id == Attempt.id)
+        .join(el, true())
+        .subquery()
+    )
+    stmt = select(
+        inner.c.code, inner.c.level, func.max(inner.c.name_zh), func.max(inner.c.name_en), func.count()
+    ).group_by(inner.c.code, inner.c.level)
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+def summary(assignment: CohortAssignment) -> Summary:
+    """Counts and level distributions of the whole cohort in a handful of statements."""
+    cohort = assignment.cohort
+    scale = graph.level_scale(assignment.assessment.scale)
+    graded = chosen_attempts(assignment, graded=True)
+    latest = chosen_attempts(assignment, graded=False)
+    members = db.session.scalar(
+        select(func.count()).select_from(CohortMembership).where(CohortMembership.cohort_id == cohort.id)
+    )
+    started = db.session.scalar(select(func.count()).select_from(latest)) or 0
+    overall = dict(
+        db.session.execute(
+            select(Attempt.overall_level, func.count())
+            .join(graded, graded.c.attempt_id == Attempt.id)
+            .group_by(Attempt.overall_level)
+        ).all()
+    )
+    n_graded = sum(overall.values())
+    dims: dict[str, dict] = {}
+    dist: dict[str, dict[str, int]] = {"overall": {lv: overall.get(lv, 0) for lv in scale.codes}}
+    for code, level, name_zh, name_en, n in _level_counts(assignment, graded, "dimensions"):
+        dims.setdefault(code, {"code": code, "name_zh": name_zh or "", "name_en": name_en or ""})
+        dist.setdefault(code, {lv: 0 for lv in scale.codes})
+        if level in dist[code]:
+            dist[code][level] += n
+    for code in assignment.assessment.dimensions or []:
+        dims.setdefault(code, {"code": code, "name_zh": code, "name_en": code})
+        dist.setdefault(code, {lv: 0 for lv in scale.codes})
+    cells: dict[str, dict[str, int]] = {}
+    for code, level, _zh, _en, n in _level_counts(assignment, graded, "indicators"):
+        if level:
+            cells.setdefault(code, {lv: 0 for lv in scale.codes})
+            if level in cells[code]:
+                cells[code][level] += n
+    ordered = sorted(dims.values(), key=lambda d: graph.code_key(d["code"]))
+    return Summary(
+        assignment=assignment,
+        scale=scale,
+        members=members or 0,
+        graded=n_graded,
+        in_progress=started - n_graded,
+        not_started=(members or 0) - started,
+        dimensions=ordered,
+        indicators=sorted(cells, key=graph.code_key),
+        distribution={k: dist[k] for k in ["overall", *[d["code"] for d in ordered]]},
+        indicator_levels={k: cells[k] for k in sorted(cells, key=graph.code_key)},
+    )
+
+
+def _members(assignment: CohortAssignment) -> Select:
+    return (
+        select(User)
+        .join(CohortMembership, CohortMembership.user_id == User.id)
+        .where(CohortMembership.cohort_id == assignment.cohort_id)
+    )
+
+
+def _page(stmt: Select, sort: str, **args) -> paging.Page:
+    key = SORTS.get(sort, User.username)
+    return paging.keyset(stmt, key, User.id, lambda row: (getattr(row[0], key.key), row[0].id), **args)
+
+
+def graded_page(assignment: CohortAssignment, q=None, sort="username", **args) -> paging.Page:
+    """A page of graded members with their result: rows are (User, result dict)."""
+    graded = chosen_attempts(assignment, graded=True)
+    stmt = (
+        _members(assignment)
+        .add_columns(Attempt.result)
+        .join(graded, graded.c.user_id == User.id)
+        .join(Attempt, Attempt.id == graded.c.attempt_id)
+    )
+    return _page(_search(stmt, q), sort, **args)
+
+
+def waiting_page(assignment: CohortAssignment, state: str, q=None, sort="username", **args) -> paging.Page:
+    """A page of members who have not started (``state="not_started"``) or not finished ("in_progress")."""
+    latest = chosen_attempts(assignment, graded=False)
+    stmt = _members(assignment).outerjoin(latest, latest.c.user_id == User.id)
+    if state == "not_started":
+        stmt = stmt.where(latest.c.user_id.is_(None))
+    else:
+        graded = chosen_attempts(assignment, graded=True)
+        stmt = (
+            stmt.outerjoin(graded, graded.c.user_id == User.id)
+            .where(latest.c.user_id.is_not(None))
+            .where(graded.c.user_id.is_(None))
+        )
+    return _page(_search(stmt, q), sort, **args)
+
+
+def _search(stmt: Select, q: str | None) -> Select:
+    pattern = paging.search_pattern(q)
+    if pattern:
+        stmt = stmt.where(
+            User.username.ilike(pattern, escape="\\") | User.display_name.ilike(pattern, escape="\\")
+        )
+    return stmt
+
+
+@dataclass
+class ResultRow:
+    username: str
+    display_name: str
+    state: str  # "graded" | "in_progress" | "not_started"
+    attempt_id: int | None
+    finished_at: object
+    overall_level: str | None
+    result: dict
+
+
+def result_rows(assignment: CohortAssignment) -> Iterator[ResultRow]:
+    """Every member with their result or latest attempt, by user name, streamed from the database."""
+    graded = chosen_attempts(assignment, graded=True)
+    latest = chosen_attempts(assignment, graded=False)
+    g, last = aliased(Attempt), aliased(Attempt)
+    stmt = (
+        select(
+            User.username,
+            User.display_name,
+            g.id,
+            g.finished_at,
+            g.overall_level,
+            g.result,
+            last.id,
+            last.finished_at,
+        )
+        .join(CohortMembership, CohortMembership.user_id == User.id)
+        .where(CohortMembership.cohort_id == assignment.cohort_id)
+        .outerjoin(graded, graded.c.user_id == User.id)
+        .outerjoin(g, g.id == graded.c.attempt_id)
+        .outerjoin(latest, latest.c.user_id == User.id)
+        .outerjoin(last, last.id == latest.c.attempt_id)
+        .order_by(User.username)
+        .execution_options(yield_per=STREAM_BATCH)
+    )
+    for username, name, g_id, g_done, g_level, g_result, l_id, l_done in db.session.execute(stmt):
+        if g_id is not None:
+            yield ResultRow(username, name, "graded", g_id, g_done, g_level, g_result or {})
+        elif l_id is not None:
+            yield ResultRow(username, name, "in_progress", l_id, l_done, None, {})
+        else:
+            yield ResultRow(username, name, "not_started", None, None, None, {})
+
+
+def response_rows(assignment: CohortAssignment) -> Iterator[tuple]:
+    """Every response of the members' graded attempts in the window, by attempt and position, streamed."""
+    stmt = (
+        select(
+            Attempt.user_id,
+            Response.attempt_id,
+            Response.position,
+            Response.item_code,
+            Response.param_version,
+            Response.score,
+            Response.pilot,
+            Response.answer,
+            Response.answered_at,
+        )
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .where(
+            *_in_window(assignment),
+            Attempt.user_id.in_(member_ids(assignment.cohort_id)),
+            Attempt.status == "graded",
+        )
+        .order_by(Response.attempt_id, Response.position)
+        .execution_options(yield_per=STREAM_BATCH)
+    )
+    yield from db.session.execute(stmt)

@@ -14,7 +14,14 @@ from competency.models.accounts import (
     TeacherCategory,
     User,
 )
-from competency.models.assessments import ACTIVE_STATUSES, Assessment, Attempt, Response
+from competency.models.assessments import (
+    ACTIVE_STATUSES,
+    Assessment,
+    Attempt,
+    ExposureTally,
+    ItemExposure,
+    Response,
+)
 from competency.models.base import Base, UTCDateTime, utcnow
 from competency.models.items import Item, ItemParams
 from competency.models.outcomes import (
@@ -38,6 +45,8 @@ __all__ = [
     "ACTIVE_STATUSES",
     "Assessment",
     "Attempt",
+    "ExposureTally",
+    "ItemExposure",
     "Item",
     "ItemParams",
     "Response",

@@ -1,0 +1,51 @@
+"""province scale: running exposure counters, indexes for keyset pages and per-window attempt lookups
+
+Revision ID: b23000000001
+Revises: a16e00000001
+Create Date: 2026-12-05 01:30:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+import competency
+
+revision = 'b23000000001'
+down_revision = 'a16e00000001'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table('exposure_tally',
+    sa.Column('assessment_id', sa.Integer(), nullable=False),
+    sa.Column('response_mark', sa.Integer(), nullable=False),
+    sa.Column('attempt_mark', sa.Integer(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('refreshed_at', competency.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], name=op.f('fk_exposure_tally_assessment_id_assessment'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('assessment_id', name=op.f('pk_exposure_tally'))
+    )
+    op.create_table('item_exposure',
+    sa.Column('assessment_id', sa.Integer(), nullable=False),
+    sa.Column('item_code', sa.String(length=64), nullable=False),
+    sa.Column('administered', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], name=op.f('fk_item_exposure_assessment_id_assessment'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('assessment_id', 'item_code', name=op.f('pk_item_exposure'))
+    )
+    with op.batch_alter_table('attempt', schema=None) as batch_op:
+        batch_op.create_index('ix_attempt_assessment_user_started', ['assessment_id', 'user_id', 'started_at'], unique=False)
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.create_index('ix_user_account_institution_username', ['institution_id', 'username'], unique=False)
+        batch_op.create_index('ix_user_account_display_name_id', ['display_name', 'id'], unique=False)
+    # The counters start empty: the first refresh of each assessment counts its history once.
+
+
+def downgrade():
+    with op.batch_alter_table('user_account', schema=None) as batch_op:
+        batch_op.drop_index('ix_user_account_display_name_id')
+        batch_op.drop_index('ix_user_account_institution_username')
+    with op.batch_alter_table('attempt', schema=None) as batch_op:
+        batch_op.drop_index('ix_attempt_assessment_user_started')
+    op.drop_table('item_exposure')
+    op.drop_table('exposure_tally')

@@ -192,13 +192,45 @@ def simulate_command(
 @click.option(
     "--apply", is_flag=True, help="Store the estimates as new parameter versions (default: report only)"
 )
+@click.option(
+    "--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Attempts finished on or after this UTC day"
+)
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Attempts finished before this UTC day"
+)
+@click.option(
+    "--param-version", type=int, default=None, help="Only answers scored with this parameter version"
+)
 @with_appcontext
-def calibrate_command(bank: str | None, model: str, mode: str, min_responses: int, apply: bool) -> None:
-    """Calibrate dichotomous items from stored responses (fixed-item calibration anchors operational items)."""
+def calibrate_command(
+    bank: str | None,
+    model: str,
+    mode: str,
+    min_responses: int,
+    apply: bool,
+    since=None,
+    until=None,
+    param_version: int | None = None,
+) -> None:
+    """Calibrate dichotomous items from stored responses (fixed-item calibration anchors operational items).
+
+    The responses of a window (by finishing day or parameter version) are streamed from the database.
+    """
+    from datetime import UTC
+
     from competency.services.calibration import calibrate
 
     try:
-        report = calibrate(bank=bank, model=model, min_responses=min_responses, apply=apply, mode=mode)
+        report = calibrate(
+            bank=bank,
+            model=model,
+            min_responses=min_responses,
+            apply=apply,
+            mode=mode,
+            since=since.replace(tzinfo=UTC) if since else None,
+            until=until.replace(tzinfo=UTC) if until else None,
+            param_version=param_version,
+        )
     except ServiceError as exc:
         _fail(exc.message)
     for line in report["lines"]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
@@ -31,29 +33,80 @@ def _top(node: str, trees) -> str:
     return node
 
 
+STREAM_BATCH = 10_000  # responses per round trip from the server-side cursor
+
+
+@dataclass
+class _Responses:
+    """The window's responses as three compact columns (about 13 bytes a response, not a Python row)."""
+
+    attempt: np.ndarray  # int64 attempt ids
+    item: np.ndarray  # int32 index into ``codes``
+    score: np.ndarray  # int16
+    codes: list[str]
+
+
+def _read_window(
+    bank: str | None, since: datetime | None, until: datetime | None, param_version: int | None
+) -> _Responses:
+    """Graded responses in the window, streamed from a server-side cursor into numpy columns."""
+    stmt = (
+        select(Response.attempt_id, Response.item_code, Response.score)
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .where(Attempt.status == "graded")
+    )
+    if bank:
+        stmt = stmt.join(Item, Item.code == Response.item_code).where(Item.bank == bank)
+    if since is not None:
+        stmt = stmt.where(Attempt.finished_at >= since)
+    if until is not None:
+        stmt = stmt.where(Attempt.finished_at < until)
+    if param_version is not None:
+        stmt = stmt.where(Response.param_version == param_version)
+    index: dict[str, int] = {}
+    chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    result = db.session.execute(stmt.execution_options(yield_per=STREAM_BATCH))
+    for part in result.partitions():
+        chunks.append(
+            (
+                np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part)),
+                np.fromiter(
+                    (index.setdefault(r[1], len(index)) for r in part), dtype=np.int32, count=len(part)
+                ),
+                np.fromiter((r[2] for r in part), dtype=np.int16, count=len(part)),
+            )
+        )
+    if not chunks:
+        empty = np.zeros(0, dtype=np.int64)
+        return _Responses(empty, empty.astype(np.int32), empty.astype(np.int16), [])
+    return _Responses(
+        np.concatenate([c[0] for c in chunks]),
+        np.concatenate([c[1] for c in chunks]),
+        np.concatenate([c[2] for c in chunks]),
+        list(index),
+    )
+
+
 def calibrate(
     bank: str | None = None,
     model: str = "2pl",
     min_responses: int = 200,
     apply: bool = False,
     mode: str = "online",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    param_version: int | None = None,
 ) -> dict:
+    """Fit the window's responses: attempts finished in [since, until), answers scored with
+    ``param_version`` (all when None); the rows are streamed, never held as Python objects."""
     if model not in DICHOTOMOUS:
         raise ServiceError(
             "invalid_model", f"model must be one of {', '.join(DICHOTOMOUS)} for dichotomous items", "model"
         )
-    stmt = (
-        select(Response.attempt_id, Response.item_code, Response.score)
-        .join(Attempt, Attempt.id == Response.attempt_id)
-        .where(Attempt.status == "graded")
-    )
-    rows = db.session.execute(stmt).all()
+    data = _read_window(bank, since, until, param_version)
     items = {it.code: it for it in db.session.scalars(select(Item))}
-    if bank:
-        rows = [r for r in rows if items[r.item_code].bank == bank]
-    counts: dict[str, int] = defaultdict(int)
-    for r in rows:
-        counts[r.item_code] += 1
+    per_item = np.bincount(data.item, minlength=len(data.codes))
+    counts: dict[str, int] = {code: int(per_item[j]) for j, code in enumerate(data.codes)}
     eligible = {code for code, n in counts.items() if n >= min_responses}
     if not eligible:
         raise ServiceError(
@@ -68,12 +121,14 @@ def calibrate(
     new_versions = 0
     for dimension, codes in sorted(groups.items()):
         col = {code: j for j, code in enumerate(codes)}
-        attempts = sorted({r.attempt_id for r in rows if r.item_code in col})
-        row_of = {a: i for i, a in enumerate(attempts)}
+        # Column of each stored item code in this dimension's matrix (-1: not in it).
+        to_col = np.full(len(data.codes), -1, dtype=np.int64)
+        for j, code in enumerate(data.codes):
+            to_col[j] = col.get(code, -1)
+        mine = to_col[data.item] >= 0
+        attempts, rows_of = np.unique(data.attempt[mine], return_inverse=True)
         matrix = np.full((len(attempts), len(codes)), np.nan)
-        for r in rows:
-            if r.item_code in col:
-                matrix[row_of[r.attempt_id], col[r.item_code]] = r.score
+        matrix[rows_of, to_col[data.item[mine]]] = data.score[mine]
         params = {code: current_params(items[code]) for code in codes}
         models = [params[c].model if params[c].model not in DICHOTOMOUS else model for c in codes]
         fixed = {}

@@ -237,11 +237,42 @@ def calibrate_command(
         click.echo(line)
 
 
+@click.command("seed-scale")
+@click.option("--teachers", default=0, show_default=True, help="Teachers to add, each with a graded attempt")
+@click.option("--students", default=0, show_default=True, help="Students to add, each with a graded attempt")
+@click.option(
+    "--cohort-size", default=0, show_default=True, help="Members per cohort (0: one cohort per role)"
+)
+@click.option("--seed", default=0, show_default=True, help="Random seed (the same rows for the same seed)")
+@click.option("--allow-production", is_flag=True, help="Add the rows even when COMPETENCY_ENV=production.")
+@with_appcontext
+def seed_scale_command(teachers: int, students: int, cohort_size: int, seed: int, allow_production: bool) -> None:
+    """Add N teachers and M students to the first demo institution, each with one graded attempt of a
+    demo assessment and its responses, in cohorts of the demo trainer (for scale benchmarks)."""
+    from competency.services.scale_seed import seed_scale
+
+    if current_app.config["ENV_NAME"] == "production" and not allow_production:
+        _fail("refusing to add benchmark rows in production (--allow-production)")
+    try:
+        report = seed_scale(
+            teachers, students, cohort_size=cohort_size, seed=seed, log=lambda line: click.echo(f"  + {line}")
+        )
+    except ServiceError as exc:
+        _fail(exc.message)
+    for cohort_id, name, members, assignment_id in report.cohorts:
+        click.echo(f"cohort {cohort_id} {name}: {members} members, assignment {assignment_id}")
+    click.echo(
+        f"added {report.teachers} teachers, {report.students} students, {report.attempts} graded attempts, "
+        f"{report.responses} responses in {report.seconds:.1f} s"
+    )
+
+
 def register_commands(app: Flask) -> None:
     from competency.i18n_cli import translate_group
 
     app.cli.add_command(init_db_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(seed_scale_command)
     app.cli.add_command(users_group)
     app.cli.add_command(translate_group)
     app.cli.add_command(items_group)

@@ -159,19 +159,22 @@ def graded_page(assignment: CohortAssignment, q=None, sort="username", **args) -
     return _page(_search(stmt, q), sort, **args)
 
 
+def _attempted(assignment: CohortAssignment, graded: bool):
+    """EXISTS: the member (``User``) has an attempt in the window (a graded one with a result if asked);
+    answered from the (assessment, user, started_at) index, member by member as the page needs them."""
+    stmt = select(Attempt.id).where(*_in_window(assignment), Attempt.user_id == User.id)
+    if graded:
+        stmt = stmt.where(Attempt.status == "graded", Attempt.result.is_not(None))
+    return stmt.exists()
+
+
 def waiting_page(assignment: CohortAssignment, state: str, q=None, sort="username", **args) -> paging.Page:
     """A page of members who have not started (``state="not_started"``) or not finished ("in_progress")."""
-    latest = chosen_attempts(assignment, graded=False)
-    stmt = _members(assignment).outerjoin(latest, latest.c.user_id == User.id)
+    stmt = _members(assignment)
     if state == "not_started":
-        stmt = stmt.where(latest.c.user_id.is_(None))
+        stmt = stmt.where(~_attempted(assignment, graded=False))
     else:
-        graded = chosen_attempts(assignment, graded=True)
-        stmt = (
-            stmt.outerjoin(graded, graded.c.user_id == User.id)
-            .where(latest.c.user_id.is_not(None))
-            .where(graded.c.user_id.is_(None))
-        )
+        stmt = stmt.where(_attempted(assignment, graded=False), ~_attempted(assignment, graded=True))
     return _page(_search(stmt, q), sort, **args)
 
 

@@ -21,6 +21,7 @@ from competency.models.assessments import (
     ExposureTally,
     ItemExposure,
     Response,
+    ResultLevel,
 )
 from competency.models.base import Base, UTCDateTime, utcnow
 from competency.models.items import Item, ItemParams
@@ -50,6 +51,7 @@ __all__ = [
     "Item",
     "ItemParams",
     "Response",
+    "ResultLevel",
     "ApiToken",
     "AuditEvent",
     "Base",

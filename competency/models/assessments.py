@@ -173,3 +173,18 @@ class ItemExposure(Base):
     )
     item_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     administered: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ResultLevel(Base):
+    """One level of a graded result, in rows: overall ("o"), per dimension ("d") and per indicator ("i").
+
+    Written in the transaction that grades the attempt (services/result_levels), so cohort summaries
+    count levels with GROUP BY over short columns instead of parsing every result's JSON.
+    """
+
+    __tablename__ = "result_level"
+
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[str | None] = mapped_column(String(8))

@@ -2,7 +2,8 @@
 indicator cells with GROUP BY, member lists a page at a time, export rows streamed.
 
 Nothing here loads every member or every result: the statements sent are the same for ten members and
-for a hundred thousand, and so is the memory a page needs. Each member's result is their newest graded
+for a hundred thousand, and so is the memory a page needs. Level counts read the result-level rows
+written when each result was graded (services/result_levels), not the results' JSON. Each member's result is their newest graded
 attempt that started inside the window (as in ``cohort_results.results``), chosen with a window function.
 """
 
@@ -11,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, select, true
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
 from competency import graph
 from competency.extensions import db
-from competency.models import Attempt, CohortAssignment, CohortMembership, Response, User
+from competency.models import Attempt, CohortAssignment, CohortMembership, Response, ResultLevel, User
 from competency.services import paging
 from competency.services.cohort_results import _in_window, member_ids
 
@@ -38,16 +39,6 @@ def chosen_attempts(assignment: CohortAssignment, graded: bool):
     return select(ranked.c.user_id, ranked.c.attempt_id).where(ranked.c.rn == 1).subquery()
 
 
-def _elements(key: str):
-    """The array ``result[key]`` of each attempt as rows, and a getter for one field of an element."""
-    if db.engine.dialect.name == "postgresql":
-        el = func.json_array_elements(func.json_extract_path(Attempt.result, key)).table_valued("value")
-        el = el.alias("el")
-        return el, lambda name: func.json_extract_path_text(el.c.value, name)
-    el = func.json_each(Attempt.result, f"$.{key}").table_valued("value").alias("el")
-    return el, lambda name: func.json_extract(el.c.value, f"$.{name}")
-
-
 @dataclass
 class Summary:
     assignment: CohortAssignment
@@ -64,35 +55,39 @@ class Summary:
     indicator_levels: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _level_counts(assignment: CohortAssignment, graded, key: str) -> list[tuple[str, str, str, str, int]]:
-    """(code, level, name_zh, name_en, members) per element code and level of the chosen results."""
-    el, get = _elements(key)
-    inner = (
-        select(
-            get("code").label("code"),
-            get("level").label("level"),
-            get("name_zh").label("name_zh"),
-            get("name_en").label("name_en"),
-        )
-        .select_from(Attempt)
-        .join(graded, graded.c.attempt_id == Attempt.id)
-        .join(el, true())
-        .subquery()
+def _level_counts(graded) -> dict[str, list[tuple[str, str | None, int]]]:
+    """{kind: [(code, level, members)]} over the chosen results: GROUP BY on the result-level rows."""
+    stmt = (
+        select(ResultLevel.kind, ResultLevel.code, ResultLevel.level, func.count())
+        .join(graded, graded.c.attempt_id == ResultLevel.attempt_id)
+        .where(ResultLevel.kind.in_(("d", "i")))
+        .group_by(ResultLevel.kind, ResultLevel.code, ResultLevel.level)
     )
-    stmt = select(
-        inner.c.code, inner.c.level, func.max(inner.c.name_zh), func.max(inner.c.name_en), func.count()
-    ).group_by(inner.c.code, inner.c.level)
-    return [tuple(row) for row in db.session.execute(stmt)]
+    out: dict[str, list] = {"d": [], "i": []}
+    for kind, code, level, n in db.session.execute(stmt):
+        out[kind].append((code, level, n))
+    return out
+
+
+def _dimension_names(graded) -> dict[str, dict]:
+    """Names of the dimensions as one graded result spells them (every result of an assessment agrees)."""
+    sample = db.session.scalar(
+        select(Attempt.result).join(graded, graded.c.attempt_id == Attempt.id).limit(1)
+    )
+    return {
+        d["code"]: {"code": d["code"], "name_zh": d.get("name_zh", ""), "name_en": d.get("name_en", "")}
+        for d in (sample or {}).get("dimensions", [])
+    }
 
 
 def summary(assignment: CohortAssignment) -> Summary:
     """Counts and level distributions of the whole cohort in a handful of statements."""
-    cohort = assignment.cohort
+    cohort_id = assignment.cohort_id
     scale = graph.level_scale(assignment.assessment.scale)
     graded = chosen_attempts(assignment, graded=True)
     latest = chosen_attempts(assignment, graded=False)
     members = db.session.scalar(
-        select(func.count()).select_from(CohortMembership).where(CohortMembership.cohort_id == cohort.id)
+        select(func.count()).select_from(CohortMembership).where(CohortMembership.cohort_id == cohort_id)
     )
     started = db.session.scalar(select(func.count()).select_from(latest)) or 0
     overall = dict(
@@ -103,10 +98,11 @@ def summary(assignment: CohortAssignment) -> Summary:
         ).all()
     )
     n_graded = sum(overall.values())
-    dims: dict[str, dict] = {}
+    counts = _level_counts(graded)
+    dims = _dimension_names(graded) if n_graded else {}
     dist: dict[str, dict[str, int]] = {"overall": {lv: overall.get(lv, 0) for lv in scale.codes}}
-    for code, level, name_zh, name_en, n in _level_counts(assignment, graded, "dimensions"):
-        dims.setdefault(code, {"code": code, "name_zh": name_zh or "", "name_en": name_en or ""})
+    for code, level, n in counts["d"]:
+        dims.setdefault(code, {"code": code, "name_zh": code, "name_en": code})
         dist.setdefault(code, {lv: 0 for lv in scale.codes})
         if level in dist[code]:
             dist[code][level] += n
@@ -114,7 +110,7 @@ def summary(assignment: CohortAssignment) -> Summary:
         dims.setdefault(code, {"code": code, "name_zh": code, "name_en": code})
         dist.setdefault(code, {lv: 0 for lv in scale.codes})
     cells: dict[str, dict[str, int]] = {}
-    for code, level, _zh, _en, n in _level_counts(assignment, graded, "indicators"):
+    for code, level, n in counts["i"]:
         if level:
             cells.setdefault(code, {lv: 0 for lv in scale.codes})
             if level in cells[code]:

@@ -33,11 +33,13 @@ from competency.models import (
     CohortMembership,
     Institution,
     Response,
+    ResultLevel,
     User,
     utcnow,
 )
 from competency.services.demo import DEMO_INSTITUTIONS, DEMO_PASSWORD
 from competency.services.errors import ServiceError
+from competency.services.result_levels import rows_for
 
 BATCH = 5_000  # people per batch: bounded memory for any N
 ASSESSMENTS = {"teacher": "TDL-2026", "student": "SDL-2026"}
@@ -91,7 +93,7 @@ def _write(table: Table, columns: list[str], rows: list[tuple]) -> None:
         quoted = ", ".join(f'"{c}"' for c in columns)
         with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row([_json(v) if isinstance(v, (dict, list)) else v for v in row])
         return
     db.session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
 
@@ -156,7 +158,7 @@ class _Maker:
             now,
         )
 
-    def attempt(self, aid: int, uid: int, now) -> tuple[tuple, list[tuple]]:
+    def attempt(self, aid: int, uid: int, now) -> tuple[tuple, list[tuple], list[tuple]]:
         ability = float(self.rng.normal())
         started = now - timedelta(
             days=float(self.rng.uniform(1, 20)), minutes=float(self.rng.uniform(0, 600))
@@ -197,12 +199,12 @@ class _Maker:
             started,
             finished,
             n_items + 1,
-            _json({}),
-            _json({}),
-            _json({}),
+            {},
+            {},
+            {},
             self.assessment.graph_version,
             "se_target",
-            _json(result),
+            result,
             overall,
         )
         step = (finished - started) / (n_items + 1)
@@ -211,10 +213,11 @@ class _Maker:
             code, version = self.pool[int(j)]
             score = int(self.rng.random() < 1 / (1 + np.exp(-(ability - float(self.rng.normal())))))
             responses.append(
-                (aid, position, code, version, _json({"value": "A" if score else "B"}), score, False,
+                (aid, position, code, version, {"value": "A" if score else "B"}, score, False,
                  started + step * position)
             )  # fmt: skip
-        return attempt, responses
+        levels = [(r["attempt_id"], r["kind"], r["code"], r["level"]) for r in rows_for(aid, result)]
+        return attempt, responses, levels
 
 
 USER_COLUMNS = ["id", "username", "display_name", "password_hash", "role", "institution_id", "timezone", "active", "department", "teacher_category", "career_stage", "programme", "year", "extra_time_percent", "created_at"]  # fmt: skip
@@ -277,17 +280,19 @@ def seed_scale(
                 n = min(BATCH, size - start)
                 uids = _reserve_ids(User.__table__, n)
                 aids = _reserve_ids(Attempt.__table__, n)
-                users, members, attempts, responses = [], [], [], []
+                users, members, attempts, responses, levels = [], [], [], [], []
                 for i, (uid, aid) in enumerate(zip(uids, aids, strict=True)):
                     users.append(maker.person(uid, f"{prefix}{made + i + 1:07d}", inst.id, now))
                     members.append((cohort.id, uid, None, now))
-                    attempt, rows = maker.attempt(aid, uid, now)
+                    attempt, rows, result_levels = maker.attempt(aid, uid, now)
                     attempts.append(attempt)
                     responses.extend(rows)
+                    levels.extend(result_levels)
                 _write(User.__table__, USER_COLUMNS, users)
                 _write(CohortMembership.__table__, ["cohort_id", "user_id", "layer", "joined_at"], members)
                 _write(Attempt.__table__, ATTEMPT_COLUMNS, attempts)
                 _write(Response.__table__, RESPONSE_COLUMNS, responses)
+                _write(ResultLevel.__table__, ["attempt_id", "kind", "code", "level"], levels)
                 db.session.commit()
                 made += n
                 report.attempts += n
@@ -298,7 +303,7 @@ def seed_scale(
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         # Fresh statistics after a bulk load, or the planner takes the new tables for empty ones.
-        db.session.execute(text("ANALYZE user_account, cohort_membership, cohort, attempt, response"))
+        db.session.execute(text("ANALYZE user_account, cohort_membership, cohort, attempt, response, result_level"))
         db.session.commit()
     report.seconds = time.perf_counter() - began
     return report

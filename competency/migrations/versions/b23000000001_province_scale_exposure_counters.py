@@ -1,4 +1,4 @@
-"""province scale: running exposure counters, indexes for keyset pages and per-window attempt lookups
+"""province scale: running exposure counters, result levels as rows, indexes for keyset pages and windows
 
 Revision ID: b23000000001
 Revises: a16e00000001
@@ -39,6 +39,43 @@ def upgrade():
         batch_op.create_index('ix_user_account_institution_username', ['institution_id', 'username'], unique=False)
         batch_op.create_index('ix_user_account_display_name_id', ['display_name', 'id'], unique=False)
     # The counters start empty: the first refresh of each assessment counts its history once.
+    op.create_table('result_level',
+    sa.Column('attempt_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=1), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('level', sa.String(length=8), nullable=True),
+    sa.ForeignKeyConstraint(['attempt_id'], ['attempt.id'], name=op.f('fk_result_level_attempt_id_attempt'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('attempt_id', 'kind', 'code', name=op.f('pk_result_level'))
+    )
+    _backfill_result_levels()
+
+
+def _backfill_result_levels() -> None:
+    """Rows for the results graded before this migration, read in batches."""
+    import json
+
+    from competency.services.result_levels import rows_for
+
+    bind = op.get_bind()
+    attempt = sa.table('attempt', sa.column('id', sa.Integer), sa.column('status', sa.String), sa.column('result', sa.Text))
+    level = sa.table('result_level', sa.column('attempt_id'), sa.column('kind'), sa.column('code'), sa.column('level'))
+    last = 0
+    while True:
+        batch = bind.execute(
+            sa.select(attempt.c.id, attempt.c.result)
+            .where(attempt.c.status == 'graded', attempt.c.result.is_not(None), attempt.c.id > last)
+            .order_by(attempt.c.id)
+            .limit(2000)
+        ).all()
+        if not batch:
+            return
+        rows = []
+        for attempt_id, raw in batch:
+            result = json.loads(raw) if isinstance(raw, str) else raw
+            rows.extend(rows_for(attempt_id, result if isinstance(result, dict) else None))
+        if rows:
+            bind.execute(level.insert(), rows)
+        last = batch[-1][0]
 
 
 def downgrade():
@@ -47,5 +84,6 @@ def downgrade():
         batch_op.drop_index('ix_user_account_institution_username')
     with op.batch_alter_table('attempt', schema=None) as batch_op:
         batch_op.drop_index('ix_attempt_assessment_user_started')
+    op.drop_table('result_level')
     op.drop_table('item_exposure')
     op.drop_table('exposure_tally')

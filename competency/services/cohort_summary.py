@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import aliased
 
 from competency import graph
@@ -252,3 +252,43 @@ def response_rows(assignment: CohortAssignment) -> Iterator[tuple]:
         .execution_options(yield_per=STREAM_BATCH)
     )
     yield from db.session.execute(stmt)
+
+
+@dataclass
+class ComparisonPage:
+    page: paging.Page  # rows: {user, before, after, change}
+    mean_change: float | None
+    baseline_id: int
+
+
+def comparison(assignment: CohortAssignment, q=None, sort="username", **args) -> ComparisonPage | None:
+    """Before (the baseline assignment) and after (this one) for members graded in both: the mean
+    change over everyone in one aggregate, the rows a page at a time."""
+    baseline = assignment.baseline
+    if baseline is None:
+        return None
+    scale = graph.level_scale(assignment.assessment.scale)
+    rank = {code: i for i, code in enumerate(scale.codes)}
+    now_g, then_g = chosen_attempts(assignment, graded=True), chosen_attempts(baseline, graded=True)
+    after, before = aliased(Attempt), aliased(Attempt)
+    change = case(rank, value=after.overall_level) - case(rank, value=before.overall_level)
+    pairs = (
+        _members(assignment)
+        .join(now_g, now_g.c.user_id == User.id)
+        .join(after, after.id == now_g.c.attempt_id)
+        .join(then_g, then_g.c.user_id == User.id)
+        .join(before, before.id == then_g.c.attempt_id)
+    )
+    mean = db.session.scalar(pairs.with_only_columns(func.avg(change)))
+    stmt = _search(pairs.add_columns(before.overall_level, after.overall_level), q)
+    page = _page(stmt, sort, **args)
+    page.rows = [
+        {
+            "user": user,
+            "before": lb,
+            "after": la,
+            "change": rank[la] - rank[lb] if la in rank and lb in rank else None,
+        }
+        for user, lb, la in page.rows
+    ]
+    return ComparisonPage(page, None if mean is None else round(float(mean), 2), baseline.id)

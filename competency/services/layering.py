@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, func, insert, select, update
+from sqlalchemy import Select, case, func, insert, select, text, update
 from sqlalchemy.orm import selectinload
 
 from competency.extensions import db
@@ -26,6 +26,7 @@ from competency.services.errors import ServiceError
 from competency.services.resources import templates
 
 NOT_ASSESSED = None
+ANALYZE_AFTER = 1000  # plans written in one layering
 
 
 def level_basis(member_result, basis: str) -> str | None:
@@ -93,6 +94,10 @@ def _insert_plans(cohort_id: int, wanted: list[tuple[int, PathTemplate, dict]]) 
     ]
     if tasks:
         db.session.execute(insert(PlanTask), tasks)
+    if len(rows) >= ANALYZE_AFTER and db.engine.dialect.name == "postgresql":
+        # Thousands of new rows at once: refresh the planner's statistics now rather than at the next
+        # autovacuum, or the progress pages are planned for near-empty tables meanwhile.
+        db.session.execute(text("ANALYZE plan, plan_task"))
 
 
 @dataclass

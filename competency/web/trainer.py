@@ -251,6 +251,7 @@ def results(cohort_id: int, assignment_id: int):
     args = list_args(cohort_summary.SORTS)
     waiting_args = list_args(cohort_summary.SORTS, "ns_")
     started_args = list_args(cohort_summary.SORTS, "ip_")
+    compare_args = list_args(cohort_summary.SORTS, "cmp_")
     page = cohort_summary.graded_page(assignment, **args, size=HEAT_PAGE)
     heat = [
         (user, {i["code"]: i.get("level") for i in (result or {}).get("indicators", [])})
@@ -294,7 +295,8 @@ def results(cohort_id: int, assignment_id: int):
         levels=levels,
         dist_svg=dist_svg,
         heat_svg=heat_svg,
-        comparison=cohort_results.compare(assignment),
+        comparison=cohort_summary.comparison(assignment, **compare_args, size=LIST_PAGE),
+        compare_args=compare_args,
         title=_title,
     )
 

@@ -119,7 +119,14 @@ def _login(app, username: str):
     return client
 
 
-def run(sizes: list[int], repeat: int, reset: bool, out: str | None) -> list[dict]:
+def run(
+    sizes: list[int],
+    repeat: int,
+    reset: bool,
+    out: str | None,
+    export_repeat: int | None = None,
+    skip: tuple[str, ...] = (),
+) -> list[dict]:
     from competency import create_app
     from competency.extensions import db
     from competency.models import Cohort, CohortMembership, User
@@ -178,7 +185,10 @@ def run(sizes: list[int], repeat: int, reset: bool, out: str | None) -> list[dic
                 ("admin user list", boss, "GET", "/admin/users"),
             ]
             for name, client, method, target in pages:
-                row = {"members": members, **measure(app, client, name, method, target, repeat)}
+                if name in skip:
+                    continue
+                times = export_repeat if "export" in name and export_repeat else repeat
+                row = {"members": members, **measure(app, client, name, method, target, times)}
                 results.append(row)
                 print(json.dumps(row, ensure_ascii=False), flush=True)
             layering = measure(
@@ -194,7 +204,12 @@ def run(sizes: list[int], repeat: int, reset: bool, out: str | None) -> list[dic
             results.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
             members_export = measure(
-                app, trainer, "members export csv", "GET", f"{base}/export?what=members&format=csv", repeat
+                app,
+                trainer,
+                "members export csv",
+                "GET",
+                f"{base}/export?what=members&format=csv",
+                export_repeat or repeat,
             )
             row = {"members": members, **members_export}
             results.append(row)
@@ -236,9 +251,22 @@ def main() -> None:
     parser.add_argument(
         "--reset", action="store_true", help="empty the database, migrate and load the demo first"
     )
+    parser.add_argument(
+        "--export-repeat", type=int, default=None, help="timed runs per export (default --repeat)"
+    )
+    parser.add_argument(
+        "--skip", default="", help="pages to leave out, comma-separated (e.g. 'responses export xlsx')"
+    )
     parser.add_argument("--json", default=None, help="also write the rows to this file")
     args = parser.parse_args()
-    run([int(s) for s in args.sizes.split(",") if s], args.repeat, args.reset, args.json)
+    run(
+        [int(s) for s in args.sizes.split(",") if s],
+        args.repeat,
+        args.reset,
+        args.json,
+        args.export_repeat,
+        tuple(s.strip() for s in args.skip.split(",") if s.strip()),
+    )
 
 
 if __name__ == "__main__":

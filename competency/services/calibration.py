@@ -21,6 +21,7 @@ from competency.models import Attempt, Item, ItemParams, Response, utcnow
 from competency.services import audit, maps
 from competency.services.errors import ServiceError
 from competency.services.items import current_params
+from competency.services.streaming import stream
 
 DICHOTOMOUS = ("2pl", "3pl")
 
@@ -65,7 +66,7 @@ def _read_window(
         stmt = stmt.where(Response.param_version == param_version)
     index: dict[str, int] = {}
     chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    result = db.session.execute(stmt.execution_options(yield_per=STREAM_BATCH))
+    result = stream(stmt, STREAM_BATCH)
     for part in result.partitions():
         chunks.append(
             (

@@ -20,6 +20,7 @@ from competency.extensions import db
 from competency.models import Attempt, CohortAssignment, CohortMembership, Response, ResultLevel, User
 from competency.services import paging
 from competency.services.cohort_results import _in_window, member_ids
+from competency.services.streaming import stream
 
 STREAM_BATCH = 1000  # rows fetched per round trip from the server-side cursor of an export
 SORTS = {"username": User.username, "name": User.display_name}
@@ -217,9 +218,8 @@ def result_rows(assignment: CohortAssignment) -> Iterator[ResultRow]:
         .outerjoin(latest, latest.c.user_id == User.id)
         .outerjoin(last, last.id == latest.c.attempt_id)
         .order_by(User.username)
-        .execution_options(yield_per=STREAM_BATCH)
     )
-    for username, name, g_id, g_done, g_level, g_result, l_id, l_done in db.session.execute(stmt):
+    for username, name, g_id, g_done, g_level, g_result, l_id, l_done in stream(stmt, STREAM_BATCH):
         if g_id is not None:
             yield ResultRow(username, name, "graded", g_id, g_done, g_level, g_result or {})
         elif l_id is not None:
@@ -249,9 +249,8 @@ def response_rows(assignment: CohortAssignment) -> Iterator[tuple]:
             Attempt.status == "graded",
         )
         .order_by(Response.attempt_id, Response.position)
-        .execution_options(yield_per=STREAM_BATCH)
     )
-    yield from db.session.execute(stmt)
+    yield from stream(stmt, STREAM_BATCH)
 
 
 @dataclass

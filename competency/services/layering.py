@@ -24,6 +24,7 @@ from competency.services import audit, paging
 from competency.services.cohort_results import results
 from competency.services.errors import ServiceError
 from competency.services.resources import templates
+from competency.services.streaming import stream
 
 NOT_ASSESSED = None
 ANALYZE_AFTER = 1000  # plans written in one layering
@@ -311,8 +312,7 @@ def _progress(row) -> MemberProgress:
 
 def progress_rows(cohort: Cohort) -> Iterator[MemberProgress]:
     """Every member's progress by user name, streamed (exports)."""
-    stmt = _progress_stmt(cohort).order_by(User.username).execution_options(yield_per=1000)
-    for row in db.session.execute(stmt):
+    for row in stream(_progress_stmt(cohort).order_by(User.username)):
         yield _progress(row)
         db.session.expunge(row[0])  # nothing accumulates in the session while streaming
 

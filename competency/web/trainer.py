@@ -253,11 +253,10 @@ def results(cohort_id: int, assignment_id: int):
     started_args = list_args(cohort_summary.SORTS, "ip_")
     compare_args = list_args(cohort_summary.SORTS, "cmp_")
     page = cohort_summary.graded_page(assignment, **args, size=HEAT_PAGE)
-    heat = [
-        (user, {i["code"]: i.get("level") for i in (result or {}).get("indicators", [])})
-        for user, result in page.rows
-    ]
-    heat = [(user, {code: row.get(code) for code in res.indicators}) for user, row in heat]
+    heat = []
+    for user, result in page.rows:
+        levels_of = {i["code"]: i.get("level") for i in (result or {}).get("indicators", [])}
+        heat.append((user, {code: levels_of.get(code) for code in res.indicators}))
     dist_svg = cohort_charts.distribution(
         dist,
         labels,

@@ -66,20 +66,23 @@ def institution_dashboard(institution_id: int) -> Dashboard:
         .where(User.institution_id == institution_id, User.role == Role.TEACHER)
     )
     latest = _latest_levels(institution_id)
-    breakdowns = []
+    keys = ("department", "teacher_category", "career_stage")
+    # One pass over the teachers: counts per combination of the three groupings and level (a few
+    # hundred rows at most), then each breakdown sums its own grouping from them.
+    stmt = (
+        select(User.department, User.teacher_category, User.career_stage, latest.c.level, func.count())
+        .join(latest, latest.c.user_id == User.id)
+        .group_by(User.department, User.teacher_category, User.career_stage, latest.c.level)
+    )
+    combos = db.session.execute(stmt).all()
     overall: Counter = Counter()
-    for key in ("department", "teacher_category", "career_stage"):
-        column = getattr(User, key)
-        stmt = (
-            select(column, latest.c.level, func.count())
-            .join(latest, latest.c.user_id == User.id)
-            .group_by(column, latest.c.level)
-        )
+    for *_values, level, n in combos:
+        overall[level] += n
+    breakdowns = []
+    for i, key in enumerate(keys):
         groups: dict[str, Counter] = defaultdict(Counter)
-        for value, level, n in db.session.execute(stmt):
-            groups[value or ""][level] += n
-            if key == "department":
-                overall[level] += n
+        for row in combos:
+            groups[row[i] or ""][row[3]] += row[4]
         breakdowns.append(
             Breakdown(
                 key, levels, {g: {lv: c.get(lv, 0) for lv in levels} for g, c in sorted(groups.items())}

@@ -27,12 +27,6 @@ def neutralise(value: object) -> object:
     return value
 
 
-def _csv_line(values: Sequence[object]) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerow(["" if v is None else neutralise(v) for v in values])
-    return buf.getvalue()
-
-
 def csv_chunks(
     header: Sequence[str], rows: Iterable[Sequence[object]], rows_per_chunk: int = 500
 ) -> Iterator[bytes]:

@@ -6,35 +6,30 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, func, insert, select, text, update
+from sqlalchemy import Select, and_, case, func, insert, select, text, update
 from sqlalchemy.orm import selectinload
 
 from competency.extensions import db
 from competency.models import (
+    Attempt,
     Cohort,
     CohortAssignment,
     CohortMembership,
     PathTemplate,
     Plan,
     PlanTask,
+    ResultLevel,
     User,
     utcnow,
 )
 from competency.services import audit, paging
-from competency.services.cohort_results import results
+from competency.services.cohort_summary import chosen_attempts
 from competency.services.errors import ServiceError
 from competency.services.resources import templates
 from competency.services.streaming import stream
 
 NOT_ASSESSED = None
-ANALYZE_AFTER = 1000  # plans written in one layering
-
-
-def level_basis(member_result, basis: str) -> str | None:
-    """The level that decides a member's layer: overall, or one dimension's."""
-    if basis == "overall":
-        return member_result.attempt.overall_level or member_result.result.get("overall_level")
-    return member_result.dimension_levels().get(basis)
+ANALYZE_AFTER = 1000  # plans written in one layering before planner statistics are refreshed; also the batch
 
 
 def default_template(
@@ -95,16 +90,12 @@ def _insert_plans(cohort_id: int, wanted: list[tuple[int, PathTemplate, dict]]) 
     ]
     if tasks:
         db.session.execute(insert(PlanTask), tasks)
-    if len(rows) >= ANALYZE_AFTER and db.engine.dialect.name == "postgresql":
-        # Thousands of new rows at once: refresh the planner's statistics now rather than at the next
-        # autovacuum, or the progress pages are planned for near-empty tables meanwhile.
-        db.session.execute(text("ANALYZE plan, plan_task"))
 
 
 @dataclass
 class LayeringOutcome:
     layers: dict[str, list[User]]  # template code -> members
-    unassessed: list[User]
+    unassessed: int  # members without a graded result: no layer
     plans: int
 
 
@@ -122,17 +113,17 @@ def layer_cohort(
     """
     if assignment.cohort_id != cohort.id:
         raise ServiceError("unknown_assignment", _("the assignment is not in this cohort"), "assignment_id")
-    res = results(assignment)
-    dims = {d["code"] for d in res.dimensions}
-    if basis != "overall" and basis not in dims:
+    graded = chosen_attempts(assignment, graded=True)
+    if basis != "overall" and basis not in _dimension_codes(assignment, graded):
         raise ServiceError("invalid_basis", _("layer by the overall level or by one dimension"), "basis")
-    if not res.graded:
+    rows = _basis_levels(graded, basis)
+    if not rows:
         raise ServiceError(
             "no_results",
             _("nobody in this cohort has a graded result for this assignment yet"),
             "assignment_id",
         )
-    audience = "teacher" if res.scale.name == "teacher" else "student"
+    audience = "teacher" if assignment.assessment.scale == "teacher" else "student"
     options = templates()
     by_code = {t.code: t for t in options}
     overrides = dict(overrides or {})
@@ -142,17 +133,16 @@ def layer_cohort(
                 "unknown_template", _("unknown learning-path template %(code)s", code=chosen), "template"
             )
     role = assignment.assessment.role_code
-    picked: dict[int, PathTemplate] = {}
-    for m in res.graded:
-        level = level_basis(m, basis)
-        template = default_template(level, audience, role, options) if level else None
-        if template is None:
+    by_level: dict[str | None, PathTemplate | None] = {}
+    for _user, level in rows:
+        if level not in by_level:
+            by_level[level] = default_template(level, audience, role, options) if level else None
+        if by_level[level] is None:
             raise ServiceError(
                 "no_template",
                 _("no learning-path template covers level %(level)s", level=level or "—"),
                 "basis",
             )
-        picked[m.user.id] = by_code[overrides.get(template.code, template.code)]
 
     now = utcnow()
     db.session.execute(
@@ -160,24 +150,31 @@ def layer_cohort(
         .where(Plan.cohort_id == cohort.id, Plan.source == "template", Plan.archived_at.is_(None))
         .values(archived_at=now)
     )
-    memberships = {
-        m.user_id: m
-        for m in db.session.scalars(select(CohortMembership).where(CohortMembership.cohort_id == cohort.id))
-    }
+    # Everyone starts unlayered; the graded members then get their layer, a thousand rows a statement.
+    db.session.execute(
+        update(CohortMembership).where(CohortMembership.cohort_id == cohort.id).values(layer=NOT_ASSESSED)
+    )
     layers: dict[str, list[User]] = {}
-    unassessed = []
     new_plans: list[tuple[int, PathTemplate, dict]] = []
-    for m in res.members:
-        membership = memberships[m.user.id]
-        template = picked.get(m.user.id)
-        if template is None:
-            membership.layer = NOT_ASSESSED
-            unassessed.append(m.user)
-            continue
-        membership.layer = template.code
-        layers.setdefault(template.code, []).append(m.user)
-        new_plans.append((m.user.id, template, {"basis": basis, "level": level_basis(m, basis)}))
-    _insert_plans(cohort.id, new_plans)
+    for user, level in rows:
+        template = by_code[overrides.get(by_level[level].code, by_level[level].code)]
+        layers.setdefault(template.code, []).append(user)
+        new_plans.append((user.id, template, {"basis": basis, "level": level}))
+    for start in range(0, len(new_plans), ANALYZE_AFTER):
+        chunk = new_plans[start : start + ANALYZE_AFTER]
+        db.session.execute(
+            update(CohortMembership),
+            [{"cohort_id": cohort.id, "user_id": uid, "layer": t.code} for uid, t, _m in chunk],
+        )
+        _insert_plans(cohort.id, chunk)
+    if len(new_plans) >= ANALYZE_AFTER and db.engine.dialect.name == "postgresql":
+        # Thousands of new rows at once: refresh the planner's statistics now rather than at the next
+        # autovacuum, or the progress pages are planned for near-empty tables meanwhile.
+        db.session.execute(text("ANALYZE plan, plan_task"))
+    members = db.session.scalar(
+        select(func.count()).select_from(CohortMembership).where(CohortMembership.cohort_id == cohort.id)
+    )
+    unassessed = (members or 0) - len(new_plans)
     db.session.flush()
     audit.record(
         "cohort.layering",
@@ -188,11 +185,46 @@ def layer_cohort(
             "assignment_id": assignment.id,
             "basis": basis,
             "layers": {code: len(users) for code, users in layers.items()},
-            "unassessed": len(unassessed),
+            "unassessed": unassessed,
         },
     )
     db.session.commit()
-    return LayeringOutcome(layers, unassessed, sum(len(u) for u in layers.values()))
+    return LayeringOutcome(layers, unassessed, len(new_plans))
+
+
+def _dimension_codes(assignment: CohortAssignment, graded) -> set[str]:
+    """Dimensions the results report on: the assessment's, and any the graded results name."""
+    stmt = (
+        select(ResultLevel.code)
+        .join(graded, graded.c.attempt_id == ResultLevel.attempt_id)
+        .where(ResultLevel.kind == "d")
+        .distinct()
+    )
+    return set(assignment.assessment.dimensions or []) | set(db.session.scalars(stmt))
+
+
+def _basis_levels(graded, basis: str) -> list[tuple[User, str | None]]:
+    """Each graded member with the level that decides their layer (overall, or one dimension's)."""
+    kind, code = ("o", "overall") if basis == "overall" else ("d", basis)
+    level = ResultLevel.level
+    stmt = (
+        select(User, Attempt.overall_level, level)
+        .join(graded, graded.c.user_id == User.id)
+        .join(Attempt, Attempt.id == graded.c.attempt_id)
+        .outerjoin(
+            ResultLevel,
+            and_(
+                ResultLevel.attempt_id == graded.c.attempt_id,
+                ResultLevel.kind == kind,
+                ResultLevel.code == code,
+            ),
+        )
+        .order_by(User.username)
+    )
+    out = []
+    for user, overall, chosen in db.session.execute(stmt):
+        out.append((user, (overall or chosen) if basis == "overall" else chosen))
+    return out
 
 
 def change_layer_template(cohort: Cohort, layer: str, template_code: str, actor: User) -> int:

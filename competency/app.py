@@ -175,6 +175,9 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
 
     from competency.cli import register_commands
+    from competency.services import result_levels
+
+    result_levels.install()
 
     register_commands(app)
     _production_headers(app)

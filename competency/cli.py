@@ -244,6 +244,15 @@ def simulate_command(
     default=None,
     help="CSV with columns username,group (group: reference or focal) for a DIF check of every item",
 )
+@click.option(
+    "--since", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Attempts finished on or after this UTC day"
+)
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Attempts finished before this UTC day"
+)
+@click.option(
+    "--param-version", type=int, default=None, help="Only answers scored with this parameter version"
+)
 @with_appcontext
 def calibrate_command(
     bank: str | None,
@@ -253,8 +262,16 @@ def calibrate_command(
     apply: bool,
     approve: str | None,
     dif_groups: str | None,
+    since=None,
+    until=None,
+    param_version: int | None = None,
 ) -> None:
-    """Calibrate dichotomous items from stored responses (fixed-item calibration anchors operational items)."""
+    """Calibrate dichotomous items from stored responses (fixed-item calibration anchors operational items).
+
+    The responses of a window (by finishing day or parameter version) are streamed from the database.
+    """
+    from datetime import UTC
+
     from competency.services.calibration import calibrate, read_dif_groups
 
     approved = None if approve is None else [c.strip() for c in approve.split(",") if c.strip()]
@@ -268,6 +285,9 @@ def calibrate_command(
             mode=mode,
             approve=approved,
             dif_groups=groups,
+            since=since.replace(tzinfo=UTC) if since else None,
+            until=until.replace(tzinfo=UTC) if until else None,
+            param_version=param_version,
         )
     except ServiceError as exc:
         _fail(exc.message)
@@ -299,11 +319,42 @@ def maturity_model_command(as_json: bool) -> None:
         click.echo(f"  {area['code']} {area['name_zh']} / {area['name_en']}: {', '.join(codes)}")
 
 
+@click.command("seed-scale")
+@click.option("--teachers", default=0, show_default=True, help="Teachers to add, each with a graded attempt")
+@click.option("--students", default=0, show_default=True, help="Students to add, each with a graded attempt")
+@click.option(
+    "--cohort-size", default=0, show_default=True, help="Members per cohort (0: one cohort per role)"
+)
+@click.option("--seed", default=0, show_default=True, help="Random seed (the same rows for the same seed)")
+@click.option("--allow-production", is_flag=True, help="Add the rows even when COMPETENCY_ENV=production.")
+@with_appcontext
+def seed_scale_command(teachers: int, students: int, cohort_size: int, seed: int, allow_production: bool) -> None:
+    """Add N teachers and M students to the first demo institution, each with one graded attempt of a
+    demo assessment and its responses, in cohorts of the demo trainer (for scale benchmarks)."""
+    from competency.services.scale_seed import seed_scale
+
+    if current_app.config["ENV_NAME"] == "production" and not allow_production:
+        _fail("refusing to add benchmark rows in production (--allow-production)")
+    try:
+        report = seed_scale(
+            teachers, students, cohort_size=cohort_size, seed=seed, log=lambda line: click.echo(f"  + {line}")
+        )
+    except ServiceError as exc:
+        _fail(exc.message)
+    for cohort_id, name, members, assignment_id in report.cohorts:
+        click.echo(f"cohort {cohort_id} {name}: {members} members, assignment {assignment_id}")
+    click.echo(
+        f"added {report.teachers} teachers, {report.students} students, {report.attempts} graded attempts, "
+        f"{report.responses} responses in {report.seconds:.1f} s"
+    )
+
+
 def register_commands(app: Flask) -> None:
     from competency.i18n_cli import translate_group
 
     app.cli.add_command(init_db_command)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(seed_scale_command)
     app.cli.add_command(users_group)
     app.cli.add_command(translate_group)
     app.cli.add_command(items_group)

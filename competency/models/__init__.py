@@ -15,7 +15,15 @@ from competency.models.accounts import (
     TeacherCategory,
     User,
 )
-from competency.models.assessments import ACTIVE_STATUSES, Assessment, Attempt, Response
+from competency.models.assessments import (
+    ACTIVE_STATUSES,
+    Assessment,
+    Attempt,
+    ExposureTally,
+    ItemExposure,
+    Response,
+    ResultLevel,
+)
 from competency.models.base import Base, UTCDateTime, utcnow
 from competency.models.items import Item, ItemParams
 from competency.models.maturity import (
@@ -86,9 +94,12 @@ __all__ = [
     "ACTIVE_STATUSES",
     "Assessment",
     "Attempt",
+    "ExposureTally",
+    "ItemExposure",
     "Item",
     "ItemParams",
     "Response",
+    "ResultLevel",
     "ApiToken",
     "AuditEvent",
     "Base",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -79,6 +79,9 @@ class User(Base):
         _enum_check("teacher_category_valid", "teacher_category", TeacherCategory, nullable=True),
         _enum_check("career_stage_valid", "career_stage", CareerStage, nullable=True),
         CheckConstraint("extra_time_percent >= 0 AND extra_time_percent <= 200", name="extra_time_range"),
+        # Keyset pages of people: an institution's by user name, anyone's by name.
+        Index("ix_user_account_institution_username", "institution_id", "username"),
+        Index("ix_user_account_display_name_id", "display_name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

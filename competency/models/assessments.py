@@ -88,6 +88,8 @@ class Attempt(Base):
             sqlite_where=text("status IN ('started', 'in_progress')"),
             postgresql_where=text("status IN ('started', 'in_progress')"),
         ),
+        # A cohort's attempts in an assignment's window, each member's newest first.
+        Index("ix_attempt_assessment_user_started", "assessment_id", "user_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -144,3 +146,45 @@ class Response(Base):
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     attempt: Mapped[Attempt] = relationship(back_populates="responses")
+
+
+class ExposureTally(Base):
+    """How far an assessment's exposure counters have counted: response and attempt ids up to which
+    every row is included, and the attempts counted. Refreshed in small increments (services/exposure)."""
+
+    __tablename__ = "exposure_tally"
+
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), primary_key=True
+    )
+    response_mark: Mapped[int] = mapped_column(Integer, default=0)
+    attempt_mark: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ItemExposure(Base):
+    """Running count of how often an item was administered in an assessment (the maximum-rate rule)."""
+
+    __tablename__ = "item_exposure"
+
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    administered: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ResultLevel(Base):
+    """One level of a graded result, in rows: overall ("o"), per dimension ("d") and per indicator ("i").
+
+    Written in the transaction that grades the attempt (services/result_levels), so cohort summaries
+    count levels with GROUP BY over short columns instead of parsing every result's JSON.
+    """
+
+    __tablename__ = "result_level"
+
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    level: Mapped[str | None] = mapped_column(String(8))

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Connection, Text, bindparam, cast, func, insert, inspect, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -27,7 +27,7 @@ from competency.irt.cat import CatState, Engine
 from competency.irt.cat.errors import CatError
 from competency.localtime import offset_label, to_local
 from competency.models import ACTIVE_STATUSES, ApiToken, Assessment, Attempt, Response, User, utcnow
-from competency.services import accounts, audit
+from competency.services import accounts, audit, exposure
 from competency.services import assessments as assessment_service
 from competency.services.errors import Conflict, NotFound, ServiceError
 from competency.services.precompiled import Precompiled
@@ -77,9 +77,10 @@ def _exposure_rates(
 ) -> dict[str, float] | None:
     """Share of this assessment's attempts that saw each item (only the maximum-rate rule needs it).
 
-    Counting means reading every response of the assessment, which grows with its use, so a worker
-    reuses its last count for EXPOSURE_RATES_TTL_SECONDS; a rate half a minute old controls exposure
-    just as well, and nothing about any attempt is kept.
+    The shares come from running counters (services/exposure) that a refresh moves forward by what was
+    stored since the last one, so the cost follows recent traffic, not the assessment's history. A
+    worker refreshes at most every EXPOSURE_RATES_TTL_SECONDS; a rate half a minute old controls
+    exposure just as well, and nothing about any attempt is kept.
     """
     if engine.cfg.exposure != "max_rate":
         return None
@@ -89,17 +90,11 @@ def _exposure_rates(
     cached = _EXPOSURE_RATES.get(key)
     if cached is not None and now - cached[0] < EXPOSURE_RATES_TTL_SECONDS:
         return cached[1]
-    reader = db.session if connection is None else connection  # the answer's own, when it has one
-    started = reader.scalar(
-        select(func.count()).select_from(Attempt).where(Attempt.assessment_id == assessment_id)
-    )
-    rows = reader.execute(
-        select(Response.item_code, func.count())
-        .join(Attempt, Attempt.id == Response.attempt_id)
-        .where(Attempt.assessment_id == assessment_id)
-        .group_by(Response.item_code)
-    )
-    rates = {code: count / max(1, started) for code, count in rows}
+    # On the answer's own connection (one connection per answer): the worker that takes the tally
+    # row counts, the others skip it and read the counters as they stand.
+    reader = connection if connection is not None else db.session.connection()
+    exposure.refresh(reader, assessment_id)
+    rates = exposure.rates(reader, assessment_id)
     if len(_EXPOSURE_RATES) >= 64:
         _EXPOSURE_RATES.clear()
     _EXPOSURE_RATES[key] = (now, rates)
@@ -259,7 +254,9 @@ def start_or_resume(user: User, assessment_id: Any) -> tuple[Attempt, bool]:
     earlier = db.session.execute(_ATTEMPTS_SO_FAR, {"user_id": user.id, "assessment_id": assessment.id}).all()
     # An attempt closed with too little evidence gave no level: it does not use up an attempt.
     finished = [
-        row.finished_at for row in earlier if row.status not in ACTIVE_STATUSES and row.status != "insufficient"
+        row.finished_at
+        for row in earlier
+        if row.status not in ACTIVE_STATUSES and row.status != "insufficient"
     ]
     active = next((row.id for row in earlier if row.status in ACTIVE_STATUSES), None)
     if active is not None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import select
@@ -23,6 +25,7 @@ from competency.models import Attempt, Item, ItemParams, Response, User, utcnow
 from competency.services import audit, maps
 from competency.services.errors import ServiceError
 from competency.services.items import current_params
+from competency.services.streaming import stream
 
 DICHOTOMOUS = ("2pl", "3pl")
 
@@ -35,6 +38,60 @@ def _top(node: str, trees) -> str:
     return node
 
 
+STREAM_BATCH = 10_000  # responses per round trip from the server-side cursor
+
+
+@dataclass
+class _Responses:
+    """The window's responses as three compact columns (about 13 bytes a response, not a Python row)."""
+
+    attempt: np.ndarray  # int64 attempt ids
+    item: np.ndarray  # int32 index into ``codes``
+    score: np.ndarray  # int16
+    codes: list[str]
+
+
+def _read_window(
+    bank: str | None, since: datetime | None, until: datetime | None, param_version: int | None
+) -> _Responses:
+    """Graded responses in the window, streamed from a server-side cursor into numpy columns."""
+    stmt = (
+        select(Response.attempt_id, Response.item_code, Response.score)
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .where(Attempt.status == "graded")
+    )
+    if bank:
+        stmt = stmt.join(Item, Item.code == Response.item_code).where(Item.bank == bank)
+    if since is not None:
+        stmt = stmt.where(Attempt.finished_at >= since)
+    if until is not None:
+        stmt = stmt.where(Attempt.finished_at < until)
+    if param_version is not None:
+        stmt = stmt.where(Response.param_version == param_version)
+    index: dict[str, int] = {}
+    chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    result = stream(stmt, STREAM_BATCH)
+    for part in result.partitions():
+        chunks.append(
+            (
+                np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part)),
+                np.fromiter(
+                    (index.setdefault(r[1], len(index)) for r in part), dtype=np.int32, count=len(part)
+                ),
+                np.fromiter((r[2] for r in part), dtype=np.int16, count=len(part)),
+            )
+        )
+    if not chunks:
+        empty = np.zeros(0, dtype=np.int64)
+        return _Responses(empty, empty.astype(np.int32), empty.astype(np.int16), [])
+    return _Responses(
+        np.concatenate([c[0] for c in chunks]),
+        np.concatenate([c[1] for c in chunks]),
+        np.concatenate([c[2] for c in chunks]),
+        list(index),
+    )
+
+
 def calibrate(
     bank: str | None = None,
     model: str = "2pl",
@@ -43,8 +100,14 @@ def calibrate(
     mode: str = "online",
     approve: list[str] | None = None,
     dif_groups: dict[str, int] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    param_version: int | None = None,
 ) -> dict:
     """Calibrate, report, and with ``apply`` publish new parameter versions.
+
+    The window's responses (attempts finished in [since, until), answers scored with
+    ``param_version``; all when None) are streamed, never held as Python objects.
 
     ``approve`` (with ``apply``): only these item codes get a new version; the other estimates are
     rejected and listed in the audit record. Attempts keep the parameter version they were scored
@@ -54,18 +117,10 @@ def calibrate(
         raise ServiceError(
             "invalid_model", f"model must be one of {', '.join(DICHOTOMOUS)} for dichotomous items", "model"
         )
-    stmt = (
-        select(Response.attempt_id, Response.item_code, Response.score)
-        .join(Attempt, Attempt.id == Response.attempt_id)
-        .where(Attempt.status == "graded")
-    )
-    rows = db.session.execute(stmt).all()
+    data = _read_window(bank, since, until, param_version)
     items = {it.code: it for it in db.session.scalars(select(Item))}
-    if bank:
-        rows = [r for r in rows if items[r.item_code].bank == bank]
-    counts: dict[str, int] = defaultdict(int)
-    for r in rows:
-        counts[r.item_code] += 1
+    per_item = np.bincount(data.item, minlength=len(data.codes))
+    counts: dict[str, int] = {code: int(per_item[j]) for j, code in enumerate(data.codes)}
     eligible = {code for code, n in counts.items() if n >= min_responses}
     if not eligible:
         raise ServiceError(
@@ -93,12 +148,14 @@ def calibrate(
     new_versions = 0
     for dimension, codes in sorted(groups.items()):
         col = {code: j for j, code in enumerate(codes)}
-        attempts = sorted({r.attempt_id for r in rows if r.item_code in col})
-        row_of = {a: i for i, a in enumerate(attempts)}
+        # Column of each stored item code in this dimension's matrix (-1: not in it).
+        to_col = np.full(len(data.codes), -1, dtype=np.int64)
+        for j, code in enumerate(data.codes):
+            to_col[j] = col.get(code, -1)
+        mine = to_col[data.item] >= 0
+        attempts, rows_of = np.unique(data.attempt[mine], return_inverse=True)
         matrix = np.full((len(attempts), len(codes)), np.nan)
-        for r in rows:
-            if r.item_code in col:
-                matrix[row_of[r.attempt_id], col[r.item_code]] = r.score
+        matrix[rows_of, to_col[data.item[mine]]] = data.score[mine]
         params = {code: current_params(items[code]) for code in codes}
         models = [params[c].model if params[c].model not in DICHOTOMOUS else model for c in codes]
         fixed = {}
@@ -125,7 +182,7 @@ def calibrate(
         if mode == "full":
             lines.extend(_drift_lines(codes, col, items, params, result, models))
         if dif_groups is not None:
-            grp = np.array([group_of_attempt.get(a, -1) for a in attempts])
+            grp = np.array([group_of_attempt.get(int(a), -1) for a in attempts])
             lines.extend(_dif_lines(codes, matrix, result, models, grp))
         for code in free:
             j = col[code]

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from competency import graph
 from competency.extensions import db
@@ -17,6 +17,7 @@ from competency.models import (
     Attempt,
     Cohort,
     CohortAssignment,
+    CohortMembership,
     Role,
     User,
 )
@@ -167,22 +168,42 @@ class CohortResults:
         ]
 
 
+def member_ids(cohort_id: int):
+    """The cohort's member ids as a subquery, so no statement carries one parameter per member."""
+    return select(CohortMembership.user_id).where(CohortMembership.cohort_id == cohort_id)
+
+
 def _members(cohort: Cohort) -> list[User]:
-    return sorted((m.user for m in cohort.memberships), key=lambda u: u.username)
+    stmt = (
+        select(User)
+        .join(CohortMembership, CohortMembership.user_id == User.id)
+        .where(CohortMembership.cohort_id == cohort.id)
+        .order_by(User.username)
+    )
+    return list(db.session.scalars(stmt))
 
 
-def member_attempts(assignment: CohortAssignment, users: list[User]) -> dict[int, list[Attempt]]:
-    """Each member's attempts at the assessment that started inside the window, newest first."""
-    if not users:
+def _in_window(assignment: CohortAssignment):
+    return (
+        Attempt.assessment_id == assignment.assessment_id,
+        Attempt.started_at >= assignment.opens_at,
+        Attempt.started_at <= assignment.closes_at,
+    )
+
+
+def member_attempts(
+    assignment: CohortAssignment, users: list[User] | None = None
+) -> dict[int, list[Attempt]]:
+    """Each member's attempts at the assessment that started inside the window, newest first.
+
+    Without ``users`` every member of the assignment's cohort counts (one statement, whatever the size).
+    """
+    if users is not None and not users:
         return {}
+    who = member_ids(assignment.cohort_id) if users is None else [u.id for u in users]
     stmt = (
         select(Attempt)
-        .where(
-            Attempt.assessment_id == assignment.assessment_id,
-            Attempt.user_id.in_([u.id for u in users]),
-            Attempt.started_at >= assignment.opens_at,
-            Attempt.started_at <= assignment.closes_at,
-        )
+        .where(*_in_window(assignment), Attempt.user_id.in_(who))
         .order_by(Attempt.started_at.desc(), Attempt.id.desc())
     )
     by_user: dict[int, list[Attempt]] = defaultdict(list)
@@ -192,8 +213,12 @@ def member_attempts(assignment: CohortAssignment, users: list[User]) -> dict[int
 
 
 def results(assignment: CohortAssignment) -> CohortResults:
+    """Every member with their result, in memory: for layering, which must touch each member anyway.
+
+    Pages and exports use the set-based queries in ``cohort_summary`` instead.
+    """
     users = _members(assignment.cohort)
-    attempts = member_attempts(assignment, users)
+    attempts = member_attempts(assignment)
     members = []
     for user in users:
         mine = attempts.get(user.id, [])
@@ -252,9 +277,13 @@ def not_started_users(assignment: CohortAssignment) -> list[User]:
 
 
 def active_attempt_count(assignment: CohortAssignment) -> int:
-    return sum(
-        1
-        for attempts in member_attempts(assignment, _members(assignment.cohort)).values()
-        for a in attempts
-        if a.status in ACTIVE_STATUSES
+    stmt = (
+        select(func.count())
+        .select_from(Attempt)
+        .where(
+            *_in_window(assignment),
+            Attempt.user_id.in_(member_ids(assignment.cohort_id)),
+            Attempt.status.in_(ACTIVE_STATUSES),
+        )
     )
+    return db.session.scalar(stmt) or 0

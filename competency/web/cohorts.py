@@ -12,6 +12,7 @@ from competency.services.resources import templates
 from competency.web.authz import STAFF, roles_required
 from competency.web.forms import AddMemberForm, CohortForm, RemoveMemberForm
 from competency.web.labels import bi
+from competency.web.listing import list_args
 
 bp = Blueprint("cohorts", __name__, url_prefix="/cohorts")
 
@@ -55,12 +56,16 @@ def detail(cohort_id: int):
         else:
             flash(_("Member added."), "success")
             return redirect(url_for("cohorts.detail", cohort_id=cohort.id))
+    args = list_args(institutions.MEMBER_SORTS)
     return render_template(
         "cohorts/detail.html",
         cohort=cohort,
         form=form,
         remove_form=RemoveMemberForm(),
         layer_names={t.code: bi(t, "title") for t in templates()},
+        page=institutions.member_page(cohort, **args),
+        args=args,
+        sorts={"username": _("User name"), "name": _("Name")},
     )
 
 

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +32,7 @@ from competency.models import Institution, Role
 from competency.services import (
     cohort_fit,
     cohort_results,
+    cohort_summary,
     dashboards,
     exports,
     imports_people,
@@ -33,11 +45,14 @@ from competency.web import cohort_charts, cohort_heatmap
 from competency.web.authz import STAFF, roles_required
 from competency.web.forms import CATEGORY_LABELS, STAGE_LABELS
 from competency.web.labels import bi, code_name, dimension_name
+from competency.web.listing import list_args
 
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")
 
 ADMINS = (Role.PLATFORM_ADMIN.value, Role.INSTITUTION_ADMIN.value)
 EXPORTS = ("members", "results", "responses")
+HEAT_PAGE = 50  # members per page of the indicator heat map
+LIST_PAGE = 100  # members per page of the not-started and in-progress lists
 
 
 class AssignForm(FlaskForm):
@@ -100,7 +115,7 @@ def _forms(cohort):
     dims = sorted({d for r in rows for d in (r.assessment.dimensions or [])})
     layer.basis.choices = [("overall", _("Overall level"))] + [(d, f"{d} {code_name(d)}") for d in dims]
     path = LayerPathForm(prefix="path")
-    layers = sorted({m.layer for m in cohort.memberships if m.layer})
+    layers = layering.layer_names(cohort)
     path.layer.choices = [(code, _title(by_code[code]) if code in by_code else code) for code in layers]
     path.template.choices = [(t.code, _title(t)) for t in fitting]
     return rows, assign, ImportForm(prefix="import"), layer, path
@@ -108,6 +123,8 @@ def _forms(cohort):
 
 def _render_cohort(cohort, assign=None, importer=None, layer=None, path=None, import_errors=None, status=200):
     rows, a, i, lf, pf = _forms(cohort)
+    args = list_args(layering.PROGRESS_SORTS)
+    page = layering.progress_page(cohort, **args)
     return render_template(
         "trainer/cohort.html",
         cohort=cohort,
@@ -117,7 +134,10 @@ def _render_cohort(cohort, assign=None, importer=None, layer=None, path=None, im
         layer_form=layer or lf,
         path_form=path or pf,
         import_errors=import_errors or [],
-        progress=layering.progress(cohort),
+        progress=page.rows,
+        progress_page=page,
+        args=args,
+        sorts={"username": _("User name"), "name": _("Name")},
         templates={t.code: t for t in templates()},
         title=_title,
     ), status
@@ -229,10 +249,19 @@ def results(cohort_id: int, assignment_id: int):
     """Results of one assignment: level distribution, indicator heat map, who has not started, before/after."""
     cohort = _cohort_or_404(cohort_id)
     assignment = _assignment_or_404(cohort, assignment_id)
-    res = cohort_results.results(assignment)
+    res = cohort_summary.summary(assignment)
     labels = {"overall": _("Overall")} | {d["code"]: dimension_name(d) for d in res.dimensions}
-    dist = res.distribution()
+    dist = res.distribution
     levels = res.scale.codes
+    args = list_args(cohort_summary.SORTS)
+    waiting_args = list_args(cohort_summary.SORTS, "ns_")
+    started_args = list_args(cohort_summary.SORTS, "ip_")
+    compare_args = list_args(cohort_summary.SORTS, "cmp_")
+    page = cohort_summary.graded_page(assignment, **args, size=HEAT_PAGE)
+    heat_rows = []
+    for user, result in page.rows:
+        levels_of = {i["code"]: i.get("level") for i in (result or {}).get("indicators", [])}
+        heat_rows.append((user, {code: levels_of.get(code) for code in res.indicators}))
     dist_svg = cohort_charts.distribution(
         dist,
         labels,
@@ -240,8 +269,9 @@ def results(cohort_id: int, assignment_id: int):
         _("Level distribution per dimension"),
         _("Number of graded members at each level, per dimension; the table below gives the same numbers."),
     )
+    # The heat map shows one page of members (the list's search and paging); "hsort" and "cols" order it.
     heat = cohort_heatmap.build(
-        res.heatmap(), res.indicators, levels, request.args.get("sort", ""), request.args.get("cols", "")
+        heat_rows, res.indicators, levels, request.args.get("hsort", ""), request.args.get("cols", "")
     )
     return render_template(
         "trainer/results.html",
@@ -251,10 +281,18 @@ def results(cohort_id: int, assignment_id: int):
         labels=labels,
         dist=dist,
         heat=heat,
+        heat_page=page,
+        args=args,
+        sorts={"username": _("User name"), "name": _("Name")},
+        not_started=cohort_summary.waiting_page(assignment, "not_started", **waiting_args, size=LIST_PAGE),
+        waiting_args=waiting_args,
+        in_progress=cohort_summary.waiting_page(assignment, "in_progress", **started_args, size=LIST_PAGE),
+        started_args=started_args,
         levels=levels,
         scale=res.scale.name,
         dist_svg=dist_svg,
-        comparison=cohort_results.compare(assignment),
+        comparison=cohort_summary.comparison(assignment, **compare_args, size=LIST_PAGE),
+        compare_args=compare_args,
         title=_title,
     )
 
@@ -281,12 +319,18 @@ def export(cohort_id: int):
         header, rows = table(assignment, current_user.timezone or DEFAULT_ZONE)
     name = f"cohort-{cohort.id}-{what}.{fmt}"
     if fmt == "csv":
-        body, mimetype = exports.to_csv(header, rows), "text/csv; charset=utf-8"
+        # Streamed: rows go out as the server-side cursor yields them, in constant memory.
+        response = Response(
+            stream_with_context(exports.csv_chunks(header, rows)), mimetype="text/csv; charset=utf-8"
+        )
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     else:
-        body = exports.to_xlsx(header, rows, what)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response = send_file(
+            exports.xlsx_file(header, rows, what),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            as_attachment=True,
+            download_name=name,
+        )
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -13,7 +13,7 @@ import re
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, event, text
 
 from competency import create_app
 from competency.extensions import db
@@ -77,6 +77,8 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # Buffered, so a streamed response (exports) is read to the end inside the request's own context.
+        kwargs.setdefault("buffered", True)
         response = contextvars.Context().run(super().open, *args, **kwargs)
         db.session.expire_all()  # the test's own session must see what the request committed
         return response
@@ -97,6 +99,35 @@ def app(_schema, app_config):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+class StatementCounter:
+    """Counts the SQL statements the engine sends while it is active (``with counter: ...``)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _seen(self, _conn, _cursor, statement, _params, _context, _executemany):
+        self.statements.append(statement)
+
+    def __enter__(self) -> StatementCounter:
+        self.statements = []
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app) -> StatementCounter:
+    """``with count_queries as c: client.get(...)``; then ``c.count`` statements were sent."""
+    return StatementCounter(db.engine)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 from sqlalchemy import select
 
@@ -188,3 +190,21 @@ def test_bad_groups_file_names_the_line_and_changes_nothing(app, make_user, tmp_
     )
     assert result.exit_code != 0 and "line 3: group must be reference or focal" in result.output
     assert {it.current_version for it in db.session.scalars(select(Item))} == {1}
+
+
+def test_a_window_reads_only_its_responses(app, make_user):
+    _world(make_user("teacher", "many"), n=150)
+    runner = app.test_cli_runner()
+    # Scored with another parameter version, or finished before the window: nothing to fit.
+    other = runner.invoke(calibrate_command, ["--min-responses", "100", "--param-version", "2"])
+    assert other.exit_code != 0 and "no item has 100 or more responses" in other.output
+    db.session.execute(Attempt.__table__.update().values(finished_at=datetime(2026, 3, 1, tzinfo=UTC)))
+    db.session.commit()
+    late = runner.invoke(calibrate_command, ["--min-responses", "100", "--since", "2026-06-01"])
+    assert late.exit_code != 0
+    inside = runner.invoke(
+        calibrate_command,
+        ["--min-responses", "100", "--since", "2026-01-01", "--until", "2026-04-01", "--param-version", "1"],
+    )
+    assert inside.exit_code == 0, inside.output
+    assert "1 estimated, 5 anchors" in inside.output

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import io
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -117,3 +119,41 @@ def test_members_export_and_bad_requests(client, cohort_with_results):
     assert client.get(f"/trainer/cohorts/{cohort.id}/export?what=secrets").status_code == 400
     assert client.get(f"/trainer/cohorts/{cohort.id}/export?what=results").status_code == 400
     assert client.get(f"/trainer/cohorts/{cohort.id}/export?what=results&assignment=999").status_code == 404
+
+
+def test_csv_is_produced_as_the_rows_arrive():
+    from competency.services.exports import csv_chunks
+
+    pulled = []
+
+    def rows():
+        for i in range(1200):
+            pulled.append(i)
+            yield [f"=row{i}", i]
+
+    chunks = csv_chunks(["name", "n"], rows(), rows_per_chunk=500)
+    assert next(chunks).startswith(b"\xef\xbb\xbfname,n") and pulled == []  # the header needs no row
+    first = next(chunks)
+    assert len(pulled) == 500 and first.count(b"\r\n") == 500  # one chunk's rows, not the whole table
+    rest = b"".join(chunks)
+    assert len(pulled) == 1200 and rest.count(b"\r\n") == 700 and b"'=row1199,1199" in rest
+
+
+def test_exports_stream_from_the_view(app, client, cohort_with_results):
+    cohort, assignment, *_ = cohort_with_results
+    login(client, "coach")
+    url = f"/trainer/cohorts/{cohort.id}/export?what=responses&assignment={assignment.id}&format=csv"
+
+    def read_streamed():
+        # Unbuffered, read and closed in one context of its own, as a server would.
+        response = FlaskClient.open(client, url, buffered=False)
+        try:
+            return response.is_streamed, response.status_code, b"".join(response.response)
+        finally:
+            response.close()
+
+    streamed, status, body = contextvars.Context().run(read_streamed)
+    assert streamed and status == 200
+    assert body.decode("utf-8-sig").count("\r\n") == 4  # the header and three responses
+    xlsx = client.get(url.replace("format=csv", "format=xlsx"))
+    assert xlsx.headers["Content-Disposition"].startswith("attachment;") and xlsx.data[:2] == b"PK"

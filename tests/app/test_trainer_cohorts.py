@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from competency.extensions import db
 from competency.models import AuditEvent, Cohort, CohortAssignment, CohortMembership, Plan, utcnow
-from competency.services import cohort_results, layering
+from competency.services import cohort_results, cohort_summary, layering
 from competency.services.resources import seed_resources
 from tests.app.conftest import csrf_from, login
 from tests.app.outcomes_factory import make_assessment, make_attempt
@@ -108,10 +108,10 @@ def test_results_distribution_heatmap_and_not_started(client, setup):
     assert 'title="T3.1.2 ' in page and 'role="region"' in page and 'tabindex="0"' in page
     # Sorted by one indicator, lowest first: t_low (L2) before t_mid (L3) before t_high (L6).
     url = f"/trainer/cohorts/{cohort.id}/assignments/{assignment.id}"
-    by_ind = client.get(f"{url}?sort=T3.1.2").get_data(as_text=True)
+    by_ind = client.get(f"{url}?hsort=T3.1.2").get_data(as_text=True)
     order = re.findall(r'<tr data-member="(t_\w+)"><th scope="row" class="sticky-col">', by_ind)
     assert order == ["t_low", "t_mid", "t_high"]
-    strongest = client.get(f"{url}?sort=strongest").get_data(as_text=True)
+    strongest = client.get(f"{url}?hsort=strongest").get_data(as_text=True)
     assert (
         re.findall(r'<tr data-member="(t_\w+)"><th scope="row" class="sticky-col">', strongest)[0] == "t_high"
     )
@@ -226,6 +226,10 @@ def test_reassessment_compares_before_and_after(setup):
     changes = {r["user"].username: r["change"] for r in comparison.rows}
     assert changes == {"t_low": 2, "t_mid": 0}
     assert comparison.mean_change == 1.0
+    # The paged comparison of the results page agrees, its mean taken over everyone by the database.
+    paged = cohort_summary.comparison(second)
+    assert {r["user"].username: r["change"] for r in paged.page.rows} == changes
+    assert paged.mean_change == 1.0 and paged.page.total == 2
     with pytest.raises(Exception, match="re-assessment opens after"):
         cohort_results.assign(
             cohort, assessment.id, utcnow() - timedelta(days=5), utcnow(), trainer, baseline_id=second.id

@@ -102,3 +102,17 @@ def test_started_attempt_says_no_answer_yet(client, make_user):
     login(client, "wang")
     page = client.get("/assessments/").get_data(as_text=True)
     assert "已开始，尚未作答" in page
+
+
+def test_user_page_title_is_plain_text(client, make_user):
+    import re
+
+    from tests.app.conftest import login
+
+    make_user("institution_admin", "boss_t")
+    person = make_user("teacher", "titled")
+    login(client, "boss_t")
+    page = client.get(f"/admin/users/{person.id}").get_data(as_text=True)
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+    assert "<" not in title and person.display_name in title
+    assert page.count('id="account-actions"') == 1

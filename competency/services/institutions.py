@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload
 
 from competency.extensions import db
 from competency.models import Cohort, CohortMembership, Institution, InstitutionType, Role, User
@@ -143,7 +142,6 @@ def role_counts(institution_id: int | None = None) -> dict[str, int]:
 
 
 # Sort keys of the paginated lists: each is a column with an index-friendly order, ids break ties.
-USER_SORTS = {"username": User.username, "name": User.display_name, "role": User.role}
 MEMBER_SORTS = {"username": User.username, "name": User.display_name}
 
 
@@ -154,38 +152,6 @@ def _search(stmt, q: str | None):
             or_(User.username.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\"))
         )
     return stmt
-
-
-def user_page(
-    actor: User,
-    q: str | None = None,
-    role: str | None = None,
-    sort: str = "username",
-    descending: bool = False,
-    after: str | None = None,
-    before: str | None = None,
-    size: int = paging.PAGE_SIZE,
-) -> paging.Page:
-    """A page of the people the actor may see, searched by name or user name; rows are (User,)."""
-    if actor.role not in (Role.PLATFORM_ADMIN, Role.INSTITUTION_ADMIN, Role.TRAINER):
-        raise Forbidden("forbidden", _("not allowed"))
-    key = USER_SORTS.get(sort, User.username)
-    stmt = select(User).options(joinedload(User.institution))
-    if actor.role != Role.PLATFORM_ADMIN:
-        stmt = stmt.where(User.institution_id == actor.institution_id)
-    if role:
-        stmt = stmt.where(User.role == role)
-    stmt = _search(stmt, q)
-    return paging.keyset(
-        stmt,
-        key,
-        User.id,
-        lambda row: (getattr(row[0], key.key), row[0].id),
-        after=after,
-        before=before,
-        descending=descending,
-        size=size,
-    )
 
 
 def member_page(

@@ -20,8 +20,6 @@ from competency.models import (
     Institution,
     PilotApplication,
     PilotCall,
-    PilotDesignation,
-    PilotMilestone,
     PilotObjection,
     PilotReview,
     User,
@@ -30,7 +28,7 @@ from competency.models import (
 from competency.services.pilot_calls import DEFAULT_PROCEDURE, DEFAULT_RUBRIC
 from competency.services.pilot_form import ELIGIBLE_TYPES, FIELD_KEYS
 from competency.services.pilot_reviews import trimmed_mean
-from competency.services.pilot_selection import MILESTONES, _add_months, final_score, new_code
+from competency.services.pilot_selection import final_score, new_designation
 
 CLOSED_TITLE = "2026 年度数字化人才培养试点单位遴选（第一批）"
 OPEN_TITLE = "2027 年度数字化人才培养试点单位遴选（第二批）"
@@ -340,28 +338,7 @@ def seed_pilots(log: Callable[[str], None]) -> None:
                 )
             )
         if app.status == "designated":
-            designated_at = closed.notice_ends_at + timedelta(days=3)
-            designation = PilotDesignation(
-                code=new_code(designated_at.year),
-                application_id=app.id,
-                institution_id=app.institution_id,
-                institution_name=app.form["unit_name"],
-                institution_type=app.form["institution_type"],
-                industries=app.form["industries"],
-                designated_at=designated_at,
-                ends_at=_add_months(designated_at, 24),
-            )
-            db.session.add(designation)
-            db.session.flush()
-            for kind, months, title in MILESTONES:
-                db.session.add(
-                    PilotMilestone(
-                        designation_id=designation.id,
-                        kind=kind,
-                        title=title,
-                        due_at=_add_months(designated_at, months),
-                    )
-                )
+            new_designation(app, closed.notice_ends_at + timedelta(days=3))
     # A dismissed objection, too, on the first designated unit.
     first = next(a for a in reviewed if a.status == "designated")
     db.session.add(

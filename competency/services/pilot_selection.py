@@ -287,6 +287,28 @@ MILESTONES = (
 )
 
 
+def new_designation(application: PilotApplication, at: datetime) -> PilotDesignation:
+    """The 试点单位 record of an application, designated at ``at``, with its two-year milestones (no commit)."""
+    form = application.form or {}
+    designation = PilotDesignation(
+        code=new_code(at.year),
+        application_id=application.id,
+        institution_id=application.institution_id,
+        institution_name=form.get("unit_name") or application.institution.name,
+        institution_type=form.get("institution_type") or application.institution.type,
+        industries=list(form.get("industries") or []),
+        designated_at=at,
+        ends_at=_add_months(at, 12 * PILOT_YEARS),
+    )
+    db.session.add(designation)
+    db.session.flush()
+    for kind, months, title in MILESTONES:
+        db.session.add(
+            PilotMilestone(designation_id=designation.id, kind=kind, title=title, due_at=_add_months(at, months))
+        )
+    return designation
+
+
 def designate(call: PilotCall, actor: User, now: datetime | None = None) -> list[PilotDesignation]:
     """After the publicity period, every selected unit without an upheld objection becomes a 试点单位."""
     now = now or utcnow()
@@ -299,25 +321,7 @@ def designate(call: PilotCall, actor: User, now: datetime | None = None) -> list
     for application in selected(call):
         if application.status != "selected":
             continue
-        form = application.form or {}
-        designation = PilotDesignation(
-            code=new_code(now.year),
-            application_id=application.id,
-            institution_id=application.institution_id,
-            institution_name=form.get("unit_name") or application.institution.name,
-            institution_type=form.get("institution_type") or application.institution.type,
-            industries=list(form.get("industries") or []),
-            designated_at=now,
-            ends_at=_add_months(now, 12 * PILOT_YEARS),
-        )
-        db.session.add(designation)
-        db.session.flush()
-        for kind, months, title in MILESTONES:
-            db.session.add(
-                PilotMilestone(
-                    designation_id=designation.id, kind=kind, title=title, due_at=_add_months(now, months)
-                )
-            )
+        designation = new_designation(application, now)
         application.status = "designated"
         audit.record(
             "pilot_designation.create",

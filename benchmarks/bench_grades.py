@@ -75,33 +75,19 @@ def bench(client, assessment: Assessment, n: int, rho: float, seed: int) -> None
     graded = [r for r in results if r["status"] == "graded"]
     theta = np.array([[d["theta"] for d in r["dimensions"]] for r in graded])
     se = np.array([[d["se"] for d in r["dimensions"]] for r in graded])
-    scale = graph.level_scale(assessment.scale)
-    rule = {**grading.DEFAULT_RULE, **(assessment.grade_rule or {})}
-    codes = list(assessment.dimensions)
-    cuts_of = assessment.cut_scores or {}
-    level_cuts = [list(cuts_of.get(c, cuts_of.get("*", scale.cuts))) for c in codes]
-    overall_cuts = list(cuts_of.get("overall", cuts_of.get("*", scale.cuts)))
-    groups = grading.report_groups(scale, grading.report_boundaries(rule, "overall"))
-    to_class = np.array([grading.group_of(groups, level.code) for level in scale])
-
-    def levels_of(th):
-        return grading.overall_indices(scale, th, level_cuts, rule, overall_cuts, codes=codes)
-
-    expected = classification.rudner_composite(theta, se, lambda th: to_class[levels_of(th)])
-    true_levels = levels_of(thetas)
+    frame = grading.ReportFrame.of(assessment)
+    scale, codes, groups = frame.scale, list(frame.codes), frame.overall_groups
+    expected = classification.rudner_composite(theta, se, frame.overall_classes)
+    true_levels = frame.overall_levels(thetas)
     given_levels = np.array([scale.index(r["overall_level"]) for r in results])
     lengths = np.array(run["lengths"])
-    dim_classes = " / ".join(
-        grading.group_label(scale, g)["code"]
-        for g in grading.report_groups(scale, grading.report_boundaries(rule, "dimensions"))
-    )
+    dim_classes = " / ".join(grading.group_label(scale, g)["code"] for g in frame.dimension_groups)
     print(f"\n{assessment.code}: {n} takers through the JSON API, r = {rho}, {seconds:.0f} s")
     print(f"  graded {len(graded)} of {n}; length mean {lengths.mean():.1f}, max {lengths.max()}")
     print(f"  per dimension, classes {dim_classes}: simulated accuracy [95% interval]")
     for code, acc in zip(codes, per_dim, strict=True):
         d = codes.index(code)
-        dim_cuts = grading.report_cuts(scale, level_cuts[d], grading.report_boundaries(rule, "dimensions"))
-        rud = classification.rudner(theta[:, d], se[:, d], dim_cuts)
+        rud = classification.rudner(theta[:, d], se[:, d], frame.dimension_cuts(d))
         print(f"    {code:<10} {_fmt(acc, n)}  expected {rud.accuracy:.3f}  consistency {rud.consistency:.3f}")
     print(f"  overall class ({' / '.join(grading.group_label(scale, g)['code'] for g in groups)}): "
           f"{_fmt(overall, n)}  expected {expected.accuracy:.3f}  consistency {expected.consistency:.3f}")

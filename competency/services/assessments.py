@@ -396,38 +396,28 @@ def classification_report(assessment: Assessment, truth, theta, se) -> dict:
     (competency.irt.classification). Classes are the assessment's reported classes
     (grade_rule["report"]); the overall grade is the grade rule applied to every dimension.
     """
-    scale = graph.level_scale(assessment.scale)
-    rule = {**grading.DEFAULT_RULE, **(assessment.grade_rule or {})}
+    frame = grading.ReportFrame.of(assessment)
     truth, theta, se = (np.asarray(x, dtype=float).reshape(len(truth), -1) for x in (truth, theta, se))
-    cuts_of = assessment.cut_scores or {}
-    codes = list(assessment.dimensions)
-    level_cuts = [list(cuts_of.get(code, cuts_of.get("*", scale.cuts))) for code in codes]
     dimensions = []
-    for d, code in enumerate(codes):
-        cuts = grading.report_cuts(scale, level_cuts[d], grading.report_boundaries(rule, "dimensions"))
+    for d, code in enumerate(frame.codes):
+        cuts = frame.dimension_cuts(d)
         simulated = classification.simulated(
             classification.classify(truth[:, d], cuts), classification.classify(theta[:, d], cuts)
         )
         expected = classification.rudner(theta[:, d], se[:, d], cuts)
         dimensions.append(_agreement_row(code, simulated, expected, len(truth)))
-    overall_cuts = list(cuts_of.get("overall", cuts_of.get("*", scale.cuts)))
-    groups = grading.report_groups(scale, grading.report_boundaries(rule, "overall"))
-    to_class = np.array([grading.group_of(groups, level.code) for level in scale])
-
-    def levels_of(th):
-        return grading.overall_indices(scale, th, level_cuts, rule, overall_cuts, codes=codes)
-
-    true_levels, given_levels = levels_of(truth), levels_of(theta)
+    true_levels, given_levels = frame.overall_levels(truth), frame.overall_levels(theta)
+    to_class = frame.level_to_class
     overall = _agreement_row(
         "overall",
         classification.simulated(to_class[true_levels], to_class[given_levels]),
-        classification.rudner_composite(theta, se, lambda th: to_class[levels_of(th)]),
+        classification.rudner_composite(theta, se, frame.overall_classes),
         len(truth),
     )
     overall_levels = _agreement_row(
         "overall_levels",
         classification.simulated(true_levels, given_levels),
-        classification.rudner_composite(theta, se, levels_of),
+        classification.rudner_composite(theta, se, frame.overall_levels),
         len(truth),
     )
     return {
@@ -436,9 +426,8 @@ def classification_report(assessment: Assessment, truth, theta, se) -> dict:
         "overall": overall,
         "overall_levels": overall_levels,
         "classes": {
-            "dimensions": [grading.group_label(scale, g) for g in grading.report_groups(
-                scale, grading.report_boundaries(rule, "dimensions"))],
-            "overall": [grading.group_label(scale, g) for g in groups],
+            "dimensions": [grading.group_label(frame.scale, g) for g in frame.dimension_groups],
+            "overall": [grading.group_label(frame.scale, g) for g in frame.overall_groups],
         },
     }
 

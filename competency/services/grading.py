@@ -12,6 +12,7 @@ Pure functions (no database), so the rules are easy to test and to document. Ove
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -199,3 +200,54 @@ def overall_indices(
             idx = np.minimum(idx, indices.min(axis=1) + int(cap))
         return idx
     raise ValueError(f"unknown grade rule {kind!r}; use composite, minimum or majority")
+
+
+@dataclass(frozen=True)
+class ReportFrame:
+    """What an assessment reports, in one place: its scale and grade rule, the level cuts of each
+    dimension and of the overall grade, and the reported classes — for grading many θs at once
+    (publishing simulations, accuracy checks, benchmarks) exactly as one attempt is graded."""
+
+    scale: graph.LevelScale
+    rule: Mapping
+    codes: tuple[str, ...]
+    level_cuts: tuple[tuple[float, ...], ...]
+    overall_cuts: tuple[float, ...]
+
+    @classmethod
+    def of(cls, assessment) -> ReportFrame:
+        scale = graph.level_scale(assessment.scale)
+        cuts = assessment.cut_scores or {}
+        codes = tuple(assessment.dimensions)
+        return cls(
+            scale=scale,
+            rule={**DEFAULT_RULE, **(assessment.grade_rule or {})},
+            codes=codes,
+            level_cuts=tuple(tuple(cuts.get(code, cuts.get("*", scale.cuts))) for code in codes),
+            overall_cuts=tuple(cuts.get("overall", cuts.get("*", scale.cuts))),
+        )
+
+    @property
+    def dimension_groups(self) -> list[tuple[str, ...]]:
+        return report_groups(self.scale, report_boundaries(self.rule, "dimensions"))
+
+    @property
+    def overall_groups(self) -> list[tuple[str, ...]]:
+        return report_groups(self.scale, report_boundaries(self.rule, "overall"))
+
+    def dimension_cuts(self, d: int) -> list[float]:
+        """θ cuts between the reported classes of dimension ``d``."""
+        return report_cuts(self.scale, self.level_cuts[d], report_boundaries(self.rule, "dimensions"))
+
+    def overall_levels(self, theta) -> np.ndarray:
+        """Overall level index of each row of θ (n, dims)."""
+        return overall_indices(self.scale, theta, self.level_cuts, self.rule, self.overall_cuts, codes=self.codes)
+
+    def overall_classes(self, theta) -> np.ndarray:
+        """Reported overall class index of each row of θ."""
+        return self.level_to_class[self.overall_levels(theta)]
+
+    @property
+    def level_to_class(self) -> np.ndarray:
+        groups = self.overall_groups
+        return np.array([group_of(groups, level.code) for level in self.scale])

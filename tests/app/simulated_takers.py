@@ -83,16 +83,11 @@ def run_takers(client, headers_for, assessment: Assessment, thetas: np.ndarray, 
     """Every taker (one row of true θs per dimension) takes the test through the API; returns the
     true and reported classes, lengths and results."""
     rng = np.random.default_rng(seed)
-    scale = graph.level_scale(assessment.scale)
-    rule = {**grading.DEFAULT_RULE, **(assessment.grade_rule or {})}
-    codes = list(assessment.dimensions)
-    cuts_of = assessment.cut_scores or {}
-    level_cuts = [list(cuts_of.get(c, cuts_of.get("*", scale.cuts))) for c in codes]
-    overall_cuts = list(cuts_of.get("overall", cuts_of.get("*", scale.cuts)))
-    dim_cuts = [grading.report_cuts(scale, lc, grading.report_boundaries(rule, "dimensions")) for lc in level_cuts]
-    groups = grading.report_groups(scale, grading.report_boundaries(rule, "overall"))
-    to_class = {level.code: grading.group_of(groups, level.code) for level in scale}
-    true_overall = grading.overall_indices(scale, thetas, level_cuts, rule, overall_cuts, codes=codes)
+    frame = grading.ReportFrame.of(assessment)
+    codes = frame.codes
+    dim_cuts = [frame.dimension_cuts(d) for d in range(len(codes))]
+    to_class = frame.level_to_class
+    true_classes = frame.overall_classes(thetas)
     out = {"lengths": [], "dim_true": [], "dim_given": [], "overall_true": [], "overall_given": [], "results": []}
     for i, row in enumerate(thetas):
         headers = headers_for(i)
@@ -117,8 +112,9 @@ def run_takers(client, headers_for, assessment: Assessment, thetas: np.ndarray, 
         out["dim_given"].append(
             [int(classification.classify([by_code[c]["theta"]], dim_cuts[d])[0]) for d, c in enumerate(codes)]
         )
-        out["overall_true"].append(to_class[scale[int(true_overall[i])].code])
-        out["overall_given"].append(to_class[result["overall_level"]] if result["overall_level"] else -1)
+        out["overall_true"].append(int(true_classes[i]))
+        given = result["overall_level"]
+        out["overall_given"].append(int(to_class[frame.scale.index(given)]) if given else -1)
     return out
 
 

@@ -166,21 +166,25 @@ def _login_keys(username: str, ip: str) -> tuple[str, str]:
 def authenticate(username: str, password: str, ip: str) -> LoginOutcome:
     """Check a user name and password, throttled per (name, address) and, higher, per address.
 
-    Each attempt is counted before its password is checked, in one statement per key
+    Each attempt on a name is counted before its password is checked, in one statement
     (rate_limits.hit), and only attempts whose own count is within the limit are checked: however
-    many arrive at once, no more than the limit are ever tried. A success takes its counts back.
-    One person's mistakes lock only that name from that address; a school behind one address is
-    stopped only by the much higher per-address ceiling.
+    many arrive at once, no more than the limit are ever tried on one name. A success takes its
+    count back. One person's mistakes lock only that name from that address.
+
+    The per-address ceiling (a school behind one NAT) counts failed checks only, recorded after the
+    check. Counting every attempt first and taking successes back would hold the logins in flight
+    against the address: with many app hosts and workers, a class logging in at once (or the logins
+    a crashed host never finished) would fill the ceiling and refuse correct passwords. Guesses
+    spread over many names can pass the ceiling by at most the logins in flight at that moment.
     """
     username = unicodedata.normalize("NFKC", username or "").strip()[:80]
     window = current_app.config["LOGIN_WINDOW_SECONDS"]
     name_key, address_key = _login_keys(username, ip)
     per_name = rate_limits.hit(name_key, window)
-    per_address = rate_limits.hit(address_key, window)
     db.session.commit()  # visible to every worker before the (slow) password check
     if (
         per_name > current_app.config["LOGIN_MAX_FAILURES"]
-        or per_address > current_app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+        or rate_limits.current(address_key, window) >= current_app.config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
     ):
         return LoginOutcome(None, rate_limited=True)
     user = db.session.scalar(select(User).where(User.username == username))
@@ -192,8 +196,9 @@ def authenticate(username: str, password: str, ip: str) -> LoginOutcome:
     db.session.add(LoginAttempt(username=username, ip=ip[:64], success=bool(ok)))
     if ok:
         rate_limits.reset(name_key)
-        rate_limits.undo(address_key)
         audit.record("auth.login", "user", user.id, actor=user, ip=ip)
+    else:
+        rate_limits.hit(address_key, window)
     db.session.commit()
     return LoginOutcome(user if ok else None)
 

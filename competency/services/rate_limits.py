@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, literal, update
+from sqlalchemy import case, delete, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from competency.extensions import db
@@ -52,13 +52,15 @@ def hit(key: str, window_seconds: float, now: datetime | None = None) -> int:
     return count
 
 
-def undo(key: str) -> None:
-    """Take back one event (a login that succeeded, a lookup that found a certificate)."""
-    db.session.execute(
-        update(RateCounter)
-        .where(RateCounter.key == key[:200], RateCounter.count > 0)
-        .values(count=RateCounter.count - 1)
-    )
+def current(key: str, window_seconds: float, now: datetime | None = None) -> int:
+    """The count of ``key`` in its current window (0 when none, or when its window has passed)."""
+    now = now or utcnow()
+    row = db.session.execute(
+        select(RateCounter.count, RateCounter.window_started_at).where(RateCounter.key == key[:200])
+    ).first()
+    if row is None or row.window_started_at < now - timedelta(seconds=window_seconds):
+        return 0
+    return row.count
 
 
 def reset(key: str) -> None:

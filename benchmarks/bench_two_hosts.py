@@ -29,10 +29,10 @@ the answer latency as a taker waits for it (retries included), takers finished, 
     python benchmarks/bench_two_hosts.py --takers 50 --no-kill --isolation loopback
     python benchmarks/bench_two_hosts.py --trainer-check       # a trainer reopening the largest cohort's results
 
-`--trainer-check` measures the other "done when" of issue 23 instead: one host with 2 sync workers,
-50 takers finishing whole tests for `--window` seconds, first alone and then while one trainer keeps
-reopening the results page of the largest cohort (`--cohort-size` teachers, made with seed-scale),
-and reports how much the trainer slowed the takers.
+`--trainer-check` measures the other "done when" of issue 23 instead: one host with 2 sync workers
+behind the proxy, 50 takers finishing whole tests (each account one test) while one trainer, in
+alternate slices, keeps reopening the results page of the largest cohort (`--cohort-size` teachers,
+made with seed-scale) or rests; it reports the takers' answers/s, tests/min and latency in each state.
 
 Runs as root for the network namespaces (`--isolation loopback` needs no privileges). Only the
 database named by `--db` is created and dropped (`--keep-db` keeps it).
@@ -302,10 +302,13 @@ HAPROXY_CONFIG = """\
 global
     maxconn 4000
     stats socket {workdir}/haproxy.sock mode 600 level admin
+    log stdout format raw local0
 
 defaults
     mode http
+    log global
     option httplog
+    option dontlog-normal
     timeout connect 1s
     timeout client 60s
     timeout server 60s
@@ -366,6 +369,16 @@ class Proxy:
     def all_up(self, count: int) -> bool:
         stats = self.stats()
         return sum(1 for name, row in stats.items() if name.startswith("h") and row["status"] == "UP") == count
+
+    def abnormal(self) -> Counter:
+        """Requests the proxy logged as abnormal, by server, status and termination state."""
+        self.log.flush()
+        found: Counter = Counter()
+        for line in Path(self.log.name).read_text(errors="replace").splitlines():
+            fields = line.split()
+            if len(fields) > 9 and "/" in fields[3] and fields[5].lstrip("-").isdigit():
+                found[f"{fields[3]} {fields[5]} {fields[9]}"] += 1
+        return found
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -675,11 +688,15 @@ def _setup_from(args, info: dict) -> Setup:
     return Setup(args.db, info, models, env)
 
 
-def make_takers(setup: Setup, tally: Tally, port: int, n: int, first: int, seed: int) -> list[Taker]:
+def make_takers(
+    setup: Setup, tally: Tally, port: int, n: int, first: int, seed: int, students_only: bool = False
+) -> list[Taker]:
     rng = np.random.default_rng(seed)
     takers = []
     for i in range(first, first + n):
         role = "teacher" if i % 2 == 0 else "student"
+        if students_only and role == "teacher":
+            continue
         assessment_id = setup.info["assessments"][role]
         model = setup.models[assessment_id]
         dims = len(model["dimensions"])
@@ -721,6 +738,8 @@ def run_two_hosts(args) -> int:
             stats = proxy.stats()
             found = check_database(setup.db, tally)
             report(args, tally, found, seconds, killed, stats, hosts)
+            print("abnormal requests in the proxy's log (backend/server, status, termination state): "
+                  + (", ".join(f"{k}: {n}" for k, n in sorted(proxy.abnormal().items())) or "none"))
             return 0 if found["lost"] == 0 and found["duplicated"] == 0 and tally.finished == args.takers else 1
         finally:
             if proxy is not None:
@@ -778,9 +797,9 @@ def report(args, tally: Tally, found: dict, seconds: float, killed: dict, stats:
 
 
 def run_trainer_check(args) -> int:
-    """One host, 2 sync workers, 50 takers for a window, alone and with a trainer reopening the results."""
-    per_window = args.accounts
-    setup = prepare(args, per_window * 2, args.cohort_size)
+    """One host, 2 sync workers, takers finishing whole tests; a trainer reopening the results page in
+    alternate slices (off, on, then on, off, ...), so both states see the same drift of a shared machine."""
+    setup = prepare(args, args.accounts, args.cohort_size)
     cohort_id, _name, members, assignment_id = setup.info["cohort"]
     with tempfile.TemporaryDirectory(prefix="bench-two-hosts-") as tmp, \
             hosts_network(1, args.isolation) as hosts:
@@ -789,21 +808,21 @@ def run_trainer_check(args) -> int:
         try:
             hosts[0].start(workdir, 2, setup.env)
             proxy = Proxy(workdir, hosts, 2)
-            results = {}
-            for phase, first in (("takers alone", 0), ("with the trainer", per_window)):
-                results[phase] = window(args, setup, proxy, first, phase == "with the trainer",
-                                        f"/trainer/cohorts/{cohort_id}/assignments/{assignment_id}")
-            base, loaded = results["takers alone"], results["with the trainer"]
+            page = f"/trainer/cohorts/{cohort_id}/assignments/{assignment_id}"
+            counted = alternate(args, setup, proxy, page)
             print(f"\nlargest cohort: {members} members; 1 host x 2 sync workers; {args.concurrency} takers; "
-                  f"window {args.window:.0f} s each")
-            for phase, r in results.items():
-                print(f"{phase:>17}: {r['tests_per_min']:.0f} tests/min, {r['answers_per_s']:.0f} answers/s, "
+                  f"{args.rounds} rounds of {args.slice:.0f} s per state")
+            for state, r in counted.items():
+                print(f"{state:>17}: {r['answers_per_s']:.1f} answers/s, {r['tests_per_min']:.1f} tests/min, "
                       f"answer p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms"
                       + (f"; results page opened {r['pages']} times, median {r['page_ms']:.0f} ms"
                          if r["pages"] else ""))
-            slower = 1 - loaded["tests_per_min"] / base["tests_per_min"]
-            print(f"the trainer cut takers' throughput by {slower * 100:.1f} % (goal <= 10 %); "
-                  f"answer p50 {base['p50']:.0f} -> {loaded['p50']:.0f} ms")
+            base, loaded = counted["takers alone"], counted["with the trainer"]
+            slower = 1 - loaded["answers_per_s"] / base["answers_per_s"]
+            print(f"the trainer cut takers' answers/s by {slower * 100:.1f} % (goal <= 10 %); "
+                  f"answer p50 {base['p50']:.0f} -> {loaded['p50']:.0f} ms; "
+                  f"per-slice answers/s alone {counted['takers alone']['slices']}, "
+                  f"with {counted['with the trainer']['slices']}")
             return 0
         finally:
             if proxy is not None:
@@ -813,14 +832,16 @@ def run_trainer_check(args) -> int:
                 _pg(f'DROP DATABASE IF EXISTS "{setup.db}" WITH (FORCE)')
 
 
-def window(args, setup: Setup, proxy: Proxy, first: int, trainer: bool, page: str) -> dict:
+def alternate(args, setup: Setup, proxy: Proxy, page: str) -> dict:
     tally = Tally()
     takers = queue.Queue()
-    for taker in make_takers(setup, tally, proxy.port, args.accounts, first, args.seed + first):
+    # Students only: seed-scale gives TDL-2026 an audience of its cohorts, which the other teachers are not in.
+    for taker in make_takers(setup, tally, proxy.port, args.accounts, 0, args.seed, students_only=True):
         taker.typo = False
         takers.put(taker)
-    stop = threading.Event()
-    pages: list[float] = []
+    stop, trainer_on, trainer_idle = threading.Event(), threading.Event(), threading.Event()
+    trainer_idle.set()
+    pages: list[tuple[float, float]] = []  # (ended, seconds)
 
     def worker() -> None:
         client = Client("127.0.0.1", proxy.port)
@@ -837,38 +858,66 @@ def window(args, setup: Setup, proxy: Proxy, first: int, trainer: bool, page: st
         client = Client("127.0.0.1", proxy.port)
         jar = browser_login(client, "trainer", DEMO_PASSWORD)
         while not stop.is_set():
+            if not trainer_on.wait(0.2):
+                continue
+            trainer_idle.clear()
             began = time.perf_counter()
             status, _data, error, _r = client.request("GET", page, None, {"Cookie": jar})
+            if error == "RemoteDisconnected":  # the proxy closed the idle keep-alive connection
+                status, _data, error, _r = client.request("GET", page, None, {"Cookie": jar})
+            trainer_idle.set()
             if status == 200 and not error:
-                pages.append(time.perf_counter() - began)
+                pages.append((time.perf_counter(), time.perf_counter() - began))
             else:
                 tally.error(f"results page: {error or status}")
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.concurrency)]
-    if trainer:
-        threads.append(threading.Thread(target=trainer_loop, daemon=True))
+    threads.append(threading.Thread(target=trainer_loop, daemon=True))
     for thread in threads:
         thread.start()
     time.sleep(args.warmup)
-    with tally.lock:
-        finished0, answers0, lat0 = tally.finished, tally.acknowledged, len(tally.answer_latency)
-    began = time.perf_counter()
-    time.sleep(args.window)
-    with tally.lock:
-        finished1, answers1 = tally.finished, tally.acknowledged
-        lat = tally.answer_latency[lat0:]
-    seconds = time.perf_counter() - began
+    states = {"takers alone": False, "with the trainer": True}
+    out = {name: {"seconds": 0.0, "answers": 0, "finished": 0, "lat": [], "pages": [], "slices": []}
+           for name in states}
+    for round_ in range(args.rounds):
+        order = list(states) if round_ % 2 == 0 else list(reversed(states))
+        for name in order:
+            (trainer_on.set if states[name] else trainer_on.clear)()
+            if not states[name]:
+                trainer_idle.wait(120)  # the page in flight finishes before a slice without the trainer
+            time.sleep(args.settle)
+            with tally.lock:
+                answers0, finished0, lat0 = tally.acknowledged, tally.finished, len(tally.answer_latency)
+            began = time.perf_counter()
+            time.sleep(args.slice)
+            with tally.lock:
+                answers1, finished1 = tally.acknowledged, tally.finished
+                lat = tally.answer_latency[lat0:]
+            ended = time.perf_counter()
+            slot = out[name]
+            slot["seconds"] += ended - began
+            slot["answers"] += answers1 - answers0
+            slot["finished"] += finished1 - finished0
+            slot["lat"] += lat
+            slot["pages"] += [sec for at, sec in pages if began <= at <= ended]
+            slot["slices"].append(round((answers1 - answers0) / (ended - began), 1))
+    trainer_on.clear()
     stop.set()
     for thread in threads:
         thread.join(timeout=60)
+    if tally.errors:
+        print(f"errors: {dict(tally.errors)}")
     return {
-        "tests_per_min": (finished1 - finished0) / seconds * 60,
-        "answers_per_s": (answers1 - answers0) / seconds,
-        "p50": percentile(lat, 50),
-        "p95": percentile(lat, 95),
-        "pages": len(pages),
-        "page_ms": statistics.median(pages) * 1000 if pages else 0.0,
-        "errors": dict(tally.errors),
+        name: {
+            "answers_per_s": slot["answers"] / slot["seconds"],
+            "tests_per_min": slot["finished"] / slot["seconds"] * 60,
+            "p50": percentile(slot["lat"], 50),
+            "p95": percentile(slot["lat"], 95),
+            "pages": len(slot["pages"]),
+            "page_ms": statistics.median(slot["pages"]) * 1000 if slot["pages"] else 0.0,
+            "slices": slot["slices"],
+        }
+        for name, slot in out.items()
     }
 
 
@@ -913,8 +962,11 @@ def main() -> int:
                         help="measure how much a trainer reopening the largest results page slows takers")
     parser.add_argument("--cohort-size", type=int, default=10_000, help="trainer check: largest cohort")
     parser.add_argument("--concurrency", type=int, default=50, help="trainer check: takers at once")
-    parser.add_argument("--accounts", type=int, default=1500, help="trainer check: accounts per window")
-    parser.add_argument("--window", type=float, default=40.0, help="trainer check: seconds counted per phase")
+    parser.add_argument("--accounts", type=int, default=3000,
+                        help="trainer check: accounts (half of them students, one test each)")
+    parser.add_argument("--rounds", type=int, default=6, help="trainer check: rounds of both states")
+    parser.add_argument("--slice", type=float, default=10.0, help="trainer check: seconds counted per slice")
+    parser.add_argument("--settle", type=float, default=2.0, help="trainer check: seconds before each slice")
     parser.add_argument("--warmup", type=float, default=5.0, help="trainer check: seconds before counting")
     parser.add_argument("--_setup", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -870,6 +870,8 @@ def alternate(args, setup: Setup, proxy: Proxy, page: str) -> dict:
                 pages.append((time.perf_counter(), time.perf_counter() - began))
             else:
                 tally.error(f"results page: {error or status}")
+            if args.trainer_pause:
+                stop.wait(args.trainer_pause)  # reading the page before opening it again
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.concurrency)]
     threads.append(threading.Thread(target=trainer_loop, daemon=True))
@@ -964,6 +966,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=50, help="trainer check: takers at once")
     parser.add_argument("--accounts", type=int, default=3000,
                         help="trainer check: accounts (half of them students, one test each)")
+    parser.add_argument("--trainer-pause", type=float, default=0.0,
+                        help="trainer check: seconds the trainer reads the page before reopening it")
     parser.add_argument("--rounds", type=int, default=6, help="trainer check: rounds of both states")
     parser.add_argument("--slice", type=float, default=10.0, help="trainer check: seconds counted per slice")
     parser.add_argument("--settle", type=float, default=2.0, help="trainer check: seconds before each slice")

@@ -330,7 +330,9 @@ backend app
     option httpchk GET /healthz
     http-check expect status 200
     # Sync workers serve one request each: the proxy queues the rest, so a dead host's queue moves on.
-    default-server inter 500 fall 2 rise 2 maxconn {workers}
+    # A refused connection marks the host down at once (health checks bring it back after 2 passes),
+    # so the retries of the requests queued for it go to the live host instead of using themselves up.
+    default-server inter 500 fall 2 rise 2 maxconn {workers} observe layer4 error-limit 1 on-error mark-down
 {servers}
 """
 

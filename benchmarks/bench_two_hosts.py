@@ -8,8 +8,9 @@ The script builds everything itself in a temporary directory and tears it down a
    by default each in its own network namespace (`ip netns add` + a veth pair, 10.231.N.2:8000,
    PostgreSQL reached through its Unix socket), or with `--isolation loopback` on 127.0.0.2 and
    127.0.0.3. Both get the same SECRET_KEY, generated for the run and passed in their environment;
-3. one HAProxy (`/usr/sbin/haproxy`) on 127.0.0.1 in front, with health checks, per-server queues
-   (maxconn = workers), connection-failure and empty-response retries redispatched to the other host;
+3. one HAProxy (`/usr/sbin/haproxy`) on 127.0.0.1 in front, with health checks (and a host marked
+   down at its first refused connection), per-server queues (maxconn = workers), connection-failure
+   and empty-response retries redispatched to the other host;
 
 then it checks that a browser session started on one host works on the other (login, page, CSRF form,
 logout ending the session everywhere), and runs the load: `--takers` simulated people (half teachers
@@ -17,7 +18,7 @@ taking TDL-2026, half students taking SDL-2026) log in through the proxy (a tent
 once), start an attempt and answer every item until the test stops, then read their result. Each
 answer is drawn from the item's IRT model at the taker's true θ (N(0, Σ), r = 0.6 between dimensions).
 When `--kill-after` answers have been acknowledged, host 1's gunicorn master and workers are killed
-with SIGKILL. Clients retry on connection errors and 5xx from the proxy by sending the same request again;
+with SIGKILL. Clients retry on connection errors and 502/503/504 by sending the same request again;
 an answer is idempotent by its position: a re-sent answer that was already stored gets 409
 (stale position) and the client reads the attempt to learn it was stored and what comes next.
 

@@ -76,19 +76,33 @@ def rudner(theta: ArrayLike, se: ArrayLike, cuts: Sequence[float]) -> Agreement:
 
 
 def rudner_composite(
-    theta: ArrayLike, se: ArrayLike, classifier: Classifier, draws: int = 400, seed: int = 0
+    theta: ArrayLike,
+    se: ArrayLike,
+    classifier: Classifier,
+    draws: int = 400,
+    seed: int = 0,
+    cov: ArrayLike | None = None,
 ) -> Agreement:
     """Rudner's indices for a grade computed from several dimensions by ``classifier``.
 
     ``theta`` and ``se`` are (n, dims); ``classifier`` maps an (m, dims) array of θ to level indices.
     The probabilities of each person's levels are estimated from ``draws`` normal draws around θ̂.
+    ``cov`` (n, dims, dims), when given, is each person's posterior covariance and replaces ``se``:
+    a multidimensional CAT's errors are correlated (the prior's correlation carries over), and a
+    composite's error is then larger than independent draws with the same SEs would say, so
+    independent draws overstate the composite's accuracy.
     """
     theta = np.asarray(theta, dtype=float)
     se = np.asarray(se, dtype=float)
     n, dims = theta.shape
     rng = np.random.default_rng(seed)
     given = classifier(theta)
-    sample = theta[:, None, :] + se[:, None, :] * rng.standard_normal((n, draws, dims))
+    noise = rng.standard_normal((n, draws, dims))
+    if cov is None:
+        sample = theta[:, None, :] + se[:, None, :] * noise
+    else:
+        chol = np.linalg.cholesky(np.asarray(cov, dtype=float).reshape(n, dims, dims))
+        sample = theta[:, None, :] + np.einsum("nde,nke->nkd", chol, noise)
     drawn = classifier(sample.reshape(n * draws, dims)).reshape(n, draws)
     top = int(max(drawn.max(), given.max())) + 1
     freq = np.stack([(drawn == k).mean(axis=1) for k in range(top)], axis=1)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from openpyxl import Workbook
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from competency.extensions import db
 from competency.models import PilotApplication
@@ -38,7 +39,7 @@ def province(region: str) -> str:
 
 
 def applications(call_id: int | None = None) -> list[PilotApplication]:
-    stmt = select(PilotApplication).order_by(PilotApplication.id)
+    stmt = select(PilotApplication).options(joinedload(PilotApplication.institution)).order_by(PilotApplication.id)
     if call_id is not None:
         stmt = stmt.where(PilotApplication.call_id == call_id)
     return list(db.session.scalars(stmt))

@@ -17,6 +17,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from competency.extensions import db
 from competency.models import ExpertTie, Institution, PilotApplication, PilotReview, Role, User, utcnow
@@ -247,7 +248,13 @@ def ties_of(expert: User) -> list[ExpertTie]:
 def reviews_of(expert: User) -> list[PilotReview]:
     return list(
         db.session.scalars(
-            select(PilotReview).where(PilotReview.expert_id == expert.id).order_by(PilotReview.id.desc())
+            select(PilotReview)
+            .where(PilotReview.expert_id == expert.id)
+            .options(
+                joinedload(PilotReview.application).joinedload(PilotApplication.call),
+                joinedload(PilotReview.application).joinedload(PilotApplication.institution),
+            )
+            .order_by(PilotReview.id.desc())
         )
     )
 

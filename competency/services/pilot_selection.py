@@ -15,6 +15,7 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from competency.extensions import db
 from competency.models import (
@@ -58,7 +59,11 @@ def final_score(application: PilotApplication, call: PilotCall) -> float:
 def ranking(call: PilotCall) -> list[Ranked]:
     apps = [
         a
-        for a in db.session.scalars(select(PilotApplication).where(PilotApplication.call_id == call.id))
+        for a in db.session.scalars(
+            select(PilotApplication)
+            .where(PilotApplication.call_id == call.id)
+            .options(joinedload(PilotApplication.institution), selectinload(PilotApplication.reviews))
+        )
         if a.status in RANKABLE and a.expert_score is not None
     ]
     apps.sort(
@@ -143,10 +148,27 @@ def selected(call: PilotCall) -> list[PilotApplication]:
         for a in db.session.scalars(
             select(PilotApplication)
             .where(PilotApplication.call_id == call.id)
+            .options(selectinload(PilotApplication.objections))
             .order_by(PilotApplication.rank)
         )
         if a.status in ("selected", "designated", "objection_upheld")
     ]
+
+
+def objections(call: PilotCall) -> list[PilotObjection]:
+    """The objections to the call's selected units, with their applications, in ranking order."""
+    return list(
+        db.session.scalars(
+            select(PilotObjection)
+            .join(PilotObjection.application)
+            .where(
+                PilotApplication.call_id == call.id,
+                PilotApplication.status.in_(("selected", "designated", "objection_upheld")),
+            )
+            .options(contains_eager(PilotObjection.application))
+            .order_by(PilotApplication.rank, PilotObjection.id)
+        )
+    )
 
 
 def publish_notice(

@@ -391,7 +391,7 @@ def resolve(objection_id: int):
 def objections(call_id: int):
     """Objections to the call's notice and their resolution."""
     item = _call(call_id)
-    rows = [o for a in pilot_selection.selected(item) for o in a.objections]
+    rows = pilot_selection.objections(item)
     return render_template(
         "pilots/objections.html",
         call=item,

@@ -26,9 +26,10 @@ from competency.models import (
     utcnow,
 )
 from competency.services.pilot_calls import DEFAULT_PROCEDURE, DEFAULT_RUBRIC
+from competency.services.pilot_designations import new_designation
 from competency.services.pilot_form import ELIGIBLE_TYPES, FIELD_KEYS
 from competency.services.pilot_reviews import trimmed_mean
-from competency.services.pilot_selection import final_score, new_designation
+from competency.services.pilot_selection import final_score
 
 CLOSED_TITLE = "2026 年度数字化人才培养试点单位遴选（第一批）"
 OPEN_TITLE = "2027 年度数字化人才培养试点单位遴选（第二批）"

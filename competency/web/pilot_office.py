@@ -20,7 +20,15 @@ from flask_login import current_user
 from competency.extensions import db
 from competency.models import PilotMilestone, Role
 from competency.services import pilot_applications as apps
-from competency.services import pilot_calls, pilot_dashboards, pilot_reviews, pilot_selection
+from competency.services import (
+    pilot_calls,
+    pilot_dashboards,
+    pilot_designations,
+    pilot_notice,
+    pilot_reviews,
+    pilot_screening,
+    pilot_selection,
+)
 from competency.services.errors import NotFound, ServiceError
 from competency.services.pilot_calls import local_to_utc
 from competency.services.pilot_form import ATTACHMENT_KINDS, ELIGIBLE_TYPES, FIELDS
@@ -189,12 +197,12 @@ def call(call_id: int):
         type_labels=_type_labels(),
         industry_names=industry_names(),
         state=pilot_calls.call_state(item),
-        notice_state=pilot_selection.notice_state(item),
+        notice_state=pilot_notice.notice_state(item),
         local=pilot_calls.utc_to_local,
         action_form=ActionForm(),
         notice_form=NoticeForm(procedure=item.objection_procedure),
-        designations=pilot_selection.designations_for_call(item),
-        designation_status=pilot_selection.designation_status,
+        designations=pilot_designations.designations_for_call(item),
+        designation_status=pilot_designations.designation_status,
     )
 
 
@@ -212,9 +220,9 @@ def work(application_id: int):
     if request.method == "POST":
         try:
             if screening.screen.data and screening.validate():
-                checklist = {key: screening[f"check_{key}"].data for key in apps.SCREENING_CHECKLIST}
+                checklist = {key: screening[f"check_{key}"].data for key in pilot_screening.SCREENING_CHECKLIST}
                 fix_by = local_to_utc(screening.fix_by.data) if screening.fix_by.data else None
-                apps.screen(
+                pilot_screening.screen(
                     application,
                     screening.decision.data,
                     checklist,
@@ -255,7 +263,7 @@ def work(application_id: int):
             screening=screening,
             assign=assign,
             note=note,
-            checklist=apps.SCREENING_CHECKLIST,
+            checklist=pilot_screening.SCREENING_CHECKLIST,
             experts=experts,
             conflicts=conflicts,
             loads=pilot_reviews.loads(application.call_id),
@@ -264,7 +272,7 @@ def work(application_id: int):
             status_labels=apps.STATUS_LABELS,
             local=pilot_calls.utc_to_local,
             settled=pilot_selection.settled(application),
-            screenable=apps.screenable(application),
+            screenable=pilot_screening.screenable(application),
         ),
         status,
     )
@@ -350,7 +358,7 @@ def notice(call_id: int):
         flash(_("Publicity period: enter valid dates."), "error")
         return redirect(url_for("pilot_office.call", call_id=item.id))
     try:
-        pilot_selection.publish_notice(
+        pilot_notice.publish_notice(
             item,
             local_to_utc(form.starts_at.data) if form.starts_at.data else None,
             local_to_utc(form.ends_at.data) if form.ends_at.data else None,
@@ -373,7 +381,7 @@ def resolve(objection_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        objection = pilot_selection.resolve_objection(
+        objection = pilot_notice.resolve_objection(
             objection_id, form.outcome.data, form.resolution.data, current_user
         )
     except NotFound:
@@ -409,7 +417,7 @@ def designate(call_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        made = pilot_selection.designate(item, current_user)
+        made = pilot_designations.designate(item, current_user)
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -432,7 +440,7 @@ def milestone(milestone_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        pilot_selection.update_milestone(milestone_id, form.action.data, form.note.data, current_user)
+        pilot_designations.update_milestone(milestone_id, form.action.data, form.note.data, current_user)
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -449,14 +457,14 @@ def revoke(designation_id: int):
 
     form = RevokeDesignationForm()
     try:
-        item = pilot_selection.get_designation(designation_id)
+        item = pilot_designations.get_designation(designation_id)
     except NotFound:
         abort(404)
     if not form.validate_on_submit():
         flash(_("Reason for revocation: required."), "error")
         return redirect(url_for("pilots.designation", designation_id=item.id))
     try:
-        pilot_selection.revoke(item, form.reason.data, current_user)
+        pilot_designations.revoke(item, form.reason.data, current_user)
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from competency.extensions import db
-from competency.services import pilot_calls, pilot_selection
+from competency.services import pilot_calls, pilot_designations, pilot_notice, pilot_selection
 from competency.services.errors import NotFound, ServiceError
 from competency.web.authz import public
 from competency.web.forms import choices
@@ -35,7 +35,7 @@ def notice(call_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            pilot_selection.object_to(
+            pilot_notice.object_to(
                 call,
                 form.application_id.data,
                 form.name.data,
@@ -59,7 +59,7 @@ def notice(call_id: int):
             call=call,
             units=units,
             form=form,
-            state=pilot_selection.notice_state(call),
+            state=pilot_notice.notice_state(call),
             local=pilot_calls.utc_to_local,
             type_labels=_type_labels(),
             industry_names=industry_names(),
@@ -74,11 +74,11 @@ def register():
     """Every designated pilot unit, with its status and a link to its record."""
     query = (request.args.get("code") or "").strip()
     if query:
-        return redirect(url_for("pilot_public.unit", code=pilot_selection.normalise_code(query)))
+        return redirect(url_for("pilot_public.unit", code=pilot_designations.normalise_code(query)))
     return render_template(
         "pilots/register.html",
-        designations=pilot_selection.designations(),
-        status=pilot_selection.designation_status,
+        designations=pilot_designations.designations(),
+        status=pilot_designations.designation_status,
         type_labels=_type_labels(),
         industry_names=industry_names(),
     )
@@ -89,13 +89,13 @@ def register():
 def unit(code: str):
     """The verifiable record of one designated unit."""
     try:
-        designation = pilot_selection.find_designation(code)
+        designation = pilot_designations.find_designation(code)
     except NotFound:
         return render_template("pilots/unit_unknown.html", code=code[:32]), 404
     return render_template(
         "pilots/unit.html",
         designation=designation,
-        status=pilot_selection.designation_status(designation),
+        status=pilot_designations.designation_status(designation),
         type_labels=_type_labels(),
         industry_names=industry_names(),
     )

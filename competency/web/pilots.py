@@ -16,7 +16,7 @@ from flask_login import current_user
 from competency.models import Role
 from competency.pdf.application import render_application
 from competency.services import pilot_applications as apps
-from competency.services import pilot_calls, pilot_files, pilot_selection
+from competency.services import pilot_attachments, pilot_calls, pilot_designations, pilot_files
 from competency.services.errors import NotFound, ServiceError
 from competency.services.pilot_form import FIELDS, SECTIONS, industries
 from competency.web.authz import roles_required
@@ -70,8 +70,8 @@ def index():
         "pilots/applicant_index.html",
         calls=pilot_calls.open_calls(),
         applications=apps.for_institution(current_user.institution_id),
-        designations=pilot_selection.designations_of(current_user.institution_id),
-        designation_status=pilot_selection.designation_status,
+        designations=pilot_designations.designations_of(current_user.institution_id),
+        designation_status=pilot_designations.designation_status,
         action_form=ActionForm(),
         status_labels=apps.STATUS_LABELS,
     )
@@ -183,7 +183,7 @@ def upload(application_id: int):
         return redirect(url_for("pilots.edit", application_id=application.id)), 303
     data = upload_file.read(pilot_files.max_bytes() + 1)
     try:
-        apps.add_attachment(application, form.kind.data, upload_file.filename, data, current_user)
+        pilot_attachments.add_attachment(application, form.kind.data, upload_file.filename, data, current_user)
     except ServiceError as exc:
         from competency.extensions import db
 
@@ -202,7 +202,7 @@ def delete_attachment(application_id: int, attachment_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        apps.remove_attachment(application, attachment_id, current_user)
+        pilot_attachments.remove_attachment(application, attachment_id, current_user)
     except NotFound:
         abort(404)
     except ServiceError as exc:
@@ -246,7 +246,7 @@ def application(application_id: int):
         industry_names=industry_names(),
         editable=apps.editable(application),
         can_withdraw=apps.can_withdraw(application),
-        designation=pilot_selection.designation_of(application),
+        designation=pilot_designations.designation_of(application),
         action_form=ActionForm(),
         local=pilot_calls.utc_to_local,
         status_labels=apps.STATUS_LABELS,
@@ -259,7 +259,7 @@ def attachment(application_id: int, attachment_id: int):
     """Download an attachment: only people who may see the application."""
     application = _visible(application_id)
     try:
-        item = apps.attachment_for(application, attachment_id)
+        item = pilot_attachments.attachment_for(application, attachment_id)
     except NotFound:
         abort(404)
     mimetype = (
@@ -302,7 +302,7 @@ def designation(designation_id: int):
     from competency.web.pilot_forms import MilestoneForm, RevokeDesignationForm
 
     try:
-        item = pilot_selection.get_designation(designation_id)
+        item = pilot_designations.get_designation(designation_id)
     except NotFound:
         abort(404)
     officer = apps.is_officer(current_user)
@@ -311,7 +311,7 @@ def designation(designation_id: int):
     return render_template(
         "pilots/designation.html",
         designation=item,
-        status=pilot_selection.designation_status(item),
+        status=pilot_designations.designation_status(item),
         officer=officer,
         milestone_form=MilestoneForm(),
         revoke_form=RevokeDesignationForm(),

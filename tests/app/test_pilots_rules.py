@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from competency.extensions import db
 from competency.models import PilotApplication, PilotAttachment, PilotCall, PilotReview, utcnow
-from competency.services import pilot_applications, pilot_files
+from competency.services import pilot_applications, pilot_attachments, pilot_files, pilot_screening
 from competency.services.pilot_reviews import trimmed_mean
 from tests.app.conftest import csrf_from, login
 from tests.app.pilot_factory import PDF_BYTES, complete_form, docx_bytes, make_call
@@ -44,7 +44,7 @@ def started(app, applicant):
     """A call open now and the applicant's draft with the stamped scan attached."""
     call = make_call()
     application = pilot_applications.start(call, applicant)
-    pilot_applications.add_attachment(application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant)
+    pilot_attachments.add_attachment(application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant)
     return call, application
 
 
@@ -314,14 +314,14 @@ def test_returned_application_not_completed_in_time_may_be_rejected(app, started
     officer = make_user("programme_officer", "off", inst=None)
     _submit(app, application)
     db.session.refresh(application)
-    pilot_applications.screen(application, "return", {}, "补充材料", utcnow() + timedelta(days=1), officer)
-    assert not pilot_applications.screenable(application)
+    pilot_screening.screen(application, "return", {}, "补充材料", utcnow() + timedelta(days=1), officer)
+    assert not pilot_screening.screenable(application)
     with pytest.raises(pilot_applications.Conflict):
-        pilot_applications.screen(application, "reject", {}, "逾期", None, officer)
+        pilot_screening.screen(application, "reject", {}, "逾期", None, officer)
     application.fix_by = utcnow() - timedelta(seconds=1)  # the date passed without completion
     db.session.commit()
     assert not pilot_applications.editable(application)
-    pilot_applications.screen(application, "reject", {}, "逾期未补充", None, officer)
+    pilot_screening.screen(application, "reject", {}, "逾期未补充", None, officer)
     assert application.status == "rejected"
     assert [h["decision"] for h in application.screening["history"]] == ["return", "reject"]
 

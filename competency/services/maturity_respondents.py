@@ -34,7 +34,10 @@ def _new_respondent(rnd: MaturityRound, group: str, invitation_id: int | None) -
     token = secrets.token_urlsafe(24)
     db.session.add(
         MaturityRespondent(
-            round_id=rnd.id, invitation_id=invitation_id, respondent_group=group, token_hash=token_digest(token)
+            round_id=rnd.id,
+            invitation_id=invitation_id,
+            respondent_group=group,
+            token_hash=token_digest(token),
         )
     )
     return token
@@ -57,7 +60,6 @@ def start_from_link(token: str) -> str:
     own = _new_respondent(invitation.round, invitation.respondent_group, invitation.id)
     db.session.commit()
     return own
-
 
 
 def join(token: str, remembered: Iterable[str]) -> str:

@@ -118,6 +118,25 @@ def for_call(call: PilotCall) -> list[PilotApplication]:
     )
 
 
+def filtered_for_call(
+    call: PilotCall, status: str = "", kind: str = "", industry: str = ""
+) -> tuple[list[PilotApplication], dict[str, int]]:
+    """A call's applications of one status, institution type and industry (an empty filter takes all), and
+    the count of all its applications per status."""
+    everything = for_call(call)
+    shown = [
+        a
+        for a in everything
+        if (not status or a.status == status)
+        and (not kind or (a.form or {}).get("institution_type") == kind)
+        and (not industry or industry in ((a.form or {}).get("industries") or []))
+    ]
+    counts: dict[str, int] = {}
+    for a in everything:
+        counts[a.status] = counts.get(a.status, 0) + 1
+    return shown, counts
+
+
 # ----------------------------------------------------------------------------- the window
 
 

@@ -58,7 +58,9 @@ def new_designation(application: PilotApplication, at: datetime) -> PilotDesigna
     db.session.flush()
     for kind, months, title in MILESTONES:
         db.session.add(
-            PilotMilestone(designation_id=designation.id, kind=kind, title=title, due_at=_add_months(at, months))
+            PilotMilestone(
+                designation_id=designation.id, kind=kind, title=title, due_at=_add_months(at, months)
+            )
         )
     return designation
 

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from competency.extensions import db
 from competency.models import PilotApplication, User, utcnow
-from competency.services import audit
+from competency.services import audit, pilot_reviews, pilot_selection
 from competency.services.errors import Conflict, ServiceError
 from competency.services.pilot_applications import snapshot, tell_applicant
 
@@ -92,3 +92,17 @@ def screen(
     tell_applicant(application, subject, reasons)
     db.session.commit()
     return application
+
+
+def workbench(application: PilotApplication, experts: list[User]) -> dict:
+    """What the officer's workbench shows beside its forms: the checklist, each expert's conflict with the
+    applicant and review load, who is assigned, whether a spread flag is settled, whether it can be screened."""
+    return {
+        "checklist": SCREENING_CHECKLIST,
+        "experts": experts,
+        "conflicts": {e.id: pilot_reviews.conflict_of(e, application) for e in experts},
+        "loads": pilot_reviews.loads(application.call_id),
+        "assigned": {r.expert_id for r in application.reviews},
+        "settled": pilot_selection.settled(application),
+        "screenable": screenable(application),
+    }

@@ -64,6 +64,13 @@ def ranking(call: PilotCall) -> list[Ranked]:
     return [Ranked(a, i + 1, final_score(a, call), settled(a)) for i, a in enumerate(apps)]
 
 
+def preselected(ranked: list[Ranked], quota: int) -> set[int]:
+    """The applications ticked when the ranking opens: the selection saved, else the top up to the quota."""
+    return {r.application.id for r in ranked if r.application.status == "selected"} or {
+        r.application.id for r in ranked[:quota]
+    }
+
+
 def select_units(call: PilotCall, chosen_ids: list[int], reasons: dict[int, str], actor: User) -> list[int]:
     """Select up to the quota; each departure from the ranking (a unit chosen below the line, or one
     above it passed over) needs a recorded reason. Returns the ids of the departures."""

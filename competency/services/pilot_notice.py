@@ -16,6 +16,24 @@ from competency.services.pilot_applications import tell_applicant
 from competency.services.pilot_selection import selected
 
 
+def published(call_id: int) -> PilotCall:
+    """A call whose notice is published (running, upcoming or over); NotFound for any other (to the public,
+    a call without a notice does not exist)."""
+    call = db.session.get(PilotCall, call_id)
+    if call is None or call.notice_starts_at is None:
+        raise NotFound("not_found", _("No such call."))
+    return call
+
+
+def objectable_units(call: PilotCall) -> list[tuple[int, str]]:
+    """The units of the notice one may object to (id, name as applied), in rank order."""
+    return [
+        (a.id, (a.form or {}).get("unit_name") or a.institution.name)
+        for a in selected(call)
+        if a.status == "selected"
+    ]
+
+
 def publish_notice(
     call: PilotCall, starts_at: datetime, ends_at: datetime, procedure: str, actor: User
 ) -> None:

@@ -22,42 +22,39 @@ bp = Blueprint("pilot_public", __name__)
 def notice(call_id: int):
     """The public notice of one call: the selected units, the publicity period, how to object."""
     try:
-        call = pilot_calls.get(call_id)
+        call = pilot_notice.published(call_id)
     except NotFound:
         abort(404)
-    if call.notice_starts_at is None:
-        abort(404)
-    units = pilot_selection.selected(call)
     form = ObjectionForm()
-    form.application_id.choices = choices(
-        (a.id, (a.form or {}).get("unit_name") or a.institution.name) for a in units if a.status == "selected"
-    )
-    status = 200
-    if form.validate_on_submit():
-        try:
-            pilot_notice.object_to(
-                call,
-                form.application_id.data,
-                form.name.data,
-                form.contact.data,
-                form.text.data,
-                ip=request.remote_addr,
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            field = exc.field if exc.field in form._fields else "text"
-            form[field].errors = [*form[field].errors, exc.message]
-            status = exc.status
-        else:
-            flash(_("Your objection was recorded. The centre will check it and answer you."), "success")
-            return redirect(url_for("pilot_public.notice", call_id=call.id))
-    elif form.is_submitted():
-        status = 400
+    form.application_id.choices = choices(pilot_notice.objectable_units(call))
+    if not form.is_submitted():
+        return _notice_page(call, form)
+    if not form.validate():
+        return _notice_page(call, form, 400)
+    try:
+        pilot_notice.object_to(
+            call,
+            form.application_id.data,
+            form.name.data,
+            form.contact.data,
+            form.text.data,
+            ip=request.remote_addr,
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        field = exc.field if exc.field in form._fields else "text"
+        form[field].errors = [*form[field].errors, exc.message]
+        return _notice_page(call, form, exc.status)
+    flash(_("Your objection was recorded. The centre will check it and answer you."), "success")
+    return redirect(url_for("pilot_public.notice", call_id=call.id))
+
+
+def _notice_page(call, form: ObjectionForm, status: int = 200):
     return (
         render_template(
             "pilots/notice.html",
             call=call,
-            units=units,
+            units=pilot_selection.selected(call),
             form=form,
             state=pilot_notice.notice_state(call),
             local=pilot_calls.utc_to_local,

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from competency.extensions import db
 from competency.models import Role
 from competency.pdf.application import render_application
 from competency.services import pilot_applications as apps
@@ -129,29 +130,35 @@ def edit(application_id: int):
         return redirect(url_for("pilots.application", application_id=application.id))
     form = ApplicationForm()
     _fill(form, application)
-    status = 200
-    problem = None
-    if form.is_submitted():
-        if form.validate():
-            try:
-                if form.submit_application.data:
-                    apps.submit(application, current_user, form.values())
-                    flash(_("Application submitted."), "success")
-                    return redirect(url_for("pilots.application", application_id=application.id))
-                apps.save_draft(application, form.values(), current_user)
-                flash(_("Draft saved."), "success")
-                return redirect(url_for("pilots.edit", application_id=application.id))
-            except ServiceError as exc:
-                from competency.extensions import db
-
-                db.session.rollback()
-                status = exc.status
-                if exc.field and exc.field in form._fields:
-                    form[exc.field].errors = [*form[exc.field].errors, exc.message]
-                else:
-                    problem = exc.message
+    if not form.is_submitted():
+        return _edit_page(application, form)
+    if not form.validate():
+        return _edit_page(application, form, status=400)
+    submitting = bool(form.submit_application.data)
+    try:
+        if submitting:
+            apps.submit(application, current_user, form.values())
         else:
-            status = 400
+            apps.save_draft(application, form.values(), current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        return _edit_page(application, form, _show_on_field(form, exc), exc.status)
+    if submitting:
+        flash(_("Application submitted."), "success")
+        return redirect(url_for("pilots.application", application_id=application.id))
+    flash(_("Draft saved."), "success")
+    return redirect(url_for("pilots.edit", application_id=application.id))
+
+
+def _show_on_field(form: ApplicationForm, exc: ServiceError) -> str | None:
+    """Put a refusal on the field it names; one naming no field of the form is returned to show above it."""
+    if exc.field and exc.field in form._fields:
+        form[exc.field].errors = [*form[exc.field].errors, exc.message]
+        return None
+    return exc.message
+
+
+def _edit_page(application, form: ApplicationForm, problem: str | None = None, status: int = 200):
     return (
         render_template(
             "pilots/edit.html",
@@ -183,10 +190,10 @@ def upload(application_id: int):
         return redirect(url_for("pilots.edit", application_id=application.id)), 303
     data = upload_file.read(pilot_files.max_bytes() + 1)
     try:
-        pilot_attachments.add_attachment(application, form.kind.data, upload_file.filename, data, current_user)
+        pilot_attachments.add_attachment(
+            application, form.kind.data, upload_file.filename, data, current_user
+        )
     except ServiceError as exc:
-        from competency.extensions import db
-
         db.session.rollback()
         flash(_("File: %(message)s", message=exc.message), "error")
     else:

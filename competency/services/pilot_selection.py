@@ -46,21 +46,24 @@ def final_score(application: PilotApplication, call: PilotCall) -> float:
     return round(w * (application.diagnosis_score or 0.0) + (1 - w) * (application.expert_score or 0.0), 2)
 
 
+def rank_key(application: PilotApplication, call: PilotCall) -> tuple:
+    """The order of the ranking (see the module's docstring for the tie rules)."""
+    return (
+        -final_score(application, call),
+        -(application.expert_score or 0),
+        -(application.diagnosis_score or 0),
+        application.submitted_at or utcnow(),
+        application.id,
+    )
+
+
 def ranking(call: PilotCall) -> list[Ranked]:
     apps = [
         a
         for a in db.session.scalars(select(PilotApplication).where(PilotApplication.call_id == call.id))
         if a.status in RANKABLE and a.expert_score is not None
     ]
-    apps.sort(
-        key=lambda a: (
-            -final_score(a, call),
-            -(a.expert_score or 0),
-            -(a.diagnosis_score or 0),
-            a.submitted_at or utcnow(),
-            a.id,
-        )
-    )
+    apps.sort(key=lambda a: rank_key(a, call))
     return [Ranked(a, i + 1, final_score(a, call), settled(a)) for i, a in enumerate(apps)]
 
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from competency.extensions import db
-from competency.models import Role
+from competency.models import PilotDesignation, Role
 from competency.pdf.application import render_application
 from competency.services import pilot_applications as apps
 from competency.services import pilot_attachments, pilot_calls, pilot_designations, pilot_files
@@ -308,10 +308,7 @@ def designation(designation_id: int):
     """A designated unit's two-year pilot: milestones, reviews, re-diagnoses."""
     from competency.web.pilot_forms import MilestoneForm, RevokeDesignationForm
 
-    try:
-        item = pilot_designations.get_designation(designation_id)
-    except NotFound:
-        abort(404)
+    item = db.get_or_404(PilotDesignation, designation_id)
     officer = apps.is_officer(current_user)
     if not officer and current_user.institution_id != item.institution_id:
         abort(404)

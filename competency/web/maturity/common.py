@@ -15,13 +15,8 @@ from competency.web.i18n import select_locale
 
 bp = Blueprint("maturity", __name__, url_prefix="/maturity")
 
-
 MANAGERS = (Role.PLATFORM_ADMIN.value, Role.INSTITUTION_ADMIN.value, Role.PROGRAMME_OFFICER.value)
-
-
 VIEWERS = MANAGERS + (Role.EXPERT.value,)
-
-
 STAFF = (Role.PLATFORM_ADMIN.value, Role.PROGRAMME_OFFICER.value)
 EXPERTS = (Role.EXPERT.value,)
 # Objective evidence is the institution's own statement; programme officers read it, they do not write it.
@@ -42,6 +37,7 @@ def group_names(type_code: str) -> dict[str, str]:
 
 
 def round_or_404(round_id: int, manage: bool = False):
+    """The round a page is about, if the caller may see it (or manage it); 404 otherwise."""
     try:
         return maturity_access.round_for(round_id, current_user, manage=manage)
     except NotFound:
@@ -49,6 +45,7 @@ def round_or_404(round_id: int, manage: bool = False):
 
 
 def flash_refusal(exc: ServiceError, form=None) -> None:
+    """Show a service's refusal as a message, and on the form field it names."""
     field = getattr(form, exc.field, None) if form is not None and exc.field else None
     if field is not None and hasattr(field, "errors"):
         field.errors = list(field.errors) + [exc.message]

@@ -10,9 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from competency.extensions import db
-from competency.services import (
-    maturity_evidence,
-)
+from competency.services import maturity_evidence
 from competency.services.errors import NotFound, ServiceError
 from competency.web.authz import roles_required
 from competency.web.maturity.common import (
@@ -25,10 +23,7 @@ from competency.web.maturity.common import (
     round_or_404,
     tr,
 )
-from competency.web.maturity.forms import (
-    EvidenceForm,
-    ReviewForm,
-)
+from competency.web.maturity.forms import EvidenceForm, ReviewForm
 
 
 def _evidence_form(rnd) -> EvidenceForm:

@@ -9,26 +9,12 @@ from flask_login import current_user
 
 from competency.extensions import db
 from competency.maturity import maturity_model
-from competency.services import (
-    maturity_evidence,
-    maturity_experts,
-)
+from competency.services import maturity_evidence, maturity_experts
 from competency.services.errors import ServiceError
 from competency.services.maturity_scoring import result_of
 from competency.web.authz import roles_required
-from competency.web.maturity.common import (
-    EXPERTS,
-    REVIEW_LABELS,
-    bp,
-    group_names,
-    round_or_404,
-    tr,
-)
-from competency.web.maturity.forms import (
-    ConsensusForm,
-    PlainForm,
-    ReviewForm,
-)
+from competency.web.maturity.common import EXPERTS, REVIEW_LABELS, bp, group_names, round_or_404, tr
+from competency.web.maturity.forms import ConsensusForm, PlainForm, ReviewForm
 
 
 def _rate_context(rnd, errors: dict | None = None, values: dict | None = None) -> dict:

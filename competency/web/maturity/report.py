@@ -7,27 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from competency.maturity import maturity_model
-from competency.services import (
-    maturity_access,
-    maturity_actions,
-    maturity_report,
-)
+from competency.services import maturity_access, maturity_actions, maturity_report
 from competency.services.errors import NotFound, ServiceError
 from competency.web import charts
 from competency.web.authz import roles_required
-from competency.web.maturity.common import (
-    MANAGERS,
-    VIEWERS,
-    bp,
-    group_names,
-    round_or_404,
-    tr,
-)
-from competency.web.maturity.forms import (
-    ACTION_STATUS_LABELS,
-    ActionForm,
-    ActionUpdateForm,
-)
+from competency.web.maturity.common import MANAGERS, VIEWERS, bp, group_names, round_or_404, tr
+from competency.web.maturity.forms import ACTION_STATUS_LABELS, ActionForm, ActionUpdateForm
 
 
 def _radar(report: dict) -> str:

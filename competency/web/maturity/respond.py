@@ -10,19 +10,11 @@ from flask_login import current_user
 
 from competency.extensions import db
 from competency.models import MaturityRound
-from competency.services import (
-    maturity_respondents,
-)
+from competency.services import maturity_respondents
 from competency.services.errors import NotFound, ServiceError
 from competency.web.authz import ALL_ROLES, public, roles_required
-from competency.web.maturity.common import (
-    bp,
-    group_names,
-    tr,
-)
-from competency.web.maturity.forms import (
-    PlainForm,
-)
+from competency.web.maturity.common import bp, group_names, tr
+from competency.web.maturity.forms import PlainForm
 
 ANSWER_CHOICES = [
     ("1", _l("Strongly disagree")),

@@ -11,11 +11,7 @@ from sqlalchemy import select
 from competency.extensions import db
 from competency.maturity import maturity_model
 from competency.models import Cohort, Institution
-from competency.services import (
-    maturity_access,
-    maturity_evidence,
-    maturity_rounds,
-)
+from competency.services import maturity_access, maturity_evidence, maturity_rounds
 from competency.services.errors import ServiceError
 from competency.web.authz import public, roles_required
 from competency.web.maturity.common import (

@@ -8,20 +8,12 @@ from flask_login import current_user
 
 from competency.extensions import db
 from competency.services import pilot_applications as apps
-from competency.services import (
-    pilot_calls,
-    pilot_designations,
-    pilot_notice,
-)
+from competency.services import pilot_calls, pilot_designations, pilot_notice
 from competency.services.errors import ServiceError
 from competency.services.pilot_form import ATTACHMENT_KINDS, ELIGIBLE_TYPES, FIELDS
 from competency.web.authz import roles_required
 from competency.web.forms import choices
-from competency.web.pilot_forms import (
-    ActionForm,
-    CallForm,
-    NoticeForm,
-)
+from competency.web.pilot_forms import ActionForm, CallForm, NoticeForm
 from competency.web.pilot_office.common import OFFICERS, bp, call_or_404
 from competency.web.pilots import _type_labels, industry_choices, industry_names
 

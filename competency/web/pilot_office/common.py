@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, abort
 from flask_login import current_user
 
-from competency.models import Role
+from competency.extensions import db
+from competency.models import PilotCall, Role
 from competency.services import pilot_applications as apps
-from competency.services import pilot_calls
 from competency.services.errors import NotFound
 
 bp = Blueprint("pilot_office", __name__, url_prefix="/pilots/office")
@@ -16,11 +16,8 @@ bp = Blueprint("pilot_office", __name__, url_prefix="/pilots/office")
 OFFICERS = (Role.PROGRAMME_OFFICER.value, Role.PLATFORM_ADMIN.value)
 
 
-def call_or_404(call_id: int):
-    try:
-        return pilot_calls.get(call_id)
-    except NotFound:
-        abort(404)
+def call_or_404(call_id: int) -> PilotCall:
+    return db.get_or_404(PilotCall, call_id)
 
 
 def application_or_404(application_id: int):

@@ -7,10 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from competency.services import pilot_applications as apps
-from competency.services import (
-    pilot_calls,
-    pilot_dashboards,
-)
+from competency.services import pilot_calls, pilot_dashboards
 from competency.services.errors import ServiceError
 from competency.web import charts
 from competency.web.authz import roles_required

@@ -9,20 +9,11 @@ from flask_login import current_user
 
 from competency.extensions import db
 from competency.services import pilot_applications as apps
-from competency.services import (
-    pilot_calls,
-    pilot_designations,
-    pilot_notice,
-    pilot_selection,
-)
+from competency.services import pilot_calls, pilot_designations, pilot_notice, pilot_selection
 from competency.services.errors import NotFound, ServiceError
 from competency.services.pilot_calls import local_to_utc
 from competency.web.authz import roles_required
-from competency.web.pilot_forms import (
-    ActionForm,
-    NoticeForm,
-    ResolveForm,
-)
+from competency.web.pilot_forms import ActionForm, NoticeForm, ResolveForm
 from competency.web.pilot_office.common import OFFICERS, bp, call_or_404
 
 

@@ -8,15 +8,10 @@ from flask_login import current_user
 
 from competency.extensions import db
 from competency.models import PilotMilestone
-from competency.services import (
-    pilot_designations,
-)
+from competency.services import pilot_designations
 from competency.services.errors import NotFound, ServiceError
 from competency.web.authz import roles_required
-from competency.web.pilot_forms import (
-    MilestoneForm,
-    RevokeDesignationForm,
-)
+from competency.web.pilot_forms import MilestoneForm, RevokeDesignationForm
 from competency.web.pilot_office.common import OFFICERS, bp
 
 

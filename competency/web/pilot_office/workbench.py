@@ -9,21 +9,12 @@ from flask_login import current_user
 
 from competency.extensions import db
 from competency.services import pilot_applications as apps
-from competency.services import (
-    pilot_calls,
-    pilot_reviews,
-    pilot_screening,
-)
+from competency.services import pilot_calls, pilot_reviews, pilot_screening
 from competency.services.errors import ServiceError
 from competency.services.pilot_calls import local_to_utc
 from competency.web.authz import roles_required
 from competency.web.forms import choices
-from competency.web.pilot_forms import (
-    ActionForm,
-    AssignForm,
-    PanelNoteForm,
-    ScreeningForm,
-)
+from competency.web.pilot_forms import ActionForm, AssignForm, PanelNoteForm, ScreeningForm
 from competency.web.pilot_office.common import OFFICERS, application_or_404, bp
 
 

@@ -380,3 +380,14 @@ def test_every_status_is_labelled_staged_and_allowed_by_the_schema():
     check = next(c for c in Model.__table__.constraints if str(c.name).endswith("status_valid"))
     allowed = set(re.findall(r"'([a-z_]+)'", str(check.sqltext)))
     assert allowed == set(STATUS_LABELS) == set(STAGE)
+
+
+def test_the_ranking_opens_with_the_saved_selection_else_the_top_up_to_the_quota():
+    from types import SimpleNamespace
+
+    from competency.services.pilot_selection import Ranked, preselected
+
+    ranked = [Ranked(SimpleNamespace(id=i, status="reviewed"), i, 90.0 - i, True) for i in (1, 2, 3)]
+    assert preselected(ranked, 2) == {1, 2}
+    ranked[2].application.status = "selected"
+    assert preselected(ranked, 2) == {3}

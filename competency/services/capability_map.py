@@ -20,7 +20,7 @@ from competency.extensions import db
 from competency.models import Assessment, Attempt, Item, Plan, PlanTask, Response, User
 from competency.services import maps
 from competency.services.cohort_results import CohortResults
-from competency.services.plans import DEFAULT_STAGE, teacher_category
+from competency.services.plan_targets import DEFAULT_STAGE, teacher_category
 
 TEACHER = "teacher"
 STUDENT = "student"

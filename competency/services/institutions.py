@@ -1,4 +1,4 @@
-"""Institutions and cohorts."""
+"""Institutions, cohorts and the people an admin adds and looks up."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 
 from competency.extensions import db
 from competency.models import Cohort, CohortMembership, Institution, InstitutionType, Role, User
-from competency.services import audit, paging
+from competency.services import accounts, audit, paging
 from competency.services.errors import Forbidden, NotFound, ServiceError
 
 
@@ -96,6 +96,39 @@ def remove_member(cohort: Cohort, user_id: int, actor: User) -> None:
     db.session.delete(membership)
     audit.record("cohort.remove_member", "cohort", cohort.id, actor=actor, detail={"user_id": user_id})
     db.session.commit()
+
+
+# The profile fields each role keeps when an admin adds a person.
+PROFILE_FIELDS = {
+    Role.TEACHER.value: ("teacher_category", "career_stage", "department"),
+    Role.STUDENT.value: ("programme", "year"),
+}
+
+
+def add_person(
+    actor: User,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str,
+    institution_id: int | None,
+    profile: dict,
+) -> User:
+    """An admin adds a person: a platform admin to any institution (or none), an institution admin to
+    their own only. Of ``profile`` only the fields of the person's role are kept."""
+    if actor.role == Role.PLATFORM_ADMIN:
+        institution = db.session.get(Institution, institution_id) if institution_id else None
+    else:
+        institution = actor.institution
+    return accounts.create_user(
+        username,
+        password,
+        role,
+        display_name=display_name,
+        institution=institution,
+        actor=actor,
+        **{key: profile.get(key) for key in PROFILE_FIELDS.get(role, ())},
+    )
 
 
 def visible_users(actor: User, role: str | None = None) -> list[User]:

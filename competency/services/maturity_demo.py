@@ -21,6 +21,7 @@ from competency.services import (
     maturity_actions,
     maturity_evidence,
     maturity_experts,
+    maturity_respondents,
     maturity_rounds,
 )
 
@@ -66,7 +67,7 @@ def _proof_pdf(title: str) -> bytes:
 
 def _answers(rng: random.Random, rnd: MaturityRound, group: str, lean: float, shift: float) -> dict:
     answers = {}
-    for ind in maturity_rounds.questionnaire_items(rnd, group):
+    for ind in maturity_respondents.questionnaire_items(rnd, group):
         roll = rng.random()
         if roll < 0.04:
             answers[ind.code] = rules.NOT_APPLICABLE
@@ -87,7 +88,7 @@ def _respondents(rnd, invitations, rng, shift, share=1.0) -> int:
                     round_id=rnd.id,
                     invitation_id=invitations[group].id,
                     respondent_group=group,
-                    token_hash=maturity_rounds._digest(f"demo-{rnd.id}-{group}-{count}-{rng.random()}"),
+                    token_hash=maturity_respondents.token_digest(f"demo-{rnd.id}-{group}-{count}-{rng.random()}"),
                     answers=_answers(rng, rnd, group, lean, shift),
                     submitted=True,
                 )

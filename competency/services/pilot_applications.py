@@ -1,4 +1,5 @@
-"""Applications (申报表): drafts, submission, withdrawal, attachments, who may see them, and 初筛 screening.
+"""Applications (申报表): drafts, submission, withdrawal, who may see them, and the applicant's notifications
+(attachments: `pilot_attachments`; 初筛 screening: `pilot_screening`).
 
 The application window is enforced here, by the server's clock: an applicant may change an application
 only while it is a draft (or withdrawn) before the call's deadline, or while it is returned for
@@ -19,14 +20,13 @@ from sqlalchemy.exc import IntegrityError
 from competency.extensions import db
 from competency.models import (
     PilotApplication,
-    PilotAttachment,
     PilotCall,
     PilotReview,
     Role,
     User,
     utcnow,
 )
-from competency.services import audit, notify, pilot_files
+from competency.services import audit, notify
 from competency.services.errors import Conflict, NotFound, ServiceError
 from competency.services.pilot_form import (
     ATTACHMENT_KINDS,
@@ -67,14 +67,6 @@ STAGE = {
     "selected": 5,
     "objection_upheld": 5,
     "designated": 6,
-}
-SCREENING_CHECKLIST = {
-    "materials_complete": _l("Materials complete (form and stamped scan)"),
-    "eligible_type": _l("Eligible institution type (二(一))"),
-    "industry_match": _l("Focus industries within the call's key industries (二(二))"),
-    "base_conditions": _l("Base conditions meet the call (二(三))"),
-    "project_experience": _l("Industry–education project experience (二(四))"),
-    "guarantees": _l("Management and operating guarantees in place (二(五))"),
 }
 OFFICERS = (Role.PROGRAMME_OFFICER.value, Role.PLATFORM_ADMIN.value)
 
@@ -126,6 +118,25 @@ def for_call(call: PilotCall) -> list[PilotApplication]:
     )
 
 
+def filtered_for_call(
+    call: PilotCall, status: str = "", kind: str = "", industry: str = ""
+) -> tuple[list[PilotApplication], dict[str, int]]:
+    """A call's applications of one status, institution type and industry (an empty filter takes all), and
+    the count of all its applications per status."""
+    everything = for_call(call)
+    shown = [
+        a
+        for a in everything
+        if (not status or a.status == status)
+        and (not kind or (a.form or {}).get("institution_type") == kind)
+        and (not industry or industry in ((a.form or {}).get("industries") or []))
+    ]
+    counts: dict[str, int] = {}
+    for a in everything:
+        counts[a.status] = counts.get(a.status, 0) + 1
+    return shown, counts
+
+
 # ----------------------------------------------------------------------------- the window
 
 
@@ -144,7 +155,7 @@ def can_withdraw(application: PilotApplication, now: datetime | None = None) -> 
     return application.status == "submitted" and now < application.call.closes_at
 
 
-def _require_editable(application: PilotApplication) -> None:
+def require_editable(application: PilotApplication) -> None:
     if not editable(application):
         raise Conflict(
             "read_only",
@@ -152,7 +163,7 @@ def _require_editable(application: PilotApplication) -> None:
         )
 
 
-def _snapshot(application: PilotApplication) -> dict:
+def snapshot(application: PilotApplication) -> dict:
     return {"status": application.status, "form": application.form, "fix_by": _iso(application.fix_by)}
 
 
@@ -256,7 +267,7 @@ def start(call: PilotCall, actor: User) -> PilotApplication:
         "pilot_application",
         application.id,
         actor,
-        {"before": None, "after": _snapshot(application)},
+        {"before": None, "after": snapshot(application)},
     )
     db.session.commit()
     return application
@@ -292,8 +303,8 @@ def clean_form(call: PilotCall, data: dict) -> dict:
 
 
 def save_draft(application: PilotApplication, data: dict, actor: User) -> PilotApplication:
-    _require_editable(application)
-    before = _snapshot(application)
+    require_editable(application)
+    before = snapshot(application)
     application.form = clean_form(application.call, data)
     application.updated_at = utcnow()
     audit.record(
@@ -301,7 +312,7 @@ def save_draft(application: PilotApplication, data: dict, actor: User) -> PilotA
         "pilot_application",
         application.id,
         actor,
-        {"before": before, "after": _snapshot(application)},
+        {"before": before, "after": snapshot(application)},
     )
     db.session.commit()
     return application
@@ -320,8 +331,8 @@ def missing(application: PilotApplication) -> list[str]:
 
 def submit(application: PilotApplication, actor: User, data: dict | None = None) -> PilotApplication:
     """Save what was sent (if anything) and submit; refused, with each missing field named, when incomplete."""
-    _require_editable(application)
-    before = _snapshot(application)
+    require_editable(application)
+    before = snapshot(application)
     form = clean_form(application.call, data) if data is not None else application.form
     trial = dict(form)
     gaps = [str(FIELD_BY_KEY[k].label) for k in missing_fields(trial, application.call.required_fields)]
@@ -343,7 +354,7 @@ def submit(application: PilotApplication, actor: User, data: dict | None = None)
         "pilot_application",
         application.id,
         actor,
-        {"before": before, "after": _snapshot(application)},
+        {"before": before, "after": snapshot(application)},
     )
     tell_applicant(application, _l("Application submitted"))
     db.session.commit()
@@ -356,7 +367,7 @@ def withdraw(application: PilotApplication, actor: User) -> PilotApplication:
             "cannot_withdraw",
             _("Only a submitted application can be withdrawn, and only before the deadline."),
         )
-    before = _snapshot(application)
+    before = snapshot(application)
     application.status = "withdrawn"
     application.updated_at = utcnow()
     audit.record(
@@ -364,148 +375,12 @@ def withdraw(application: PilotApplication, actor: User) -> PilotApplication:
         "pilot_application",
         application.id,
         actor,
-        {"before": before, "after": _snapshot(application)},
+        {"before": before, "after": snapshot(application)},
     )
     tell_applicant(
         application,
         _l("Application withdrawn"),
         _l("You may change it and submit it again until the deadline."),
     )
-    db.session.commit()
-    return application
-
-
-def add_attachment(
-    application: PilotApplication, kind: str, filename: str, data: bytes, actor: User
-) -> PilotAttachment:
-    _require_editable(application)
-    if kind not in ATTACHMENT_KINDS:
-        raise ServiceError("kind", _("Choose what kind of document this is."), "kind")
-    file_type = pilot_files.check(data, filename, kind)
-    name, digest = pilot_files.store(data)
-    attachment = PilotAttachment(
-        application_id=application.id,
-        kind=kind,
-        filename=(filename or "attachment").replace("/", "_").replace("\\", "_")[:200],
-        file_type=file_type,
-        size=len(data),
-        sha256=digest,
-        storage_name=name,
-        uploaded_by=actor.id,
-    )
-    db.session.add(attachment)
-    db.session.flush()
-    audit.record(
-        "pilot_attachment.add",
-        "pilot_application",
-        application.id,
-        actor,
-        {
-            "before": None,
-            "after": {"attachment": attachment.id, "kind": kind, "sha256": digest, "size": len(data)},
-        },
-    )
-    try:
-        db.session.commit()
-    except Exception:
-        pilot_files.remove(name)  # the row is gone, so is the file
-        raise
-    return attachment
-
-
-def remove_attachment(application: PilotApplication, attachment_id: int, actor: User) -> None:
-    _require_editable(application)
-    attachment = next((a for a in application.attachments if a.id == attachment_id), None)
-    if attachment is None:
-        raise NotFound("not_found", _("No such attachment."))
-    audit.record(
-        "pilot_attachment.remove",
-        "pilot_application",
-        application.id,
-        actor,
-        {"before": {"attachment": attachment.id, "sha256": attachment.sha256}, "after": None},
-    )
-    storage = attachment.storage_name
-    db.session.delete(attachment)
-    db.session.commit()
-    pilot_files.remove(storage)
-
-
-def attachment_for(application: PilotApplication, attachment_id: int) -> PilotAttachment:
-    attachment = next((a for a in application.attachments if a.id == attachment_id), None)
-    if attachment is None or not pilot_files.path_of(attachment.storage_name).is_file():
-        raise NotFound("not_found", _("No such attachment."))
-    return attachment
-
-
-# ----------------------------------------------------------------------------- 初筛 screening
-
-
-def screenable(application: PilotApplication, now: datetime | None = None) -> bool:
-    """Submitted, or returned for completion and not completed by the date set (then it may be rejected)."""
-    if application.status == "submitted":
-        return True
-    return (
-        application.status == "returned"
-        and application.fix_by is not None
-        and (now or utcnow()) >= application.fix_by
-    )
-
-
-def screen(
-    application: PilotApplication,
-    decision: str,
-    checklist: dict[str, bool],
-    reasons: str,
-    fix_by: datetime | None,
-    actor: User,
-) -> PilotApplication:
-    """pass | return (for completion, by `fix_by`) | reject; returning and rejecting need reasons."""
-    if not screenable(application):
-        raise Conflict("not_submitted", _("Only a submitted application can be screened."))
-    if decision not in ("pass", "return", "reject"):
-        raise ServiceError("decision", _("Choose pass, return for completion or reject."), "decision")
-    reasons = (reasons or "").strip()
-    ticks = {key: bool(checklist.get(key)) for key in SCREENING_CHECKLIST}
-    if decision == "pass" and not all(ticks.values()):
-        unticked = [str(SCREENING_CHECKLIST[k]) for k, v in ticks.items() if not v]
-        raise ServiceError(
-            "checklist",
-            _("To pass, every check must be met. Not ticked: %(items)s.", items="；".join(unticked)),
-            "checklist",
-        )
-    if decision in ("return", "reject") and not reasons:
-        raise ServiceError("reasons", _("Give the reasons, so the applicant knows what to do."), "reasons")
-    if decision == "return":
-        if fix_by is None:
-            raise ServiceError("fix_by", _("Set the date by which the applicant must complete it."), "fix_by")
-        if fix_by <= utcnow():
-            raise ServiceError("fix_by", _("The completion date must be in the future."), "fix_by")
-    before = _snapshot(application)
-    application.status = {"pass": "screened", "return": "returned", "reject": "rejected"}[decision]
-    application.fix_by = fix_by if decision == "return" else None
-    history = list((application.screening or {}).get("history", []))
-    entry = {
-        "decision": decision,
-        "checklist": ticks,
-        "reasons": reasons,
-        "by": actor.id,
-        "at": utcnow().isoformat(),
-    }
-    history.append(entry)
-    application.screening = {**entry, "history": history}
-    audit.record(
-        "pilot_application.screen",
-        "pilot_application",
-        application.id,
-        actor,
-        {"before": before, "after": {**_snapshot(application), "screening": entry}},
-    )
-    subject = {
-        "pass": _l("Application passed the initial screening"),
-        "return": _l("Application returned for completion"),
-        "reject": _l("Application rejected at the initial screening"),
-    }[decision]
-    tell_applicant(application, subject, reasons)
     db.session.commit()
     return application

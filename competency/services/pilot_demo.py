@@ -26,9 +26,10 @@ from competency.models import (
     utcnow,
 )
 from competency.services.pilot_calls import DEFAULT_PROCEDURE, DEFAULT_RUBRIC
+from competency.services.pilot_designations import new_designation
 from competency.services.pilot_form import ELIGIBLE_TYPES, FIELD_KEYS
 from competency.services.pilot_reviews import trimmed_mean
-from competency.services.pilot_selection import final_score, new_designation
+from competency.services.pilot_selection import final_score, rank_key
 
 CLOSED_TITLE = "2026 年度数字化人才培养试点单位遴选（第一批）"
 OPEN_TITLE = "2027 年度数字化人才培养试点单位遴选（第二批）"
@@ -310,15 +311,7 @@ def seed_pilots(log: Callable[[str], None]) -> None:
         if status == "withdrawn":
             app.submitted_at = None
     # Rank the reviewed applications by the call's weights; the top four were selected.
-    reviewed.sort(
-        key=lambda a: (
-            -final_score(a, closed),
-            -(a.expert_score or 0),
-            -(a.diagnosis_score or 0),
-            a.submitted_at,
-            a.id,
-        )
-    )
+    reviewed.sort(key=lambda a: rank_key(a, closed))
     for rank, app in enumerate(reviewed, start=1):
         app.rank, app.final_score = rank, final_score(app, closed)
     db.session.flush()

@@ -15,7 +15,7 @@ from competency.irt.scoring import eap_sparse
 from competency.models import Attempt, User
 from competency.services import assessments as assessment_service
 from competency.services import grading
-from competency.services.plans import profile_targets
+from competency.services.plan_targets import profile_targets
 
 
 def _cuts(assessment, code: str):

@@ -66,35 +66,32 @@ def users_page():
     """People of the admin's institution (all people for a platform admin), and a form to add one."""
     form = _user_form()
     if form.validate_on_submit():
-        institution = (
-            db.session.get(Institution, form.institution_id.data) if form.institution_id.data else None
-        )
-        if current_user.role != Role.PLATFORM_ADMIN:
-            institution = current_user.institution
-        profile = {}
-        if form.role.data == Role.TEACHER:
-            profile = {
-                "teacher_category": form.teacher_category.data or None,
-                "career_stage": form.career_stage.data or None,
-                "department": form.department.data or None,
-            }
-        elif form.role.data == Role.STUDENT:
-            profile = {"programme": form.programme.data or None, "year": form.year.data}
         try:
-            accounts.create_user(
+            institutions.add_person(
+                current_user,
                 form.username.data,
                 form.password.data,
                 form.role.data,
-                display_name=form.display_name.data,
-                institution=institution,
-                actor=current_user,
-                **profile,
+                form.display_name.data,
+                form.institution_id.data,
+                {
+                    "teacher_category": form.teacher_category.data or None,
+                    "career_stage": form.career_stage.data or None,
+                    "department": form.department.data or None,
+                    "programme": form.programme.data or None,
+                    "year": form.year.data,
+                },
             )
         except ServiceError as exc:
             getattr(form, exc.field or "username", form.username).errors.append(exc.message)
         else:
             flash(_("User created."), "success")
             return redirect(url_for("admin.users_page"))
+    return _users_list(form)
+
+
+def _users_list(form: UserForm):
+    """The page of people matching the search, with the form to add one (open after a refused POST)."""
     query = request.args.get("q", "")[:80]
     role = request.args.get("role", "")
     role = role if role in {r.value for r in Role} else ""
@@ -119,8 +116,8 @@ def users_page():
 @roles_required(*STAFF)
 def user_detail(user_id: int):
     """One person's profile, within the viewer's institution; admins set their extra time."""
-    person = db.session.get(User, user_id)
-    if person is None or not same_institution(current_user, person.institution_id):
+    person = db.get_or_404(User, user_id)
+    if not same_institution(current_user, person.institution_id):
         abort(404)
     form = ExtraTimeForm(data={"extra_time_percent": person.extra_time_percent})
     status = 200

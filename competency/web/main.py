@@ -78,7 +78,7 @@ def home():
         context["assessments"] = assessments.open_assessments(current_user)
         context["history"] = attempts.history(current_user)
     if role in (Role.TEACHER, Role.STUDENT, Role.TRAINER):
-        from competency.services.maturity_rounds import my_tickets
+        from competency.services.maturity_respondents import my_tickets
 
         context["maturity_tickets"] = my_tickets(current_user)
     elif role in (Role.INSTITUTION_ADMIN, Role.PROGRAMME_OFFICER, Role.EXPERT):

@@ -20,8 +20,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from competency.services.pilot_applications import SCREENING_CHECKLIST
 from competency.services.pilot_form import ATTACHMENT_KINDS, FIELD_BY_KEY, PROJECT_ROWS
+from competency.services.pilot_screening import SCREENING_CHECKLIST
 from competency.web.forms import choices
 
 LOCAL = "%Y-%m-%dT%H:%M"

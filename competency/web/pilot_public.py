@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 
 from competency.extensions import db
-from competency.services import pilot_calls, pilot_selection
+from competency.services import pilot_calls, pilot_designations, pilot_notice, pilot_selection
 from competency.services.errors import NotFound, ServiceError
 from competency.web.authz import public
 from competency.web.forms import choices
@@ -22,44 +22,41 @@ bp = Blueprint("pilot_public", __name__)
 def notice(call_id: int):
     """The public notice of one call: the selected units, the publicity period, how to object."""
     try:
-        call = pilot_calls.get(call_id)
+        call = pilot_notice.published(call_id)
     except NotFound:
         abort(404)
-    if call.notice_starts_at is None:
-        abort(404)
-    units = pilot_selection.selected(call)
     form = ObjectionForm()
-    form.application_id.choices = choices(
-        (a.id, (a.form or {}).get("unit_name") or a.institution.name) for a in units if a.status == "selected"
-    )
-    status = 200
-    if form.validate_on_submit():
-        try:
-            pilot_selection.object_to(
-                call,
-                form.application_id.data,
-                form.name.data,
-                form.contact.data,
-                form.text.data,
-                ip=request.remote_addr,
-            )
-        except ServiceError as exc:
-            db.session.rollback()
-            field = exc.field if exc.field in form._fields else "text"
-            form[field].errors = [*form[field].errors, exc.message]
-            status = exc.status
-        else:
-            flash(_("Your objection was recorded. The centre will check it and answer you."), "success")
-            return redirect(url_for("pilot_public.notice", call_id=call.id))
-    elif form.is_submitted():
-        status = 400
+    form.application_id.choices = choices(pilot_notice.objectable_units(call))
+    if not form.is_submitted():
+        return _notice_page(call, form)
+    if not form.validate():
+        return _notice_page(call, form, 400)
+    try:
+        pilot_notice.object_to(
+            call,
+            form.application_id.data,
+            form.name.data,
+            form.contact.data,
+            form.text.data,
+            ip=request.remote_addr,
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        field = exc.field if exc.field in form._fields else "text"
+        form[field].errors = [*form[field].errors, exc.message]
+        return _notice_page(call, form, exc.status)
+    flash(_("Your objection was recorded. The centre will check it and answer you."), "success")
+    return redirect(url_for("pilot_public.notice", call_id=call.id))
+
+
+def _notice_page(call, form: ObjectionForm, status: int = 200):
     return (
         render_template(
             "pilots/notice.html",
             call=call,
-            units=units,
+            units=pilot_selection.selected(call),
             form=form,
-            state=pilot_selection.notice_state(call),
+            state=pilot_notice.notice_state(call),
             local=pilot_calls.utc_to_local,
             type_labels=_type_labels(),
             industry_names=industry_names(),
@@ -74,11 +71,11 @@ def register():
     """Every designated pilot unit, with its status and a link to its record."""
     query = (request.args.get("code") or "").strip()
     if query:
-        return redirect(url_for("pilot_public.unit", code=pilot_selection.normalise_code(query)))
+        return redirect(url_for("pilot_public.unit", code=pilot_designations.normalise_code(query)))
     return render_template(
         "pilots/register.html",
-        designations=pilot_selection.designations(),
-        status=pilot_selection.designation_status,
+        designations=pilot_designations.designations(),
+        status=pilot_designations.designation_status,
         type_labels=_type_labels(),
         industry_names=industry_names(),
     )
@@ -89,13 +86,13 @@ def register():
 def unit(code: str):
     """The verifiable record of one designated unit."""
     try:
-        designation = pilot_selection.find_designation(code)
+        designation = pilot_designations.find_designation(code)
     except NotFound:
         return render_template("pilots/unit_unknown.html", code=code[:32]), 404
     return render_template(
         "pilots/unit.html",
         designation=designation,
-        status=pilot_selection.designation_status(designation),
+        status=pilot_designations.designation_status(designation),
         type_labels=_type_labels(),
         industry_names=industry_names(),
     )

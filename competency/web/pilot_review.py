@@ -38,22 +38,23 @@ def review(review_id: int):
     except NotFound:
         abort(404)
     form = ReviewForm()
-    errors: dict[str, str] = {}
-    status = 200
-    if form.validate_on_submit():
-        scores = {c["code"]: request.form.get(f"score_{c['code']}") for c in item.application.call.rubric}
-        comments = {c["code"]: request.form.get(f"comment_{c['code']}") for c in item.application.call.rubric}
-        try:
-            pilot_reviews.submit_review(item, scores, comments, current_user)
-        except ServiceError as exc:
-            db.session.rollback()
-            errors[exc.field or "form"] = exc.message
-            status = exc.status
-        else:
-            flash(_("Review submitted."), "success")
-            return redirect(url_for("pilot_review.review", review_id=item.id))
-    elif form.is_submitted():
-        status = 400
+    if not form.is_submitted():
+        return _review_page(item, form)
+    if not form.validate():
+        return _review_page(item, form, status=400)
+    rubric = item.application.call.rubric
+    scores = {c["code"]: request.form.get(f"score_{c['code']}") for c in rubric}
+    comments = {c["code"]: request.form.get(f"comment_{c['code']}") for c in rubric}
+    try:
+        pilot_reviews.submit_review(item, scores, comments, current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        return _review_page(item, form, {exc.field or "form": exc.message}, exc.status)
+    flash(_("Review submitted."), "success")
+    return redirect(url_for("pilot_review.review", review_id=item.id))
+
+
+def _review_page(item, form: ReviewForm, errors: dict[str, str] | None = None, status: int = 200):
     return (
         render_template(
             "pilots/review.html",
@@ -61,7 +62,7 @@ def review(review_id: int):
             application=item.application,
             peers=pilot_reviews.visible_peer_reviews(item),
             form=form,
-            errors=errors,
+            errors=errors or {},
             values=request.form if request.method == "POST" else {},
             sections=SECTIONS,
             fields=FIELDS,

@@ -13,10 +13,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from competency.models import Role
+from competency.extensions import db
+from competency.models import PilotDesignation, Role
 from competency.pdf.application import render_application
 from competency.services import pilot_applications as apps
-from competency.services import pilot_calls, pilot_files, pilot_selection
+from competency.services import pilot_attachments, pilot_calls, pilot_designations, pilot_files
 from competency.services.errors import NotFound, ServiceError
 from competency.services.pilot_form import FIELDS, SECTIONS, industries
 from competency.web.authz import roles_required
@@ -70,8 +71,8 @@ def index():
         "pilots/applicant_index.html",
         calls=pilot_calls.open_calls(),
         applications=apps.for_institution(current_user.institution_id),
-        designations=pilot_selection.designations_of(current_user.institution_id),
-        designation_status=pilot_selection.designation_status,
+        designations=pilot_designations.designations_of(current_user.institution_id),
+        designation_status=pilot_designations.designation_status,
         action_form=ActionForm(),
         status_labels=apps.STATUS_LABELS,
     )
@@ -129,29 +130,35 @@ def edit(application_id: int):
         return redirect(url_for("pilots.application", application_id=application.id))
     form = ApplicationForm()
     _fill(form, application)
-    status = 200
-    problem = None
-    if form.is_submitted():
-        if form.validate():
-            try:
-                if form.submit_application.data:
-                    apps.submit(application, current_user, form.values())
-                    flash(_("Application submitted."), "success")
-                    return redirect(url_for("pilots.application", application_id=application.id))
-                apps.save_draft(application, form.values(), current_user)
-                flash(_("Draft saved."), "success")
-                return redirect(url_for("pilots.edit", application_id=application.id))
-            except ServiceError as exc:
-                from competency.extensions import db
-
-                db.session.rollback()
-                status = exc.status
-                if exc.field and exc.field in form._fields:
-                    form[exc.field].errors = [*form[exc.field].errors, exc.message]
-                else:
-                    problem = exc.message
+    if not form.is_submitted():
+        return _edit_page(application, form)
+    if not form.validate():
+        return _edit_page(application, form, status=400)
+    submitting = bool(form.submit_application.data)
+    try:
+        if submitting:
+            apps.submit(application, current_user, form.values())
         else:
-            status = 400
+            apps.save_draft(application, form.values(), current_user)
+    except ServiceError as exc:
+        db.session.rollback()
+        return _edit_page(application, form, _show_on_field(form, exc), exc.status)
+    if submitting:
+        flash(_("Application submitted."), "success")
+        return redirect(url_for("pilots.application", application_id=application.id))
+    flash(_("Draft saved."), "success")
+    return redirect(url_for("pilots.edit", application_id=application.id))
+
+
+def _show_on_field(form: ApplicationForm, exc: ServiceError) -> str | None:
+    """Put a refusal on the field it names; one naming no field of the form is returned to show above it."""
+    if exc.field and exc.field in form._fields:
+        form[exc.field].errors = [*form[exc.field].errors, exc.message]
+        return None
+    return exc.message
+
+
+def _edit_page(application, form: ApplicationForm, problem: str | None = None, status: int = 200):
     return (
         render_template(
             "pilots/edit.html",
@@ -183,10 +190,10 @@ def upload(application_id: int):
         return redirect(url_for("pilots.edit", application_id=application.id)), 303
     data = upload_file.read(pilot_files.max_bytes() + 1)
     try:
-        apps.add_attachment(application, form.kind.data, upload_file.filename, data, current_user)
+        pilot_attachments.add_attachment(
+            application, form.kind.data, upload_file.filename, data, current_user
+        )
     except ServiceError as exc:
-        from competency.extensions import db
-
         db.session.rollback()
         flash(_("File: %(message)s", message=exc.message), "error")
     else:
@@ -202,7 +209,7 @@ def delete_attachment(application_id: int, attachment_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        apps.remove_attachment(application, attachment_id, current_user)
+        pilot_attachments.remove_attachment(application, attachment_id, current_user)
     except NotFound:
         abort(404)
     except ServiceError as exc:
@@ -246,7 +253,7 @@ def application(application_id: int):
         industry_names=industry_names(),
         editable=apps.editable(application),
         can_withdraw=apps.can_withdraw(application),
-        designation=pilot_selection.designation_of(application),
+        designation=pilot_designations.designation_of(application),
         action_form=ActionForm(),
         local=pilot_calls.utc_to_local,
         status_labels=apps.STATUS_LABELS,
@@ -259,7 +266,7 @@ def attachment(application_id: int, attachment_id: int):
     """Download an attachment: only people who may see the application."""
     application = _visible(application_id)
     try:
-        item = apps.attachment_for(application, attachment_id)
+        item = pilot_attachments.attachment_for(application, attachment_id)
     except NotFound:
         abort(404)
     mimetype = (
@@ -301,17 +308,14 @@ def designation(designation_id: int):
     """A designated unit's two-year pilot: milestones, reviews, re-diagnoses."""
     from competency.web.pilot_forms import MilestoneForm, RevokeDesignationForm
 
-    try:
-        item = pilot_selection.get_designation(designation_id)
-    except NotFound:
-        abort(404)
+    item = db.get_or_404(PilotDesignation, designation_id)
     officer = apps.is_officer(current_user)
     if not officer and current_user.institution_id != item.institution_id:
         abort(404)
     return render_template(
         "pilots/designation.html",
         designation=item,
-        status=pilot_selection.designation_status(item),
+        status=pilot_designations.designation_status(item),
         officer=officer,
         milestone_form=MilestoneForm(),
         revoke_form=RevokeDesignationForm(),

@@ -119,6 +119,10 @@ def index():
         page,
         PAGE_SIZE,
     )
+    return _library_page(rows, total, page, args, show, ImportForm(prefix="import"))
+
+
+def _library_page(rows, total: int, page: int, args, show: str, import_form: ImportForm, import_errors=()):
     return render_template(
         "resources/index.html",
         rows=rows,
@@ -130,10 +134,10 @@ def index():
         shows=SHOW,
         kinds=KINDS,
         kind_labels=KIND_LABELS,
-        import_form=ImportForm(prefix="import"),
+        import_form=import_form,
         retire_form=RetireForm(),
         can_edit=lambda r: library.can_edit(current_user, r),
-        import_errors=[],
+        import_errors=list(import_errors),
     )
 
 
@@ -211,26 +215,9 @@ def import_resources():
         else:
             flash(_("%(n)s resources imported.", n=n), "success")
             return redirect(url_for("resources.index", show="own"))
+    # A refused file: the first page of the library again, with the problems listed by row and field.
     rows, total = library.search(current_user, page=1, page_size=PAGE_SIZE)
-    return (
-        render_template(
-            "resources/index.html",
-            rows=rows,
-            total=total,
-            page=1,
-            page_size=PAGE_SIZE,
-            args={},
-            show="active",
-            shows=SHOW,
-            kinds=KINDS,
-            kind_labels=KIND_LABELS,
-            import_form=form,
-            retire_form=RetireForm(),
-            can_edit=lambda r: library.can_edit(current_user, r),
-            import_errors=errors,
-        ),
-        400,
-    )
+    return _library_page(rows, total, 1, {}, "active", form, errors), 400
 
 
 @bp.route("/template.csv")

@@ -89,12 +89,12 @@ def pilot_params(people: dict) -> dict:
     """URL parameters of the pilot routes for the authorisation matrix, owned by the matrix institution's
     admin (the applicant) and reviewed by the matrix expert."""
     from competency.models import Message, PilotDesignation, PilotMilestone, PilotObjection, PilotReview
-    from competency.services import pilot_applications
+    from competency.services import pilot_applications, pilot_attachments
 
     applicant = people["institution_admin"]
     call = make_call()
     application = pilot_applications.start(call, applicant)
-    attachment = pilot_applications.add_attachment(
+    attachment = pilot_attachments.add_attachment(
         application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant
     )
     application.status = "in_review"

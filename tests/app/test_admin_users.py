@@ -32,3 +32,26 @@ def test_search_filter_and_paging(client, make_user, other_institution):
     assert 'data-total="10"' in students
     # A wildcard typed by the user is taken literally.
     assert 'data-total="0"' in client.get("/admin/users?q=%25").get_data(as_text=True)
+
+
+def test_an_institution_admin_adds_people_to_their_own_institution_only(app, make_user, other_institution):
+    from competency.services import institutions
+
+    admin = make_user("institution_admin", "ia")
+    teacher = institutions.add_person(
+        admin,
+        "newteacher",
+        "a-long-passphrase-42",
+        "teacher",
+        "新教师",
+        other_institution.id,  # asked for, but an institution admin adds to their own
+        {"teacher_category": "public_course", "department": "信息系", "programme": "软件技术", "year": 2},
+    )
+    assert teacher.institution_id == admin.institution_id
+    assert teacher.department == "信息系" and teacher.teacher_category == "public_course"
+    assert teacher.programme is None and teacher.year is None  # a student's fields are not kept
+    platform = make_user("platform_admin", "pa")
+    student = institutions.add_person(
+        platform, "newstudent", "a-long-passphrase-42", "student", "新学生", other_institution.id, {"year": 2}
+    )
+    assert student.institution_id == other_institution.id and student.year == 2

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from competency.extensions import db
 from competency.models import MaturityRound, utcnow
-from competency.services import pilot_applications, pilot_reviews
+from competency.services import pilot_applications, pilot_attachments, pilot_reviews
 from tests.app.pilot_factory import PDF_BYTES, make_call
 from tests.app.test_maturity import _frozen
 
@@ -18,7 +18,7 @@ def test_diagnosis_step_opens_and_reads_a_real_maturity_round(app, make_user):
     officer = make_user("programme_officer", "link_officer", inst=None)
     call = make_call()
     application = pilot_applications.start(call, applicant)
-    pilot_applications.add_attachment(application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant)
+    pilot_attachments.add_attachment(application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant)
     application.status = "screened"
     db.session.commit()
     with app.test_request_context():

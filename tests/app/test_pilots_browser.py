@@ -91,14 +91,14 @@ def test_officer_expert_and_public_pages_pass_axe(live_server, browser_page, mak
     from axe_playwright_python.sync_playwright import Axe
 
     from competency.models import PilotReview, utcnow
-    from competency.services import pilot_applications
+    from competency.services import pilot_applications, pilot_attachments
 
     applicant = make_user("institution_admin", "applicant")
     make_user("programme_officer", "off", inst=None)
     expert = make_user("expert", "rev", inst=None)
     call = make_call(title="无障碍批次")
     application = pilot_applications.start(call, applicant)
-    pilot_applications.add_attachment(application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant)
+    pilot_attachments.add_attachment(application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant)
     application.status, application.diagnosis_score = "in_review", 70.0
     review = PilotReview(application_id=application.id, expert_id=expert.id)
     db.session.add(review)

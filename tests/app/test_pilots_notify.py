@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from competency.extensions import db
 from competency.models import Message, OutboxMail
-from competency.services import notify, pilot_applications
+from competency.services import notify, pilot_applications, pilot_attachments, pilot_screening
 from competency.services.errors import ServiceError
 from tests.app.conftest import csrf_from, login
 from tests.app.pilot_factory import PDF_BYTES, make_call
@@ -28,7 +28,7 @@ def submitted(app, make_user):
     applicant = make_user("institution_admin", "applicant")
     call = make_call()
     application = pilot_applications.start(call, applicant)
-    pilot_applications.add_attachment(application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant)
+    pilot_attachments.add_attachment(application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant)
     form = {
         "unit_name": "测试职业技术学院",
         "unit_address": "地址",
@@ -56,9 +56,9 @@ def test_rejection_reaches_the_applicant_in_the_message_centre_and_the_outbox(ap
     applicant, application = submitted
     officer = make_user("programme_officer", "off", inst=None)
     with pytest.raises(ServiceError) as refused:
-        pilot_applications.screen(application, "reject", {}, "", None, officer)
+        pilot_screening.screen(application, "reject", {}, "", None, officer)
     assert refused.value.field == "reasons"
-    pilot_applications.screen(application, "reject", {}, "申报领域不符", None, officer)
+    pilot_screening.screen(application, "reject", {}, "申报领域不符", None, officer)
     assert application.status == "rejected"
     assert not pilot_applications.editable(application)
     message = db.session.scalar(

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from competency.extensions import db
 from competency.models import PilotApplication, PilotAttachment, PilotCall, PilotReview, utcnow
-from competency.services import pilot_applications, pilot_files
+from competency.services import pilot_applications, pilot_attachments, pilot_files, pilot_screening
 from competency.services.pilot_reviews import trimmed_mean
 from tests.app.conftest import csrf_from, login
 from tests.app.pilot_factory import PDF_BYTES, complete_form, docx_bytes, make_call
@@ -44,7 +44,7 @@ def started(app, applicant):
     """A call open now and the applicant's draft with the stamped scan attached."""
     call = make_call()
     application = pilot_applications.start(call, applicant)
-    pilot_applications.add_attachment(application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant)
+    pilot_attachments.add_attachment(application, "stamped_scan", "scan.pdf", PDF_BYTES, applicant)
     return call, application
 
 
@@ -314,14 +314,14 @@ def test_returned_application_not_completed_in_time_may_be_rejected(app, started
     officer = make_user("programme_officer", "off", inst=None)
     _submit(app, application)
     db.session.refresh(application)
-    pilot_applications.screen(application, "return", {}, "补充材料", utcnow() + timedelta(days=1), officer)
-    assert not pilot_applications.screenable(application)
+    pilot_screening.screen(application, "return", {}, "补充材料", utcnow() + timedelta(days=1), officer)
+    assert not pilot_screening.screenable(application)
     with pytest.raises(pilot_applications.Conflict):
-        pilot_applications.screen(application, "reject", {}, "逾期", None, officer)
+        pilot_screening.screen(application, "reject", {}, "逾期", None, officer)
     application.fix_by = utcnow() - timedelta(seconds=1)  # the date passed without completion
     db.session.commit()
     assert not pilot_applications.editable(application)
-    pilot_applications.screen(application, "reject", {}, "逾期未补充", None, officer)
+    pilot_screening.screen(application, "reject", {}, "逾期未补充", None, officer)
     assert application.status == "rejected"
     assert [h["decision"] for h in application.screening["history"]] == ["return", "reject"]
 
@@ -380,3 +380,14 @@ def test_every_status_is_labelled_staged_and_allowed_by_the_schema():
     check = next(c for c in Model.__table__.constraints if str(c.name).endswith("status_valid"))
     allowed = set(re.findall(r"'([a-z_]+)'", str(check.sqltext)))
     assert allowed == set(STATUS_LABELS) == set(STAGE)
+
+
+def test_the_ranking_opens_with_the_saved_selection_else_the_top_up_to_the_quota():
+    from types import SimpleNamespace
+
+    from competency.services.pilot_selection import Ranked, preselected
+
+    ranked = [Ranked(SimpleNamespace(id=i, status="reviewed"), i, 90.0 - i, True) for i in (1, 2, 3)]
+    assert preselected(ranked, 2) == {1, 2}
+    ranked[2].application.status = "selected"
+    assert preselected(ranked, 2) == {3}

@@ -389,7 +389,7 @@ def test_one_application_through_every_state(app, people, monkeypatch):
 
 
 def test_upheld_objection_keeps_the_unit_from_designation(app, people):
-    from competency.services import pilot_selection
+    from competency.services import pilot_designations, pilot_notice
 
     call = make_call()
     application = PilotApplication(
@@ -403,9 +403,9 @@ def test_upheld_objection_keeps_the_unit_from_designation(app, people):
     call.notice_starts_at = utcnow() - timedelta(days=1)
     call.notice_ends_at = utcnow() + timedelta(days=1)
     db.session.commit()
-    objection = pilot_selection.object_to(call, application.id, "赵", "zhao@example.com", "材料不实")
-    pilot_selection.resolve_objection(objection.id, "upheld", "核实不实", people["officer"])
+    objection = pilot_notice.object_to(call, application.id, "赵", "zhao@example.com", "材料不实")
+    pilot_notice.resolve_objection(objection.id, "upheld", "核实不实", people["officer"])
     call.notice_ends_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert pilot_selection.designate(call, people["officer"]) == []
+    assert pilot_designations.designate(call, people["officer"]) == []
     assert application.status == "objection_upheld"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from competency.services import pilot_selection
+from competency.services import pilot_designations
 from competency.web.api import bp
 from competency.web.authz import public
 
@@ -13,11 +13,11 @@ from competency.web.authz import public
 @public
 def pilots():
     """{pilots: [{code, institution, institution_type, industries, designated_at, ends_at, status}]}"""
-    return jsonify(pilots=[pilot_selection.public_record(d) for d in pilot_selection.designations()])
+    return jsonify(pilots=[pilot_designations.public_record(d) for d in pilot_designations.designations()])
 
 
 @bp.route("/pilots/<code>")
 @public
 def pilot(code: str):
     """One designation, status "active" | "ended" | "revoked"; 404 for an unknown code."""
-    return jsonify(pilot_selection.public_record(pilot_selection.find_designation(code)))
+    return jsonify(pilot_designations.public_record(pilot_designations.find_designation(code)))

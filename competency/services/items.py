@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 
 from competency import graph
@@ -168,7 +169,7 @@ def edit_item(row: Item, edit: Mapping, actor: User) -> None:
         raise BankImportError(
             [
                 ImportProblem(
-                    source, f"item {row.code}", "irt", "no IRT parameters yet; import them with the item"
+                    source, f"item {row.code}", "irt", _("no IRT parameters yet; import them with the item")
                 )
             ]
         )

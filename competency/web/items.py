@@ -205,7 +205,7 @@ def readable_key(item) -> str:
 
 
 def _node_choices() -> list[tuple[str, str]]:
-    """Dimensions and sub-dimensions of both maps, for the node filter (a prefix of item nodes)."""
+    """Dimensions and sub-dimensions of both maps, for the node filter (a node and the nodes below it)."""
     from competency.services import maps
 
     out = []

@@ -100,7 +100,7 @@ def design_table(assessment: Assessment, n: int, rho: float, seed: int) -> None:
     engine's own simulator on the published pool (no web layer)."""
     from competency.irt.cat import EngineConfig
     from competency.irt.cat.simulation import run_sessions
-    from competency.services.assessments import engine_bank
+    from competency.services.pools import engine_bank
 
     scale = graph.level_scale(assessment.scale)
     rule = {**grading.DEFAULT_RULE, **(assessment.grade_rule or {})}

@@ -145,7 +145,7 @@ def answer_models(name: str, assessment_ids: dict[str, int]) -> dict[int, dict]:
     from competency import create_app
     from competency.extensions import db
     from competency.models import Assessment
-    from competency.services.assessments import pool_items
+    from competency.services.pools import pool_items
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": tcp_url(name), "ENV": "development"})
     models = {}

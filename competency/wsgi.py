@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from competency.app import create_app, freeze_long_lived
 from competency.extensions import db
-from competency.services.assessments import warm_published
+from competency.services.pools import warm_published
 
 log = logging.getLogger(__name__)
 

@@ -98,7 +98,7 @@ def assign(
         created_by_id=actor.id,
     )
     db.session.add(row)
-    # Members may start it through the assignment (assessments.is_open_to); the assessment's own
+    # Members may start it through the assignment (audience.is_open_to); the assessment's own
     # audience is its managers' to set and is never touched here, so no one else loses access.
     db.session.flush()
     audit.record(

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from competency import graph
 from competency.extensions import db
 from competency.models import Assessment
-from competency.services import assessments as assessment_service
+from competency.services.publishing import publish
 
 TEACHER_CUTS = [-1.5, -0.75, 0.0, 0.75, 1.5]
 JOB_CUTS = [-1.0, 0.0, 1.0]
@@ -186,5 +186,5 @@ def seed_demo_assessments(log: Callable[[str], None]) -> None:
         assessment = Assessment(**spec)
         db.session.add(assessment)
         db.session.flush()
-        report = assessment_service.publish(assessment, n_simulees=100, commit=False)
+        report = publish(assessment, n_simulees=100, commit=False)
         log(f"assessment {spec['code']} published (simulated mean length {report['mean_length']:.1f})")

@@ -13,8 +13,8 @@ from competency.irt import classification
 from competency.irt.cat import CatState
 from competency.irt.scoring import eap_sparse
 from competency.models import Attempt, User
-from competency.services import assessments as assessment_service
-from competency.services import grading
+from competency.services import grading, pools
+from competency.services.assessment_definitions import dimension_for, map_for
 from competency.services.plan_targets import profile_targets
 
 
@@ -34,8 +34,8 @@ def _indicator_estimates(
     if not scored:
         return {}
     # Responses are scored with the pool's frozen parameter versions, which the pool cache holds.
-    pool = assessment_service.pool_items(attempt.assessment)
-    scoring = assessment_service.scoring_items(attempt.assessment)
+    pool = pools.pool_items(attempt.assessment)
+    scoring = pools.scoring_items(attempt.assessment)
     by_dim: dict[str | None, list[tuple[str, int]]] = defaultdict(list)
     for code, score in scored:
         by_dim[pool[code].dimension].append((code, score))
@@ -95,12 +95,12 @@ def grade_attempt(attempt: Attempt) -> dict:
     """
     assessment = attempt.assessment
     scale = graph.level_scale(assessment.scale)
-    tree = assessment_service.map_for(assessment)
-    engine = assessment_service.engine_for(assessment, attempt.engine)
+    tree = map_for(assessment)
+    engine = pools.engine_for(assessment, attempt.engine)
     state = CatState.from_dict(attempt.state)
     summary = engine.summary(state)
     multi = len(assessment.dimensions) > 1
-    pool = assessment_service.pool_items(assessment)
+    pool = pools.pool_items(assessment)
     rule = {**grading.DEFAULT_RULE, **(assessment.grade_rule or {})}
     # The state holds every answered item with its score, stored in the same transaction as each
     # response row, so grading needs no second read of the responses. Pilot items are not scored.
@@ -175,7 +175,7 @@ def grade_attempt(attempt: Attempt) -> dict:
     for code in indicator_codes:
         est = estimates.get(code)
         enough = est is not None and est["items"] >= grading.MIN_INDICATOR_ITEMS
-        dim = est["dimension"] if est else assessment_service.dimension_for(assessment, code, tree)
+        dim = est["dimension"] if est else dimension_for(assessment, code, tree)
         level = grading.level_of(scale, est["theta"], _cuts(assessment, dim or "*")) if enough else None
         target = targets.get(code) or (targets.get(dim) if dim else None)
         node = tree.nodes[code] if code in tree else {}

@@ -13,6 +13,9 @@ from competency.tests_bank.schema import POLYTOMOUS_MODELS, IrtParams, Item
 def engine_params(items: Sequence[Item]) -> dict[str, Any]:
     """Lists in the ``competency.irt`` params layout, one entry per item, in order.
 
+    The one place item parameters become engine arrays: the CAT bank (``Bank.from_arrays`` with ids and
+    metadata added) and grading's per-dimension ``item_set`` are both built from it (services/pools).
+
     ``a``; ``b`` (NaN for grm/gpcm); ``c`` (0 unless 3pl); ``thresholds`` rows NaN-padded to the
     widest item's K−1 (all NaN for 2pl/3pl); ``model`` names; ``item_id``. Pass through
     ``numpy.asarray`` for the engine. Items without parameters (drafts) are refused.

@@ -7,18 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from competency import graph
 from competency.extensions import db
 from competency.models import Assessment
 from competency.services import assessments as assessment_service
 from competency.services import attempts as attempt_service
 from competency.services import results_words
 from competency.services.errors import NotFound, ServiceError
-from competency.services.outcome_links import outcome_links
-from competency.web import charts
+from competency.web import result_page
 from competency.web.authz import roles_required
 from competency.web.i18n import select_locale
-from competency.web.labels import dimension_name, level_label
 
 bp = Blueprint("assess", __name__)
 TAKERS = ("teacher", "student")
@@ -26,25 +23,6 @@ TAKERS = ("teacher", "student")
 
 class CsrfOnlyForm(FlaskForm):
     """The answer fields depend on the item; this form only carries the CSRF token."""
-
-
-def _name(row: dict) -> str:
-    return dimension_name(row)  # a job-role dimension stored under its code reads as the role's name
-
-
-def _fallback_step(scale, ind: dict, nxt, lang_en: bool) -> str | None:
-    """A next step for an indicator without a descriptor of its own: never blank while unmet."""
-    if ind.get("met") is True:
-        return None
-    if not ind.get("level"):
-        return _("Not measured yet: answer questions on this indicator in your next attempt.")
-    if nxt is None:
-        return None
-    return _(
-        "Work towards %(level)s: %(what)s",
-        level=level_label(scale.name, nxt.code),
-        what=nxt.descriptor_en if lang_en else nxt.descriptor_zh,
-    )
 
 
 def _own_attempt(attempt_id: int):
@@ -194,98 +172,4 @@ def result(attempt_id: int):
         )
     if attempt.status != "graded" or not attempt.result:
         abort(404)
-    assessment = attempt.assessment
-    scale = graph.level_scale(assessment.scale)
-    lang_en = select_locale() == "en"
-    res = attempt.result
-    rows = []
-    for dim in res["dimensions"]:
-        level = scale[dim["level"]]
-        nxt = scale.next_level(dim["level"])
-        rows.append(
-            {
-                **dim,
-                "name": _name(dim),
-                "level_name": level.name_en if lang_en else level.name_zh,
-                "descriptor": level.descriptor_en if lang_en else level.descriptor_zh,
-                "next": (nxt.name_en if lang_en else nxt.name_zh) if nxt else None,
-                "next_descriptor": (nxt.descriptor_en if lang_en else nxt.descriptor_zh) if nxt else None,
-                "index": level.index + (0 if scale.lowest.code.endswith("0") else 1),
-                "words": results_words.level_words(dim["level"], dim.get("range")),
-                "class_name": (dim.get("class") or {}).get("name_en" if lang_en else "name_zh"),
-                "class_code": (dim.get("class") or {}).get("code"),
-            }
-        )
-    top = len(scale) - (1 if scale.lowest.code.endswith("0") else 0)
-    chart = charts.radar(
-        [r["name"] for r in rows],
-        [r["index"] for r in rows],
-        top,
-        _("Level per dimension"),
-        "; ".join(f"{r['name']}: {r['level_name']}" for r in rows),
-        tick_labels=[level_label(scale.name, lv.code) for lv in scale][len(scale) - top :],
-    )
-    tree = assessment_service.map_for(assessment)
-    indicators = []
-    for ind in res.get("indicators", []):
-        node = tree.nodes[ind["code"]] if ind["code"] in tree else {}
-        descriptors = node.get("descriptors") or {}
-        nxt = scale.next_level(ind["level"]) if ind.get("level") else None
-        hint = None
-        if nxt is not None and nxt.code in descriptors:
-            hint = descriptors[nxt.code]["en" if lang_en else "zh"]
-        hint = hint or _fallback_step(scale, ind, nxt, lang_en)
-        indicators.append(
-            {
-                **ind,
-                "name": _name(ind),
-                "level_name": (scale[ind["level"]].name_en if lang_en else scale[ind["level"]].name_zh)
-                if ind.get("level")
-                else None,
-                "target_name": (scale[ind["target"]].name_en if lang_en else scale[ind["target"]].name_zh)
-                if ind.get("target")
-                else None,
-                "next_hint": hint,
-            }
-        )
-    history = [
-        a for a in attempt_service.history(current_user, assessment) if a.status == "graded" and a.result
-    ]
-    growth = None
-    if len(history) > 1:
-        x_labels = [
-            a.finished_at.strftime("%m-%d") if a.finished_at else str(i + 1) for i, a in enumerate(history)
-        ]
-        series = [r["name"] for r in rows]
-        points = [
-            [
-                next((d["theta"] for d in a.result["dimensions"] if d["code"] == r["code"]), None)
-                for a in history
-            ]
-            for r in rows
-        ]
-        growth = charts.line(
-            series,
-            points,
-            x_labels,
-            -3,
-            3,
-            _("Growth over attempts (θ)"),
-            _("Estimated ability per dimension at each attempt; the table lists the same values."),
-        )
-    overall = scale[res["overall_level"]]
-    return render_template(
-        "assess/result.html",
-        attempt=attempt,
-        assessment=assessment,
-        rows=rows,
-        chart=chart,
-        indicators=indicators,
-        overall=overall,
-        overall_name=overall.name_en if lang_en else overall.name_zh,
-        overall_words=results_words.overall_words(res),
-        history=history,
-        growth=growth,
-        links=outcome_links(attempt),
-        locale=select_locale(),
-    )
+    return render_template("assess/result.html", **result_page.context(attempt, current_user))

@@ -11,15 +11,22 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from sqlalchemy import func, select
+from sqlalchemy import select
 from wtforms import FloatField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from competency.extensions import db
 from competency.graph import code_key as graph_key
-from competency.models import Item, ItemParams
-from competency.services import audit
-from competency.services.items import current_params, exposure_counts, import_file, to_schema, upsert
+from competency.models import Item
+from competency.services.items import (
+    ItemFilters,
+    current_params,
+    edit_item,
+    exposure_counts,
+    import_file,
+    item_page,
+    to_schema,
+)
 from competency.tests_bank.bankio import export_bytes
 from competency.tests_bank.delivery import delivery_payload
 from competency.tests_bank.problems import BankImportError
@@ -71,39 +78,6 @@ class ItemEditForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-def _number(args, name: str) -> float | None:
-    try:
-        return float(args[name]) if args.get(name, "").strip() else None
-    except ValueError:
-        return None
-
-
-def _filtered(args):
-    """Items matching the filters; the difficulty range is a join on the current parameter version,
-    so it is applied in the database before paging (every page is full and the total is right)."""
-    stmt = select(Item)
-    lo, hi = _number(args, "bmin"), _number(args, "bmax")
-    if lo is not None or hi is not None:
-        stmt = stmt.join(
-            ItemParams, (ItemParams.item_id == Item.id) & (ItemParams.version == Item.current_version)
-        ).where(ItemParams.b.is_not(None))
-        if lo is not None:
-            stmt = stmt.where(ItemParams.b >= lo)
-        if hi is not None:
-            stmt = stmt.where(ItemParams.b <= hi)
-    if args.get("node"):
-        stmt = stmt.where(Item.node.startswith(args["node"]))
-    if args.get("type"):
-        stmt = stmt.where(Item.type == args["type"])
-    if args.get("status"):
-        stmt = stmt.where(Item.status == args["status"])
-    if args.get("bank"):
-        stmt = stmt.where(Item.bank == args["bank"])
-    if args.get("q"):
-        stmt = stmt.where(Item.code.contains(args["q"]))
-    return stmt
-
-
 CHECK_LABELS = {
     "key-longest": _l("the key is the longest option far more often than chance"),
     "key-position": _l("keys concentrate on some positions"),
@@ -119,54 +93,24 @@ def index():
     """Browse and filter the bank; import a file."""
     form = ImportForm()
     problems = None
-    status = 200
     if form.validate_on_submit():
         upload = form.file.data
         try:
             summary = import_file(upload.filename or "upload", actor=current_user, data=upload.read())
         except BankImportError as exc:
-            problems, status = exc.problems, 400
+            problems = exc.problems
         else:
-            flash(
-                _(
-                    "Imported %(bank)s: %(created)d new, %(updated)d updated, %(versions)d new parameter versions.",
-                    bank=summary["bank"],
-                    created=summary["created"],
-                    updated=summary["updated"],
-                    versions=summary["new_versions"],
-                ),
-                "success",
-            )
-            if summary["warnings"]:
-                flash(
-                    _(
-                        "Item-writing warnings (the import went ahead): %(list)s",
-                        list="; ".join(
-                            f"{w.item}: {CHECK_LABELS.get(w.check, w.check)}" for w in summary["warnings"]
-                        ),
-                    ),
-                    "error",
-                )
+            _flash_import(summary)
             return redirect(url_for("items.index"))
-    args = request.args
-    page = max(1, args.get("page", 1, type=int))
-    stmt = _filtered(args)
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = db.session.scalars(stmt.order_by(Item.code).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    difficulty = {row.id: current_params(row) for row in rows}
-    banks = db.session.scalars(select(Item.bank).distinct().order_by(Item.bank)).all()
-    exposure = exposure_counts([r.code for r in rows])
+    page = max(1, request.args.get("page", 1, type=int))
+    found = item_page(ItemFilters.from_args(request.args), page, PAGE_SIZE)
     return (
         render_template(
             "items/index.html",
-            rows=rows,
-            params=difficulty,
-            total=total,
+            found=found,
             page=page,
             page_size=PAGE_SIZE,
-            args=args,
-            banks=banks,
-            exposure=exposure,
+            args=request.args,
             form=form,
             problems=problems,
             statuses=STATUSES,
@@ -175,53 +119,48 @@ def index():
             nodes=_node_choices(),
             export_types=EXPORT_TYPES,
         ),
-        status,
+        400 if problems else 200,
     )
+
+
+def _flash_import(summary: dict) -> None:
+    flash(
+        _(
+            "Imported %(bank)s: %(created)d new, %(updated)d updated, %(versions)d new parameter versions.",
+            bank=summary["bank"],
+            created=summary["created"],
+            updated=summary["updated"],
+            versions=summary["new_versions"],
+        ),
+        "success",
+    )
+    if summary["warnings"]:
+        flash(
+            _(
+                "Item-writing warnings (the import went ahead): %(list)s",
+                list="; ".join(
+                    f"{w.item}: {CHECK_LABELS.get(w.check, w.check)}" for w in summary["warnings"]
+                ),
+            ),
+            "error",
+        )
 
 
 @bp.route("/<code>", methods=["GET", "POST"])
 @roles_required("platform_admin")
 def detail(code: str):
     """Preview an item as a test taker sees it, its key and parameter history; edit it."""
-    row = db.session.scalar(select(Item).where(Item.code == code))
-    if row is None:
-        abort(404)
-    params = current_params(row)
-    form = ItemEditForm(
-        data={
-            "stem": row.content.get("stem"),
-            "explanation": row.content.get("explanation"),
-            "status": row.status,
-            "a": params.a if params else None,
-            "b": params.b if params else None,
-            "c": params.c if params else None,
-        }
-        if request.method == "GET"
-        else None
-    )
+    row = db.first_or_404(select(Item).where(Item.code == code))
+    form = ItemEditForm(data=_form_data(row) if request.method == "GET" else None)
     status = 200
     if form.validate_on_submit():
-        data = to_schema(row).to_dict()
-        data.update(stem=form.stem.data, explanation=form.explanation.data or "", status=form.status.data)
-        irt = dict(data["irt"])
-        irt.update(
-            a=form.a.data, b=form.b.data, c=form.c.data if irt["model"] == "3pl" else None, source="expert"
-        )
-        data["irt"] = irt
-        from competency.services.items import known_codes
-        from competency.tests_bank.validation import validate_items
-
-        nodes, roles = known_codes()
         try:
-            items = validate_items([_raw(data)], nodes, roles, source=f"edit {code}")
+            edit_item(row, form.data, current_user)
         except BankImportError as exc:
             for problem in exc.problems:
                 getattr(form, problem.field.split(".")[-1], form.stem).errors.append(problem.message)
             status = 400
         else:
-            upsert(items, bank=row.bank, actor=current_user)
-            audit.record("item.edit", "item", row.code, actor=current_user)
-            db.session.commit()
             flash(_("Item saved."), "success")
             return redirect(url_for("items.detail", code=code))
     item = to_schema(row)
@@ -242,6 +181,18 @@ def detail(code: str):
     )
 
 
+def _form_data(row: Item) -> dict:
+    params = current_params(row)
+    return {
+        "stem": row.content.get("stem"),
+        "explanation": row.content.get("explanation"),
+        "status": row.status,
+        "a": params.a if params else None,
+        "b": params.b if params else None,
+        "c": params.c if params else None,
+    }
+
+
 def readable_key(item) -> str:
     """The key as a person reads it: "B", "A、C", "C → B → D → A", "true"/"false" words."""
     key = item.key
@@ -254,7 +205,7 @@ def readable_key(item) -> str:
 
 
 def _node_choices() -> list[tuple[str, str]]:
-    """Dimensions and sub-dimensions of both maps, for the node filter (a prefix of item nodes)."""
+    """Dimensions and sub-dimensions of both maps, for the node filter (a node and the nodes below it)."""
     from competency.services import maps
 
     out = []
@@ -265,19 +216,13 @@ def _node_choices() -> list[tuple[str, str]]:
     return out
 
 
-def _raw(data: dict):
-    from competency.tests_bank.problems import RawItem
-
-    return RawItem(location=f"item {data['id']}", data=data)
-
-
 @bp.route("/export/<fmt>")
 @roles_required("platform_admin")
 def export(fmt: str):
     """Download the filtered bank in a format."""
     if fmt not in EXPORT_TYPES:
         abort(404)
-    items = [to_schema(row) for row in db.session.scalars(_filtered(request.args).order_by(Item.code))]
+    items = [to_schema(row) for row in db.session.scalars(ItemFilters.from_args(request.args).statement())]
     mimetype, ext = EXPORT_TYPES[fmt]
     data = export_bytes(items, fmt, bank=request.args.get("bank") or "competency")
     return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=f"items.{ext}")

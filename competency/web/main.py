@@ -73,9 +73,9 @@ def home():
     elif role == Role.TRAINER:
         context["cohorts"] = institutions.visible_cohorts(current_user)
     elif role in (Role.TEACHER, Role.STUDENT):
-        from competency.services import assessments, attempts
+        from competency.services import attempts, audience
 
-        context["assessments"] = assessments.open_assessments(current_user)
+        context["assessments"] = audience.open_assessments(current_user)
         context["history"] = attempts.history(current_user)
     if role in (Role.TEACHER, Role.STUDENT, Role.TRAINER):
         from competency.services.maturity_respondents import my_tickets

@@ -10,9 +10,10 @@ from sqlalchemy import select
 
 from competency.extensions import db
 from competency.models import Assessment, Institution
-from competency.services import assessments as service
+from competency.services import assessment_definitions as definitions
 from competency.services import institutions
 from competency.services.errors import ServiceError
+from competency.services.publishing import publish as publish_assessment
 from competency.web import charts
 from competency.web.authz import STAFF, roles_required
 from competency.web.manage_forms import (
@@ -34,8 +35,15 @@ class ActionForm(FlaskForm):
 
 
 def _managed(assessment_id: int) -> Assessment:
-    assessment = db.session.get(Assessment, assessment_id)
-    if assessment is None or not service.can_manage(current_user, assessment):
+    assessment = db.get_or_404(Assessment, assessment_id)
+    if not definitions.can_manage(current_user, assessment):
+        abort(404)
+    return assessment
+
+
+def _visible(assessment_id: int) -> Assessment:
+    assessment = db.get_or_404(Assessment, assessment_id)
+    if not definitions.visible_to(current_user, assessment):
         abort(404)
     return assessment
 
@@ -44,9 +52,9 @@ def _managed(assessment_id: int) -> Assessment:
 @roles_required(*STAFF)
 def index():
     """Assessments the viewer may manage or see."""
-    rows = service.visible_to_manager(current_user)
+    rows = definitions.visible_to_manager(current_user)
     return render_template(
-        "manage/index.html", rows=rows, can_manage=lambda a: service.can_manage(current_user, a)
+        "manage/index.html", rows=rows, can_manage=lambda a: definitions.can_manage(current_user, a)
     )
 
 
@@ -69,7 +77,7 @@ def _edit(assessment: Assessment | None):
     status = 200
     if form.validate_on_submit():
         try:
-            saved = service.save_definition(
+            saved = definitions.save_definition(
                 assessment, form_to_values(form, current_user.timezone or "Asia/Shanghai"), current_user
             )
         except ServiceError as exc:
@@ -116,32 +124,31 @@ def edit(assessment_id: int):
 @roles_required(*STAFF)
 def detail(assessment_id: int):
     """The definition and, once published, its simulation report."""
-    assessment = db.session.get(Assessment, assessment_id)
-    if assessment is None or assessment not in service.visible_to_manager(current_user):
-        abort(404)
+    assessment = _visible(assessment_id)
     sim = assessment.simulation
-    chart = None
-    if sim and sim.get("conditional"):
-        rows = [r for r in sim["conditional"] if r.get("n")]
-        labels = [str(r.get("label", "")) for r in rows]
-        chart = charts.line(
-            [_("Mean standard error"), _("RMSE")],
-            [[r.get("se") for r in rows], [r.get("rmse") for r in rows]],
-            labels,
-            0,
-            1.2,
-            _("Precision by true θ in the simulation"),
-            _(
-                "Mean standard error and RMSE of the estimate in each θ band; the table lists the same values."
-            ),
-        )
     return render_template(
         "manage/detail.html",
         assessment=assessment,
         sim=sim,
-        chart=chart,
+        chart=_precision_chart(sim),
         form=ActionForm(),
-        can_manage=service.can_manage(current_user, assessment),
+        can_manage=definitions.can_manage(current_user, assessment),
+    )
+
+
+def _precision_chart(sim: dict | None) -> str | None:
+    """Mean SE and RMSE by true θ band in the publishing simulation, as a line chart."""
+    if not sim or not sim.get("conditional"):
+        return None
+    rows = [r for r in sim["conditional"] if r.get("n")]
+    return charts.line(
+        [_("Mean standard error"), _("RMSE")],
+        [[r.get("se") for r in rows], [r.get("rmse") for r in rows]],
+        [str(r.get("label", "")) for r in rows],
+        0,
+        1.2,
+        _("Precision by true θ in the simulation"),
+        _("Mean standard error and RMSE of the estimate in each θ band; the table lists the same values."),
     )
 
 
@@ -156,7 +163,7 @@ def publish(assessment_id: int):
         flash(_("Only a draft can be published."), "error")
     else:
         try:
-            service.publish(
+            publish_assessment(
                 assessment, actor=current_user, override_reason=request.form.get("override_reason", "")[:500]
             )
         except ServiceError as exc:
@@ -175,7 +182,7 @@ def archive(assessment_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        service.archive(assessment, current_user)
+        definitions.archive(assessment, current_user)
     except ServiceError as exc:
         flash(exc.message, "error")
     else:
@@ -187,14 +194,9 @@ def archive(assessment_id: int):
 @roles_required(*STAFF)
 def duplicate(assessment_id: int):
     """Copy into a new draft."""
-    assessment = db.session.get(Assessment, assessment_id)
-    if assessment is None or assessment not in service.visible_to_manager(current_user):
-        abort(404)
+    assessment = _visible(assessment_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    copy = service.duplicate(assessment, current_user)
-    if current_user.role != "platform_admin":
-        copy.institution_id = current_user.institution_id
-        db.session.commit()
+    copy = definitions.duplicate(assessment, current_user)
     flash(_("Copied into a new draft."), "success")
     return redirect(url_for("manage.edit", assessment_id=copy.id))

@@ -231,7 +231,7 @@ class AssessmentForm(FlaskForm):
     submit = SubmitField(_l("Save draft"))
 
     def scale_name(self) -> str:
-        from competency.services.assessments import KIND_SCALE
+        from competency.services.assessment_definitions import KIND_SCALE
 
         return KIND_SCALE.get(self.kind.data, "job")
 

@@ -196,7 +196,7 @@ def bank(app):
 
 def make_assessment(spec: dict, n_simulees: int = 20, **changes):
     from competency.models import Assessment
-    from competency.services.assessments import publish
+    from competency.services.publishing import publish
 
     spec = {**spec, **changes}
     assessment = Assessment(**spec)

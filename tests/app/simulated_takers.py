@@ -39,7 +39,7 @@ class Taker:
             row.code: row for row in db.session.scalars(select_items(assessment)).all()
         }
         tree = graph.teacher_map() if assessment.scale == "teacher" else graph.student_indicators()
-        from competency.services.assessments import dimension_for
+        from competency.services.assessment_definitions import dimension_for
 
         self.dimension = {
             code: (dimension_for(assessment, row.node, tree) if len(assessment.dimensions) > 1

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from competency.extensions import db
 from competency.models import Assessment, Cohort, CohortAssignment, CohortMembership, utcnow
-from competency.services import assessments as assessment_service
+from competency.services import audience
 from tests.app.conftest import api_token, csrf_from, login
 
 
@@ -74,7 +74,7 @@ def test_an_assignment_opens_a_cohort_restricted_assessment_to_the_cohort_only(
         ]
     )
     db.session.commit()
-    is_open = assessment_service.is_open_to
+    is_open = audience.is_open_to
     assert is_open(job_assessment, in_a) and not is_open(job_assessment, in_b)
     trainer = make_user("trainer", "coach")
     from competency.services import cohort_results

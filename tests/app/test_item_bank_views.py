@@ -57,3 +57,22 @@ def test_filters_and_item_page_show_names_counts_and_readable_keys(client, make_
     assert re.fullmatch(r"[A-F](, [A-F])+", key)
     # Times administered: the same count as in the list (0 here), never blank.
     assert re.search(r"<dd>0</dd>", detail)
+
+
+def test_node_and_code_filters_match_what_they_name(client, make_user, bank):
+    """A node filter means that node and the nodes below it; the code search is literal text.
+
+    Before, "S6.1" also listed S6.10–S6.12 (a bare prefix) and "%" or "_" in the search were LIKE
+    wildcards, so a search for "%" listed the whole bank.
+    """
+    make_user("platform_admin", "root")
+    login(client, "root")
+    own = db.session.scalar(select(func.count()).select_from(Item).where(Item.node == "S6.1"))
+    assert own and db.session.scalar(select(func.count()).select_from(Item).where(Item.node == "S6.10"))
+    page = client.get("/admin/items/?node=S6.1").get_data(as_text=True)
+    assert f"共 {own} 道题符合条件" in page
+    below = db.session.scalar(select(func.count()).select_from(Item).where(Item.node.like("T1.1.%")))
+    assert f"共 {below} 道题符合条件" in client.get("/admin/items/?node=T1.1").get_data(as_text=True)
+    for wildcard in ("%25", "_"):
+        page = client.get(f"/admin/items/?q={wildcard}").get_data(as_text=True)
+        assert "共 0 道题符合条件" in page and _rows(page) == 0

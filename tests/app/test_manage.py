@@ -142,3 +142,37 @@ def test_new_form_explains_every_psychometric_field_and_fills_defaults_per_kind(
     assert re.search(r'<option selected value="job_skill"|<option value="job_skill" selected', job)
     literacy = client.get("/manage/assessments/new?kind=student_literacy").get_data(as_text=True)
     assert re.search(r'id="se_target"[^>]*value="0.6"', literacy)
+
+
+def test_trainer_duplicate_lands_in_their_institution_in_one_commit(client, make_user, job_assessment):
+    """A trainer's copy of a platform-wide assessment is their institution's draft, written and audited in
+    one transaction (it used to be committed, then moved to the institution by a second commit)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from competency.models import AuditEvent
+
+    trainer = make_user("trainer", "zhou")
+    login(client, "zhou")
+    token = csrf_from(client, "/manage/assessments/")
+    commits = []
+
+    def count(session):
+        commits.append(session)
+
+    event.listen(Session, "after_commit", count)
+    try:
+        response = client.post(
+            f"/manage/assessments/{job_assessment.id}/duplicate", data={"csrf_token": token}
+        )
+    finally:
+        event.remove(Session, "after_commit", count)
+    assert response.status_code == 302
+    draft = db.session.scalar(select(Assessment).where(Assessment.code == f"{job_assessment.code}-v2"))
+    assert draft.status == "draft" and draft.institution_id == trainer.institution_id
+    assert job_assessment.institution_id is None and draft.created_by_id == trainer.id
+    audited = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "assessment.duplicate"))
+    assert audited.target_id == str(draft.id) and audited.detail == {"from": job_assessment.id}
+    assert len(commits) == 1
+    # The copy is the trainer's to edit.
+    assert client.get(f"/manage/assessments/{draft.id}/edit").status_code == 200

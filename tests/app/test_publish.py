@@ -6,9 +6,9 @@ import pytest
 
 from competency.extensions import db
 from competency.models import Assessment
-from competency.services.assessments import publish
 from competency.services.demo_assessments import _job, _teacher, definitions
 from competency.services.errors import ServiceError
+from competency.services.publishing import publish
 
 
 def _draft(spec):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from competency.extensions import db
 from competency.irt import score as irt_score
 from competency.models import Attempt, Response
-from competency.services import assessments as assessment_service
+from competency.services import pools
 from tests.app.conftest import answer_for, api_token
 
 
@@ -38,7 +38,7 @@ def _take(client, headers, assessment_id, right_first: bool) -> int:
 
 
 def _expected_indicators(attempt: Attempt) -> dict[str, tuple[float, float, int]]:
-    pool = assessment_service.pool_items(attempt.assessment)
+    pool = pools.pool_items(attempt.assessment)
     rows = db.session.scalars(
         select(Response).where(Response.attempt_id == attempt.id).order_by(Response.position)
     ).all()
@@ -95,7 +95,7 @@ def test_grading_agrees_with_the_stored_responses(client, make_user, teacher_ass
         assert measured[code]["se"] == pytest.approx(round(se, 4), abs=1e-4)
         assert measured[code]["items"] == items
 
-    pool = assessment_service.pool_items(attempt.assessment)
+    pool = pools.pool_items(attempt.assessment)
     per_dimension: dict[str, int] = {}
     for code in stored:
         if not pool[code].pilot:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import importlib
 import sys
 
-from competency.services import assessments as assessment_service
+from competency.services import caches
 
 
 def test_wsgi_entry_point_warms_published_assessments(monkeypatch, database_url, job_assessment):
-    key = assessment_service.published_key(job_assessment.id, job_assessment.published_at)
-    monkeypatch.setattr(assessment_service, "_POOLS", {})
-    monkeypatch.setattr(assessment_service, "_ENGINES", {})
+    key = caches.published_key(job_assessment.id, job_assessment.published_at)
+    caches.clear()
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("COMPETENCY_ENV", "development")
     monkeypatch.setenv("SECRET_KEY", "test-only-wsgi")
@@ -19,8 +18,8 @@ def test_wsgi_entry_point_warms_published_assessments(monkeypatch, database_url,
 
     module = importlib.import_module("competency.wsgi")
     try:
-        assert key in assessment_service._POOLS
-        engines = [k for k in assessment_service._ENGINES if k[:2] == key]
+        assert key in caches.POOLS
+        engines = [k for k, _engine in caches.ENGINES.items() if k[:2] == key]
         assert len(engines) == 2  # the definition's settings (start) and the recorded ones (answers)
         assert module.app.name == "competency.app"
     finally:

@@ -44,6 +44,29 @@ def test_engine_params_layout():
     assert p["thresholds"][4][:2] == [0.3, -0.3] and math.isnan(p["thresholds"][4][2])
 
 
+def test_engine_params_feed_the_cat_bank_and_the_scoring_item_set_alike():
+    """The one conversion serves both consumers: the CAT bank (from arrays) holds the same numbers as a
+    bank built item by item, and the scoring ItemSet the same as one built from the bare parameters."""
+    from competency.irt.cat import Bank
+    from competency.irt.items import item_set
+
+    items = items_from([raw_single(), raw_multiple(), raw_truefalse(), raw_ordered()])
+    p = engine_params(items)
+    by_item = Bank.from_items(
+        [
+            {
+                "id": it.id,
+                **{k: v for k, v in it.irt.to_dict().items() if k in ("model", "a", "b", "c", "thresholds")},
+            }
+            for it in items
+        ]
+    )
+    from_arrays = Bank.from_arrays({**p, "ids": p["item_id"]})
+    assert from_arrays.fingerprint == by_item.fingerprint
+    scored = item_set(p)
+    assert scored.a.tolist() == p["a"] and scored.n_categories.tolist() == [2, 2, 2, 4]
+
+
 def test_engine_params_refuse_drafts_without_parameters():
     (draft,) = items_from([raw_single(status="draft", irt=None)])
     with pytest.raises(ValueError, match="T-3.1.2-01"):

@@ -1,12 +1,15 @@
 """Item selection criteria: one interface, ``criterion(sessions, rows) -> (r, n) scores`` (higher = better).
 
-The engine masks ineligible items, applies randomesque and the Sympson–Hetter lottery; a selector
-only scores. Information comes from the bank's gridded tables, linearly interpolated at θ̂.
+A criterion only scores; selection.py masks ineligible items and picks (with the exposure steps of
+exposure.py). A criterion that also narrows the eligible items (a-stratified: the current stratum)
+offers that as ``soft_rule``. Information comes from the bank's gridded tables, linearly
+interpolated at θ̂.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -19,7 +22,10 @@ from .sessions import Sessions
 Arr = NDArray[np.float64]
 
 
-class Selector(Protocol):
+class Criterion(Protocol):
+    # None, or a soft eligibility rule (s, rows, rates) -> mask the criterion comes with
+    soft_rule: Callable[[Sessions, NDArray[np.intp], Arr | None], NDArray[np.bool_] | None] | None
+
     def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr: ...
 
 
@@ -58,6 +64,8 @@ class MaxInfo:
     with P the posterior precision and C = P⁻¹ the posterior covariance, so the best item maximises
     I_i(θ̂_d) · C_dd (no determinant needed).
     """
+
+    soft_rule = None
 
     def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
         crit = info_at_theta(s, rows)
@@ -122,6 +130,8 @@ class RankedMaxInfo:
 class PosteriorWeightedInfo:
     """∫ I_i(θ) p(θ | responses) dθ on the grid (one dimension)."""
 
+    soft_rule = None
+
     def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
         _, _, info = s.bank.tables
         return posterior_weights(s, rows) @ info
@@ -129,6 +139,8 @@ class PosteriorWeightedInfo:
 
 class PosteriorKL:
     """Posterior-weighted Kullback–Leibler: ∫ KL(P(·|θ̂) ‖ P(·|θ)) p(θ | responses) dθ."""
+
+    soft_rule = None
 
     def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
         prob, logp, _ = s.bank.tables
@@ -153,8 +165,10 @@ class AStratified:
         for k, chunk in enumerate(np.array_split(order, n_strata)):
             stratum[chunk] = k
         self.stratum, self.n_strata = stratum, n_strata
+        self.soft_rule = self.stage_mask
 
-    def stage_mask(self, s: Sessions, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+    def stage_mask(self, s: Sessions, rows: NDArray[np.intp], rates: Arr | None = None) -> NDArray[np.bool_]:
+        """Only the current stratum's items (a soft rule: the stage follows the scored count)."""
         stage = np.minimum(s.n_scored[rows] * self.n_strata // s.cfg.max_items, self.n_strata - 1)
         return self.stratum[None, :] == stage[:, None]
 
@@ -164,6 +178,8 @@ class AStratified:
 
 
 class RandomSelection:
+    soft_rule = None
+
     def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
         n = len(s.bank)
         return rng.uniforms(
@@ -173,7 +189,7 @@ class RandomSelection:
         )
 
 
-def make_selector(s: Sessions) -> Selector:
+def make_criterion(s: Sessions) -> Criterion:
     name = s.cfg.selector
     if name in ("mfi", "dopt"):
         return MaxInfo()

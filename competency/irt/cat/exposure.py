@@ -13,6 +13,7 @@ Sympson–Hetter derivation calls P(S_i).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,8 +28,8 @@ Items = NDArray[np.intp]
 class Randomesque:
     """The best item per row, or a uniform draw among the best ``k``; -1 where nothing is eligible.
 
-    One definition for any number of rows: a row of a 2-D array is partitioned and sorted exactly as
-    a 1-D array, so one row and many make the same choice (tests/cat/test_cat_single_row.py).
+    One definition (_randomesque) for one row and for many; tests/cat/test_cat_single_row.py checks
+    that they choose alike.
     """
 
     def __init__(self, k: int) -> None:
@@ -45,26 +46,51 @@ class Randomesque:
         return pick
 
     def pick(self, s: Sessions, rows: Items, crit: Arr) -> Items:
-        at = _ALL if len(rows) == 1 else np.arange(len(rows))
-        best = crit.argmax(axis=1)
-        ok = np.isfinite(crit[at, best])
-        k = self.k
-        if k > 1 and crit.shape[1] > 1:
-            k = min(k, crit.shape[1])
-            neg = -crit
-            top = neg.argpartition(k - 1, axis=1)[:, :k]
-            # best first, so the j-th draw means the j-th best on both selection paths
-            # (plain fancy indexing: take_along_axis costs more than the gather on these small arrays)
-            col = at[:, None]
-            top = top[col, neg[col, top].argsort(axis=1)]
-            finite = np.isfinite(crit[col, top])
-            count = finite.sum(axis=1)
-            u = rng.uniforms(s.seeds[rows], rng.STREAM_RANDOMESQUE, s.n_total[rows], s.n_skipped[rows])
-            j = np.minimum((u * count).astype(np.intp), np.maximum(count - 1, 0))
-            # the j-th finite entry among the top k
-            order = np.argsort(~finite, axis=1, kind="stable")
-            best = np.where(count > 0, top[at, order[at, j]], best)
-        return np.where(ok, best, -1)
+        if len(rows) == 1:  # one row: the same rule on the row's 1-D criterion (no 2-D gathers)
+            row = int(rows[0])
+            u = (
+                rng.uniform_one(
+                    int(s.seeds[row]), rng.STREAM_RANDOMESQUE, int(s.n_total[row]), int(s.n_skipped[row])
+                )
+                if self.k > 1
+                else 0.0
+            )
+            return np.array([_randomesque(crit[0], self.k, u)], np.intp)
+        u = (
+            rng.uniforms(s.seeds[rows], rng.STREAM_RANDOMESQUE, s.n_total[rows], s.n_skipped[rows])
+            if self.k > 1
+            else None
+        )
+        return _randomesque(crit, self.k, u)
+
+
+def _randomesque(crit: Arr, k: int, u: Any) -> Any:
+    """Per row of ``crit`` ((n,) or (r, n)): the index of the best finite entry, or of the j-th finite
+    one among the k best (j = ⌊u·count⌋), -1 where none is finite. One definition for one row and for
+    many: every step works along the last axis, and a row of a 2-D array is partitioned and sorted
+    exactly as a 1-D array."""
+    best = crit.argmax(axis=-1)
+    ok = np.isfinite(_along(crit, best))
+    if k > 1 and crit.shape[-1] > 1:
+        k = min(k, crit.shape[-1])
+        neg = -crit
+        top = neg.argpartition(k - 1, axis=-1)[..., :k]
+        top = _along(top, _along(neg, top).argsort(axis=-1))  # best first: the j-th draw is the j-th best
+        finite = np.isfinite(_along(crit, top))
+        count = finite.sum(axis=-1)
+        j = np.minimum((u * count).astype(np.intp), np.maximum(count - 1, 0))
+        order = np.argsort(~finite, axis=-1, kind="stable")  # the finite entries first
+        best = np.where(count > 0, _along(top, _along(order, j)), best)
+    return np.where(ok, best, -1)
+
+
+def _along(a: Any, idx: Any) -> Any:
+    """a's entries at idx along the last axis, row by row: idx (r,) or (r, m) for a (r, n); a plain
+    take for one row. (Fancy indexing: take_along_axis costs more than the gather on small arrays.)"""
+    if a.ndim == 1:
+        return a.take(idx)
+    rows = np.arange(a.shape[0])
+    return a[rows if idx.ndim == 1 else rows[:, None], idx]
 
 
 class SympsonHetter:
@@ -118,8 +144,3 @@ class MaxRate:
         if rates is None:
             return None
         return np.asarray(rates, dtype=float)[: self.n] < self.r_max  # (n,): broadcasts over the rows
-
-
-# the one row of a one-row batch, for fancy indexing; read-only: shared by every call
-_ALL = np.zeros(1, np.intp)
-_ALL.setflags(write=False)

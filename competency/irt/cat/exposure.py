@@ -12,8 +12,8 @@ Sympson–Hetter derivation calls P(S_i).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,8 +28,9 @@ Items = NDArray[np.intp]
 class Randomesque:
     """The best item per row, or a uniform draw among the best ``k``; -1 where nothing is eligible.
 
-    One definition (_randomesque) for one row and for many; tests/cat/test_cat_single_row.py checks
-    that they choose alike.
+    The k best come from one definition (_best_first) for one row and for many; one row then finds
+    the j-th finite entry with Python scalars. tests/cat/test_cat_single_row.py checks that they
+    choose alike.
     """
 
     def __init__(self, k: int) -> None:
@@ -46,51 +47,50 @@ class Randomesque:
         return pick
 
     def pick(self, s: Sessions, rows: Items, crit: Arr) -> Items:
-        if len(rows) == 1:  # one row: the same rule on the row's 1-D criterion (no 2-D gathers)
-            row = int(rows[0])
-            u = (
-                rng.uniform_one(
-                    int(s.seeds[row]), rng.STREAM_RANDOMESQUE, int(s.n_total[row]), int(s.n_skipped[row])
-                )
-                if self.k > 1
-                else 0.0
-            )
-            return np.array([_randomesque(crit[0], self.k, u)], np.intp)
-        u = (
-            rng.uniforms(s.seeds[rows], rng.STREAM_RANDOMESQUE, s.n_total[rows], s.n_skipped[rows])
-            if self.k > 1
-            else None
-        )
-        return _randomesque(crit, self.k, u)
+        if len(rows) == 1:
+            return np.array([self._pick_one(s, int(rows[0]), crit[0])], np.intp)
+        at = np.arange(len(rows))
+        best = crit.argmax(axis=1)
+        ok = np.isfinite(crit[at, best])
+        if self.k > 1 and crit.shape[1] > 1:
+            top = _best_first(crit, self.k)
+            finite = np.isfinite(crit[at[:, None], top])
+            count = finite.sum(axis=1)
+            u = rng.uniforms(s.seeds[rows], rng.STREAM_RANDOMESQUE, s.n_total[rows], s.n_skipped[rows])
+            j = np.minimum((u * count).astype(np.intp), np.maximum(count - 1, 0))
+            # the j-th finite entry among the top k
+            order = np.argsort(~finite, axis=1, kind="stable")
+            best = np.where(count > 0, top[at, order[at, j]], best)
+        return np.where(ok, best, -1)
+
+    def _pick_one(self, s: Sessions, row: int, crit: Arr) -> int:
+        """pick() for one row's (n,) criterion: the same sort (_best_first) and the same draw, the
+        j-th finite entry found with Python scalars (numpy's per-call cost dominates one row)."""
+        best = int(crit.argmax())
+        if not math.isfinite(crit[best]):
+            return -1
+        if self.k > 1 and crit.size > 1:
+            top = _best_first(crit, self.k).tolist()
+            finite = [i for i, v in zip(top, crit.take(top).tolist(), strict=True) if math.isfinite(v)]
+            if finite:
+                seed, pos, tries = int(s.seeds[row]), int(s.n_total[row]), int(s.n_skipped[row])
+                u = rng.uniform_one(seed, rng.STREAM_RANDOMESQUE, pos, tries)
+                best = finite[min(int(u * len(finite)), len(finite) - 1)]
+        return best
 
 
-def _randomesque(crit: Arr, k: int, u: Any) -> Any:
-    """Per row of ``crit`` ((n,) or (r, n)): the index of the best finite entry, or of the j-th finite
-    one among the k best (j = ⌊u·count⌋), -1 where none is finite. One definition for one row and for
-    many: every step works along the last axis, and a row of a 2-D array is partitioned and sorted
-    exactly as a 1-D array."""
-    best = crit.argmax(axis=-1)
-    ok = np.isfinite(_along(crit, best))
-    if k > 1 and crit.shape[-1] > 1:
-        k = min(k, crit.shape[-1])
-        neg = -crit
-        top = neg.argpartition(k - 1, axis=-1)[..., :k]
-        top = _along(top, _along(neg, top).argsort(axis=-1))  # best first: the j-th draw is the j-th best
-        finite = np.isfinite(_along(crit, top))
-        count = finite.sum(axis=-1)
-        j = np.minimum((u * count).astype(np.intp), np.maximum(count - 1, 0))
-        order = np.argsort(~finite, axis=-1, kind="stable")  # the finite entries first
-        best = np.where(count > 0, _along(top, _along(order, j)), best)
-    return np.where(ok, best, -1)
-
-
-def _along(a: Any, idx: Any) -> Any:
-    """a's entries at idx along the last axis, row by row: idx (r,) or (r, m) for a (r, n); a plain
-    take for one row. (Fancy indexing: take_along_axis costs more than the gather on small arrays.)"""
-    if a.ndim == 1:
-        return a.take(idx)
-    rows = np.arange(a.shape[0])
-    return a[rows if idx.ndim == 1 else rows[:, None], idx]
+def _best_first(crit: Arr, k: int) -> Items:
+    """Indices of the k best entries along the last axis, best first, so that the j-th draw means the
+    j-th best for one row and for many (a row of a 2-D array is partitioned and sorted exactly as a
+    1-D array)."""
+    k = min(k, crit.shape[-1])
+    neg = -crit
+    top = neg.argpartition(k - 1, axis=-1)[..., :k]
+    if crit.ndim == 1:
+        return top[neg.take(top).argsort()]
+    # plain fancy indexing: take_along_axis costs more than the gather on these small arrays
+    col = np.arange(crit.shape[0])[:, None]
+    return top[col, neg[col, top].argsort(axis=1)]
 
 
 class SympsonHetter:

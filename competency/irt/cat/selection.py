@@ -32,7 +32,7 @@ from . import rng
 from .content import ContentRules
 from .exposure import MaxRate, Randomesque, SympsonHetter
 from .selectors import Criterion, RankedMaxInfo, make_criterion
-from .sessions import Sessions
+from .sessions import Sessions, block
 
 Arr = NDArray[np.float64]
 Items = NDArray[np.intp]
@@ -61,7 +61,7 @@ class Eligibility:
         self.soft = soft
 
     def hard(self, s: Sessions, rows: Items) -> Mask:
-        at = _block(rows)
+        at = block(rows)
         elig = ~(s.admin[at] | s.blocked[at]) if s.any_blocked else ~s.admin[at]
         elig &= self.operational
         hard = self.content.hard_mask(s, rows)
@@ -83,7 +83,7 @@ class OpenDimensions:
         self.se_target = se_target[None, :]
 
     def __call__(self, s: Sessions, rows: Items, rates: Arr | None) -> Mask:
-        return (s.se_of(_block(rows)) > self.se_target)[:, s.item_dim]
+        return (s.se_of(block(rows)) > self.se_target).take(s.item_dim, axis=1)
 
 
 class Scored:
@@ -228,19 +228,13 @@ def make_selector(s: Sessions, content: ContentRules, se_target: Arr | None) -> 
     return selector
 
 
-def _block(rows: Items) -> Items | slice:
-    """Index of the rows' block of a (N, ...) array: a slice (a view) for one row."""
-    if len(rows) == 1:
-        r = int(rows[0])
-        return slice(r, r + 1)
-    return rows
-
-
 def _narrow(elig: Mask, mask: Mask | None) -> Mask:
     """Apply a soft rule row by row, unless it would leave a row with nothing."""
     if mask is None:
         return elig
     cand = elig & mask
+    if cand.shape[0] == 1:  # one row: the same test without the per-row reduction's cost
+        return cand if cand.any() else elig
     keep = cand.any(axis=1)
     if keep.all():
         return cand

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from . import rng
 from .estimators import posterior_weights
-from .sessions import Sessions
+from .sessions import Sessions, block
 
 Arr = NDArray[np.float64]
 
@@ -33,15 +33,12 @@ def info_at_theta(s: Sessions, rows: NDArray[np.intp]) -> Arr:
     """Fisher information of every item at the session's θ̂ on the item's dimension, (r, n)."""
     _, _, info = s.bank.tables
     if s.dims == 1:
-        j, w = s.bank.grid.locate(s.theta[rows, 0])
+        j, w = s.bank.grid.locate(s.theta[block(rows), 0])
         lo = info[j]
         return lo + w[:, None] * (info[j + 1] - lo)
-    if len(rows) == 1:  # the same interpolation on the row's 1-D arrays
-        j, w = s.bank.grid.locate(s.theta[rows[0]])  # (D,)
-        jj, ww = j[s.item_dim], w[s.item_dim]  # (n,)
-    else:
-        j, w = s.bank.grid.locate(s.theta[rows])  # (r, D)
-        jj, ww = j[:, s.item_dim], w[:, s.item_dim]  # (r, n)
+    j, w = s.bank.grid.locate(s.theta[block(rows)])  # (r, D)
+    # take along the axis: a mixed slice/array index costs several times more on one row
+    jj, ww = j.take(s.item_dim, axis=1), w.take(s.item_dim, axis=1)  # (r, n)
     # info[jj, i] and info[jj + 1, i] as flat takes from the item-major copy, where the two sit side
     # by side (cheaper than 2-D fancy indexing, and cache-friendly on big batches). In-place steps
     # (fresh arrays; + and * commute exactly) spare big batches three temporaries.
@@ -70,11 +67,8 @@ class MaxInfo:
     def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
         crit = info_at_theta(s, rows)
         if s.dims > 1:
-            if len(rows) == 1:
-                crit = crit * s.cov[rows[0]].diagonal()[s.item_dim]
-            else:
-                var = np.diagonal(s.cov[rows], axis1=1, axis2=2)  # (r, D)
-                crit *= var[:, s.item_dim]  # crit is fresh
+            var = s.cov[block(rows)].diagonal(0, 1, 2)  # (r, D)
+            crit *= var.take(s.item_dim, axis=1)  # crit is fresh
         return crit
 
 

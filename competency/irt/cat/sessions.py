@@ -169,7 +169,9 @@ class Sessions:
 
     def se_of(self, rows: NDArray[np.intp] | slice) -> NDArray[np.float64]:
         """Posterior SD of the given rows only (``se[rows]`` without computing every row)."""
-        return np.sqrt(np.maximum(np.diagonal(self.cov[rows], axis1=1, axis2=2), 0.0))
+        return np.sqrt(
+            np.maximum(self.cov[rows].diagonal(0, 1, 2), 0.0)
+        )  # (the method: np.diagonal dispatches slowly)
 
     def record(
         self, rows: NDArray[np.intp], items: NDArray[np.intp], resp: NDArray[np.intp]
@@ -308,6 +310,17 @@ class Sessions:
         self.dim_count[row], self.nonmin[row], self.nonmax[row] = dim_count, nonmin, nonmax
         self.area_count[row] = area_count
         return True
+
+
+def block(rows: NDArray[np.intp]) -> NDArray[np.intp] | slice:
+    """Index of the rows' block of an (N, ...) session array: for one row a slice, which reads a
+    view where a fancy index would copy (a one-row batch is a step-API request, where numpy's
+    per-call cost dominates); either way the result keeps its (r, ...) shape, so one definition
+    serves one row and many."""
+    if len(rows) == 1:
+        r = int(rows[0])
+        return slice(r, r + 1)
+    return rows
 
 
 def _areas(bank: Bank, cfg: EngineConfig) -> tuple[NDArray[np.intp], tuple[str, ...]]:

@@ -24,7 +24,7 @@ def test_ranked_mfi_picks_the_most_informative_eligible_item():
     for r in range(200):
         s.admin[r, rng.choice(400, 30, replace=False)] = True
     rows = np.arange(200)
-    fast = engine.selector.pick(s, rows)
+    fast = engine.selector.decide(s, rows)
     info = np.where(~s.admin, info_at_theta(s, rows), -np.inf)
     best = info.max(axis=1)
     got = info[rows, fast]

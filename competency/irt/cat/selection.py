@@ -107,23 +107,34 @@ class Scored:
         return self.eligibility.hard(s, rows)
 
 
-class RankedFirst:
+class Step:
+    """A step around an inner selector: ``decide`` answers the rows it can (-1 elsewhere), and the
+    inner selector answers the rest. The hard rules are the inner selector's."""
+
+    inner: Selector
+    base: Scored
+
+    def decide(self, s: Sessions, rows: Items) -> Items:
+        raise NotImplementedError
+
+    def select(self, s: Sessions, rows: Items, rates: Arr | None) -> Items:
+        items = self.decide(s, rows)
+        rest = np.flatnonzero(items < 0)
+        if rest.size:
+            items[rest] = self.inner.select(s, rows[rest], rates)
+        return items
+
+    def available(self, s: Sessions, rows: Items) -> Mask:
+        return self.inner.available(s, rows)
+
+
+class RankedFirst(Step):
     """Maximum information (+ randomesque) from the bank's ranking; rows it cannot decide go inside."""
 
     def __init__(self, ranked: RankedMaxInfo, k: int, inner: Scored) -> None:
         self.ranked, self.k, self.inner, self.base = ranked, k, inner, inner.base
 
-    def select(self, s: Sessions, rows: Items, rates: Arr | None) -> Items:
-        pick = self.pick(s, rows)
-        rest = np.flatnonzero(pick < 0)
-        if rest.size:
-            pick[rest] = self.inner.select(s, rows[rest], rates)
-        return pick
-
-    def available(self, s: Sessions, rows: Items) -> Mask:
-        return self.inner.available(s, rows)
-
-    def pick(self, s: Sessions, rows: Items) -> Items:
+    def decide(self, s: Sessions, rows: Items) -> Items:
         """Per row the best eligible ranked item (randomesque: a draw among the k best); -1 where the
         ranking holds fewer than k eligible items."""
         k = self.k
@@ -165,7 +176,7 @@ class RankedFirst:
         return out
 
 
-class PilotSlots:
+class PilotSlots(Step):
     """At a reserved delivery position, a pilot item drawn uniformly from those left; else inside."""
 
     def __init__(self, s: Sessions, positions: list[int], inner: Selector) -> None:
@@ -176,7 +187,7 @@ class PilotSlots:
         self.pilot = s.bank.pilot
         self.inner, self.base = inner, inner.base
 
-    def select(self, s: Sessions, rows: Items, rates: Arr | None) -> Items:
+    def decide(self, s: Sessions, rows: Items) -> Items:
         items = np.full(len(rows), -1, np.intp)
         slot = self.slot
         want = np.flatnonzero(slot[np.minimum(s.n_total[rows] + 1, slot.size - 1)])
@@ -189,13 +200,7 @@ class PilotSlots:
             idx = np.argmax(np.cumsum(pool, axis=1) > k[:, None], axis=1)
             has = count > 0
             items[want[has]] = idx[has]
-        rest = np.flatnonzero(items < 0)
-        if rest.size:
-            items[rest] = self.inner.select(s, rows[rest], rates)
         return items
-
-    def available(self, s: Sessions, rows: Items) -> Mask:
-        return self.inner.available(s, rows)
 
 
 def make_selector(s: Sessions, content: ContentRules, se_target: Arr | None) -> Selector:

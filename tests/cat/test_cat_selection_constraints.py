@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from competency.irt.cat import Bank, Engine, EngineConfig, derive_sympson_hetter, simulate
+from competency.irt.cat.selection import RankedFirst
 from competency.irt.cat.selectors import info_at_theta
 
 from .banks import make_2pl_bank
@@ -16,14 +17,14 @@ TRUTH = np.random.default_rng(7).normal(0, 1, 250)
 def test_ranked_mfi_picks_the_most_informative_eligible_item():
     bank = Bank.from_arrays(make_2pl_bank(400, seed=3))
     engine = Engine(bank, EngineConfig())
-    assert engine.ranked is not None
+    assert isinstance(engine.selector, RankedFirst)
     rng = np.random.default_rng(0)
     s = engine.new_sessions(np.arange(200, dtype=np.int64))
     s.theta[:, 0] = rng.uniform(-3, 3, 200)
     for r in range(200):
         s.admin[r, rng.choice(400, 30, replace=False)] = True
     rows = np.arange(200)
-    fast = engine._ranked_pick(s, rows)
+    fast = engine.selector.decide(s, rows)
     info = np.where(~s.admin, info_at_theta(s, rows), -np.inf)
     best = info.max(axis=1)
     got = info[rows, fast]

@@ -187,17 +187,18 @@ def test_stop_select_and_pick_match_the_batch(case):
         _impose(case, stepped[r], [0], [r])
     rates = engine._rates(case["rates"]) if engine.cfg.exposure == "max_rate" else None
     reasons = engine.stopper.reasons(two, BOTH, case["elapsed"])
-    elig = engine.eligible(two, BOTH, rates)
-    hard = engine.eligible(two, BOTH, rates, hard_only=True)
-    crit = engine.selector.criterion(two, BOTH)
+    scored = engine.selector.base  # the general selector: eligibility, criterion, picker
+    elig = scored.eligibility(two, BOTH, rates)
+    hard = engine.selector.available(two, BOTH)
+    crit = scored.criterion.criterion(two, BOTH)
     before = two.selected_count.copy()
     picks = engine.choose(two, BOTH, rates)
     counted = np.zeros_like(before)
     for r, one in enumerate(stepped):
         assert engine.stopper.reasons(one, ROW, case["elapsed"])[0] == reasons[r]
-        assert engine.eligible(one, ROW, rates)[0].tolist() == elig[r].tolist()
-        assert engine.eligible(one, ROW, rates, hard_only=True)[0].tolist() == hard[r].tolist()
-        assert engine.selector.criterion(one, ROW)[0].tobytes() == crit[r].tobytes()
+        assert scored.eligibility(one, ROW, rates)[0].tolist() == elig[r].tolist()
+        assert engine.selector.available(one, ROW)[0].tolist() == hard[r].tolist()
+        assert scored.criterion.criterion(one, ROW)[0].tobytes() == crit[r].tobytes()
         assert engine.choose(one, ROW, rates)[0] == picks[r]
         assert one.skipped[0] == two.skipped[r] and one.n_skipped[0] == two.n_skipped[r]
         assert one.blocked[0].tolist() == two.blocked[r].tolist()

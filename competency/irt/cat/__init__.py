@@ -50,11 +50,14 @@ plot_path="x.svg")`` returns the report; ``.to_text()`` prints it.
 Exposure: ``derive_sympson_hetter(bank, cfg, thetas, r_max)`` returns the K parameters to store in
 ``EngineConfig(exposure="sympson_hetter", sh_k=...)``.
 
-Layering (one small interface per decision): estimators.py (EAP/MAP/ML, vector EAP/MAP),
-selectors.py (MFI/D-optimal, PWI, KL, a-stratified, random), stopping.py, content.py
-(Kingsbury–Zara, min/max), exposure.py (Sympson–Hetter, max rate), engine.py composes them over
+Layering (one small interface per decision; imports run one way, tests/cat/test_cat_imports.py):
+estimators.py (EAP/MAP/ML, vector EAP/MAP), selectors.py (criteria: MFI/D-optimal, PWI, KL,
+a-stratified, random), exposure.py (randomesque, Sympson–Hetter lottery, max rate as selection
+steps), selection.py (the selector the engine asks: pilot slots, the ranked shortcut, eligibility,
+criterion, picker), stopping.py, content.py (Kingsbury–Zara, min/max); engine.py composes them over
 sessions.py (arrays of N sessions); simulation.py runs thousands in lock step with the same code
-(one-row batches take bit-identical scalar paths; linalg.py runs numpy's LAPACK gufuncs directly).
+and derives Sympson–Hetter parameters (one-row batches take bit-identical scalar paths; linalg.py
+runs numpy's LAPACK gufuncs directly).
 """
 
 from .bank import Bank, Grid, load_bank
@@ -69,8 +72,7 @@ from .errors import (
     StateMismatchError,
     UnknownItemError,
 )
-from .exposure import derive_sympson_hetter
-from .simulation import SimulationReport, run_simulation_report, simulate
+from .simulation import SimulationReport, derive_sympson_hetter, run_simulation_report, simulate
 from .state import CatState
 
 __all__ = [

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from itertools import product
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -100,11 +100,17 @@ def _taylor(
     grid = s.bank.grid
     m, t = grid.nearest(theta, inside)
     near = s.loglik.reshape(-1).take((base + m) + _NEIGHBOURS).astype(np.float64)
-    lo, mid, hi = near[0], near[1], near[2]
-    h = grid.step
-    d1 = (hi - lo) / (2 * h)
-    d2 = (hi - 2 * mid + lo) / (h * h)
+    mid = near[1]
+    d1, d2 = _derivatives(near[0], mid, near[2], grid.step)
     return t, mid, d1, d2
+
+
+def _derivatives(lo: Any, mid: Any, hi: Any, h: float) -> tuple[Any, Any]:
+    """Slope and curvature at the middle of three grid values h apart (central differences).
+
+    The one definition for numpy arrays (_taylor) and Python floats (_RowSlopes): the same IEEE
+    operations in the same order either way."""
+    return (hi - lo) / (2 * h), (hi - 2 * mid + lo) / (h * h)
 
 
 _max_reduce = np.maximum.reduce  # what np.max calls, without its Python-level dispatch
@@ -219,9 +225,7 @@ class _RowSlopes:
             m = 1 if m < 1 else top if m > top else m
             t = clipped - nodes[m]
             k = offset + m
-            lo, mid, hi = ll[k - 1], ll[k], ll[k + 1]
-            d1 = (hi - lo) / (2 * h)
-            d2 = (hi - 2 * mid + lo) / (h * h)
+            d1, d2 = _derivatives(ll[k - 1], ll[k], ll[k + 1], h)
             slope.append(d1 + t * d2)
             # Log-likelihoods of 3PL items can be locally convex; keep the Hessian negative definite.
             curv.append(d2 if d2 < -1e-6 else -1e-6)

@@ -1,73 +1,146 @@
-"""Exposure control: Sympson–Hetter lottery parameters and a maximum exposure rate.
+"""Exposure control as selection steps: randomesque picking, the Sympson–Hetter lottery around a
+pick, and a maximum exposure rate as a soft eligibility rule (see selection.py for how they compose).
 
-Sympson–Hetter: when the selector's best item i comes up, it is administered with probability
-K_i; otherwise it is set aside for this examinee and the next best comes up. ``derive_sympson_hetter``
-finds K by iterated simulation: the classic K_i ← min(1, r_max / P(S_i)) (P(S_i): share of simulated
-examinees for whom item i came up, before the lottery), tightened by K_i ← K_i·r_max/P(A_i) while the
-administration share P(A_i) still exceeds r_max, which converges in fewer rounds.
+Randomesque: a uniform draw among the k best eligible items (k = 1: the best item).
+Sympson–Hetter: when item i comes up it is administered with probability K_i; otherwise it is set
+aside for this examinee and the next pick comes up (simulation.derive_sympson_hetter finds K).
+Maximum rate: items whose current exposure rate reached r_max are left out while others remain.
+
+Every pick offered (before the lottery) is counted in ``Sessions.selected_count``: the share the
+Sympson–Hetter derivation calls P(S_i).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+import math
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:
-    from .bank import Bank
-    from .config import EngineConfig
+from . import rng
+from .sessions import Sessions
+
+Arr = NDArray[np.float64]
+Items = NDArray[np.intp]
 
 
-def sh_vector(bank: Bank, cfg: EngineConfig) -> NDArray[np.float64] | None:
-    if cfg.exposure != "sympson_hetter":
-        return None
-    k = np.ones(len(bank))
-    for item_id, v in cfg.sh_k.items():
-        idx = bank.index.get(item_id)
-        if idx is not None:
-            k[idx] = float(v)
-    return k
+class Randomesque:
+    """The best item per row, or a uniform draw among the best ``k``; -1 where nothing is eligible.
+
+    The k best come from one definition (_best_first) for one row and for many; one row then finds
+    the j-th finite entry with Python scalars. tests/cat/test_cat_single_row.py checks that they
+    choose alike.
+    """
+
+    def __init__(self, k: int) -> None:
+        self.k = int(k)
+
+    def __call__(self, s: Sessions, rows: Items, crit: Arr) -> Items:
+        """Pick for the rows from their masked criterion (-inf = ineligible) and count the picks."""
+        pick = self.pick(s, rows, crit)
+        if pick.size == 1:  # a step-API request: a scalar add instead of a bincount
+            if pick[0] >= 0:
+                s.selected_count[pick[0]] += 1
+        else:
+            s.selected_count += np.bincount(pick[pick >= 0], minlength=s.selected_count.size)
+        return pick
+
+    def pick(self, s: Sessions, rows: Items, crit: Arr) -> Items:
+        if len(rows) == 1:
+            return np.array([self._pick_one(s, int(rows[0]), crit[0])], np.intp)
+        at = np.arange(len(rows))
+        best = crit.argmax(axis=1)
+        ok = np.isfinite(crit[at, best])
+        if self.k > 1 and crit.shape[1] > 1:
+            top = _best_first(crit, self.k)
+            finite = np.isfinite(crit[at[:, None], top])
+            count = finite.sum(axis=1)
+            u = rng.uniforms(s.seeds[rows], rng.STREAM_RANDOMESQUE, s.n_total[rows], s.n_skipped[rows])
+            j = np.minimum((u * count).astype(np.intp), np.maximum(count - 1, 0))
+            # the j-th finite entry among the top k
+            order = np.argsort(~finite, axis=1, kind="stable")
+            best = np.where(count > 0, top[at, order[at, j]], best)
+        return np.where(ok, best, -1)
+
+    def _pick_one(self, s: Sessions, row: int, crit: Arr) -> int:
+        """pick() for one row's (n,) criterion: the same sort (_best_first) and the same draw, the
+        j-th finite entry found with Python scalars (numpy's per-call cost dominates one row)."""
+        best = int(crit.argmax())
+        if not math.isfinite(crit[best]):
+            return -1
+        if self.k > 1 and crit.size > 1:
+            top = _best_first(crit, self.k).tolist()
+            finite = [i for i, v in zip(top, crit.take(top).tolist(), strict=True) if math.isfinite(v)]
+            if finite:
+                seed, pos, tries = int(s.seeds[row]), int(s.n_total[row]), int(s.n_skipped[row])
+                u = rng.uniform_one(seed, rng.STREAM_RANDOMESQUE, pos, tries)
+                best = finite[min(int(u * len(finite)), len(finite) - 1)]
+        return best
 
 
-def rate_mask(rates: NDArray[np.float64] | None, cfg: EngineConfig, n: int) -> NDArray[np.bool_] | None:
-    """Items whose current exposure rate is still below r_max (a soft rule)."""
-    if cfg.exposure != "max_rate" or rates is None:
-        return None
-    return np.asarray(rates, dtype=float)[:n] < cfg.r_max
+def _best_first(crit: Arr, k: int) -> Items:
+    """Indices of the k best entries along the last axis, best first, so that the j-th draw means the
+    j-th best for one row and for many (a row of a 2-D array is partitioned and sorted exactly as a
+    1-D array)."""
+    k = min(k, crit.shape[-1])
+    neg = -crit
+    top = neg.argpartition(k - 1, axis=-1)[..., :k]
+    if crit.ndim == 1:
+        return top[neg.take(top).argsort()]
+    # plain fancy indexing: take_along_axis costs more than the gather on these small arrays
+    col = np.arange(crit.shape[0])[:, None]
+    return top[col, neg[col, top].argsort(axis=1)]
 
 
-def derive_sympson_hetter(
-    bank: Any,
-    config: EngineConfig | dict[str, Any],
-    true_thetas: NDArray[np.float64],
-    r_max: float = 0.25,
-    iterations: int = 10,
-    seed: int = 0,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, float]:
-    """Sympson–Hetter K parameters (item id -> probability) for a target maximum exposure r_max."""
-    from .bank import load_bank
-    from .config import EngineConfig
-    from .simulation import run_sessions
+class SympsonHetter:
+    """The Sympson–Hetter lottery around a picker: a rejected item is blocked for the examinee (it is
+    remembered in ``Sessions.skipped``) and the picker offers the next; with nothing left the lottery
+    cannot hold the item back, and it is administered anyway."""
 
-    bank = load_bank(bank)
-    cfg = config if isinstance(config, EngineConfig) else EngineConfig.from_dict(config)
-    k = np.ones(len(bank))
-    thetas = np.asarray(true_thetas, dtype=float)
-    for it in range(iterations):
-        sh = {bank.ids[i]: float(k[i]) for i in range(len(bank))}
-        run = run_sessions(bank, cfg.replace(exposure="sympson_hetter", sh_k=sh), thetas, seed=seed + it)
-        p_select = run.selected_count / len(thetas)
-        administered = np.zeros(len(bank))
-        for seq in run.items:
-            administered[seq] += 1
-        p_admin = administered / len(thetas)
-        # Classic step K = r/P(S) where selection is too frequent; where the items still run over
-        # the target, also shrink K by r/P(A) (converges in fewer rounds); relax K where under.
-        classic = np.where(p_select > r_max, r_max / np.maximum(p_select, 1e-12), 1.0)
-        k = np.minimum(classic, np.minimum(1.0, k * r_max / np.maximum(p_admin, 1e-12)))
-        if progress:
-            progress(it + 1, iterations)
-    return {bank.ids[i]: round(float(k[i]), 6) for i in range(len(bank)) if k[i] < 1.0}
+    def __init__(self, picker: Randomesque, k: NDArray[np.float64]) -> None:
+        self.picker, self.k = picker, k
+
+    @classmethod
+    def from_config(cls, picker: Randomesque, sh_k: Mapping[str, float], index: Mapping[str, int], n: int):
+        k = np.ones(n)
+        for item_id, v in sh_k.items():
+            idx = index.get(item_id)
+            if idx is not None:
+                k[idx] = float(v)
+        return cls(picker, k)
+
+    def __call__(self, s: Sessions, rows: Items, crit: Arr) -> Items:
+        pick = self.picker(s, rows, crit)
+        pending = np.flatnonzero(pick >= 0)
+        while pending.size:
+            it, rr = pick[pending], rows[pending]
+            u = rng.uniforms(s.seeds[rr], rng.STREAM_SH, s.n_total[rr], s.n_skipped[rr])
+            rejected = u > self.k[it]
+            if not rejected.any():
+                break
+            pr, pit = pending[rejected], it[rejected]
+            crit[pr, pit] = -np.inf
+            s.n_skipped[rows[pr]] += 1
+            nxt = self.picker(s, rows[pr], crit[pr])
+            keep = nxt >= 0
+            s.blocked[rows[pr[keep]], pit[keep]] = True
+            s.any_blocked = s.any_blocked or bool(keep.any())
+            for r, i in zip(rows[pr[keep]].tolist(), pit[keep].tolist(), strict=True):
+                s.skipped[r].append(i)
+            s.n_skipped[rows[pr[~keep]]] -= 1
+            pick[pr[keep]] = nxt[keep]
+            pending = pr[keep]
+        return pick
+
+
+class MaxRate:
+    """Soft rule: items whose current exposure rate (passed by the caller) is below r_max."""
+
+    def __init__(self, r_max: float, n: int) -> None:
+        self.r_max, self.n = r_max, n
+
+    def __call__(self, s: Sessions, rows: Items, rates: Arr | None) -> NDArray[np.bool_] | None:
+        if rates is None:
+            return None
+        return np.asarray(rates, dtype=float)[: self.n] < self.r_max  # (n,): broadcasts over the rows

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .simulation import SimulationReport
+
+class _Report(Protocol):
+    """What the plot reads of a simulation.SimulationReport (named structurally: no import back)."""
+
+    conditional: list[dict[str, Any]]
+    item_ids: tuple[str, ...]
+
+    @property
+    def n_examinees(self) -> int: ...
+
 
 _W, _H, _PAD = 640, 300, 48
 
@@ -46,7 +54,7 @@ def _panel(
     return out
 
 
-def report_svg(report: SimulationReport) -> str:
+def report_svg(report: _Report) -> str:
     rows = report.conditional
     labels = [r["label"] for r in rows]
     err = [r["rmse"] for r in rows]

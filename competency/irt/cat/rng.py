@@ -8,15 +8,18 @@ way on any worker without carrying a generator's internal state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
-_K = (np.uint64(0xD6E8FEB86659FD93), np.uint64(0xA0761D6478BD642F), np.uint64(0xE7037ED1A0B428DB))
+# SplitMix64 constants (Python ints: they mix with numpy uint64 arrays and with Python ints alike)
+_M1, _M2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+_GOLD, _K0, _K1 = 0x9E3779B97F4A7C15, 0xD6E8FEB86659FD93, 0xA0761D6478BD642F
 _MASK = 2**64 - 1
 _INT64 = range(-(2**63), 2**63)
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 STREAM_RANDOMESQUE = 1
 STREAM_SH = 2
@@ -26,18 +29,29 @@ STREAM_SEED = 5
 STREAM_RANDOM_SELECT = 6
 
 
-def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
-    # SplitMix64 finaliser; array arithmetic on uint64 wraps modulo 2**64 as intended.
-    x = (x ^ (x >> np.uint64(30))) * _M1
-    x = (x ^ (x >> np.uint64(27))) * _M2
-    return x ^ (x >> np.uint64(31))
+def _hash(seed: Any, stream: Any, position: Any, attempt: Any, wrap: Callable[[Any], Any]) -> Any:
+    """The 53-bit hash of (seed, stream, position, attempt), written once for both paths: numpy
+    uint64 arrays (``wrap`` the identity: their arithmetic wraps modulo 2**64 by itself) and Python
+    ints (``wrap`` reduces modulo 2**64 by hand). Reducing after each step or once at the end gives
+    the same residue, so the two paths agree bit for bit (tests/cat/test_cat_single_row.py)."""
+    x = _mix(wrap(seed + wrap(stream * _GOLD)), wrap)
+    x = _mix(x ^ wrap(position * _K0) ^ wrap(attempt * _K1), wrap)
+    return x >> 11  # < 2**53: converts to float exactly, and the scaling by 2**-53 is exact too
 
 
-def _mix_int(x: int) -> int:
-    """_mix on one Python int in [0, 2**64): the same arithmetic, reduced modulo 2**64 by hand."""
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+def _mix(x: Any, wrap: Callable[[Any], Any]) -> Any:
+    """SplitMix64 finaliser."""
+    x = wrap((x ^ (x >> 30)) * _M1)
+    x = wrap((x ^ (x >> 27)) * _M2)
     return x ^ (x >> 31)
+
+
+def _same(x: Any) -> Any:
+    return x
+
+
+def _wrap_int(x: int) -> int:
+    return x & _MASK
 
 
 def _u64(x: ArrayLike) -> NDArray[np.uint64]:
@@ -67,22 +81,16 @@ def uniforms(
 
 
 def uniform_one(seed: int, stream: int, position: int, attempt: int = 0) -> float:
-    """One draw with Python integers, bit-identical to the array path (tests/cat/test_cat_rng.py)."""
+    """One draw with Python integers, bit-identical to the array path (tests/cat/test_cat_single_row.py)."""
     # int64 -> uint64 is the two's-complement reinterpretation, i.e. the value modulo 2**64
-    x = _mix_int((seed + 0x9E3779B97F4A7C15 * (stream & _MASK)) & _MASK)
-    p, t = position & _MASK, attempt & _MASK
-    x = _mix_int(x ^ ((p * 0xD6E8FEB86659FD93) & _MASK) ^ ((t * 0xA0761D6478BD642F) & _MASK))
-    # x >> 11 < 2**53 converts to float exactly, and the scaling by 2**-53 is exact too
-    return float(x >> 11) * (1.0 / 9007199254740992.0)
+    return float(_hash(seed, stream, position, attempt, _wrap_int)) * _TO_UNIT
 
 
 def _uniforms_array(
     seed: ArrayLike, stream: int, position: ArrayLike, attempt: ArrayLike = 0
 ) -> NDArray[np.float64]:
     s, p, t = np.broadcast_arrays(_u64(seed), _u64(position), _u64(attempt))
-    x = _mix(s + _GOLD * _u64(stream))
-    x = _mix(x ^ (p * _K[0]) ^ (t * _K[1]))
-    return (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
+    return _hash(s, _u64(stream), p, t, _same).astype(np.float64) * _TO_UNIT
 
 
 def derive_seeds(seed: int, n: int) -> NDArray[np.int64]:

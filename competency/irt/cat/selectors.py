@@ -1,12 +1,15 @@
 """Item selection criteria: one interface, ``criterion(sessions, rows) -> (r, n) scores`` (higher = better).
 
-The engine masks ineligible items, applies randomesque and the Sympson–Hetter lottery; a selector
-only scores. Information comes from the bank's gridded tables, linearly interpolated at θ̂.
+A criterion only scores; selection.py masks ineligible items and picks (with the exposure steps of
+exposure.py). A criterion that also narrows the eligible items (a-stratified: the current stratum)
+offers that as ``soft_rule``. Information comes from the bank's gridded tables, linearly
+interpolated at θ̂.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -14,12 +17,15 @@ from numpy.typing import NDArray
 
 from . import rng
 from .estimators import posterior_weights
-from .sessions import Sessions
+from .sessions import Sessions, block
 
 Arr = NDArray[np.float64]
 
 
-class Selector(Protocol):
+class Criterion(Protocol):
+    # None, or a soft eligibility rule (s, rows, rates) -> mask the criterion comes with
+    soft_rule: Callable[[Sessions, NDArray[np.intp], Arr | None], NDArray[np.bool_] | None] | None
+
     def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr: ...
 
 
@@ -27,15 +33,12 @@ def info_at_theta(s: Sessions, rows: NDArray[np.intp]) -> Arr:
     """Fisher information of every item at the session's θ̂ on the item's dimension, (r, n)."""
     _, _, info = s.bank.tables
     if s.dims == 1:
-        j, w = s.bank.grid.locate(s.theta[rows, 0])
+        j, w = s.bank.grid.locate(s.theta[block(rows), 0])
         lo = info[j]
         return lo + w[:, None] * (info[j + 1] - lo)
-    if len(rows) == 1:  # the same interpolation on the row's 1-D arrays
-        j, w = s.bank.grid.locate(s.theta[rows[0]])  # (D,)
-        jj, ww = j[s.item_dim], w[s.item_dim]  # (n,)
-    else:
-        j, w = s.bank.grid.locate(s.theta[rows])  # (r, D)
-        jj, ww = j[:, s.item_dim], w[:, s.item_dim]  # (r, n)
+    j, w = s.bank.grid.locate(s.theta[block(rows)])  # (r, D)
+    # take along the axis: a mixed slice/array index costs several times more on one row
+    jj, ww = j.take(s.item_dim, axis=1), w.take(s.item_dim, axis=1)  # (r, n)
     # info[jj, i] and info[jj + 1, i] as flat takes from the item-major copy, where the two sit side
     # by side (cheaper than 2-D fancy indexing, and cache-friendly on big batches). In-place steps
     # (fresh arrays; + and * commute exactly) spare big batches three temporaries.
@@ -59,14 +62,13 @@ class MaxInfo:
     I_i(θ̂_d) · C_dd (no determinant needed).
     """
 
+    soft_rule = None
+
     def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
         crit = info_at_theta(s, rows)
         if s.dims > 1:
-            if len(rows) == 1:
-                crit = crit * s.cov[rows[0]].diagonal()[s.item_dim]
-            else:
-                var = np.diagonal(s.cov[rows], axis1=1, axis2=2)  # (r, D)
-                crit *= var[:, s.item_dim]  # crit is fresh
+            var = s.cov[block(rows)].diagonal(0, 1, 2)  # (r, D)
+            crit *= var.take(s.item_dim, axis=1)  # crit is fresh
         return crit
 
 
@@ -122,6 +124,8 @@ class RankedMaxInfo:
 class PosteriorWeightedInfo:
     """∫ I_i(θ) p(θ | responses) dθ on the grid (one dimension)."""
 
+    soft_rule = None
+
     def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
         _, _, info = s.bank.tables
         return posterior_weights(s, rows) @ info
@@ -129,6 +133,8 @@ class PosteriorWeightedInfo:
 
 class PosteriorKL:
     """Posterior-weighted Kullback–Leibler: ∫ KL(P(·|θ̂) ‖ P(·|θ)) p(θ | responses) dθ."""
+
+    soft_rule = None
 
     def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
         prob, logp, _ = s.bank.tables
@@ -153,8 +159,10 @@ class AStratified:
         for k, chunk in enumerate(np.array_split(order, n_strata)):
             stratum[chunk] = k
         self.stratum, self.n_strata = stratum, n_strata
+        self.soft_rule = self.stage_mask
 
-    def stage_mask(self, s: Sessions, rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+    def stage_mask(self, s: Sessions, rows: NDArray[np.intp], rates: Arr | None = None) -> NDArray[np.bool_]:
+        """Only the current stratum's items (a soft rule: the stage follows the scored count)."""
         stage = np.minimum(s.n_scored[rows] * self.n_strata // s.cfg.max_items, self.n_strata - 1)
         return self.stratum[None, :] == stage[:, None]
 
@@ -164,6 +172,8 @@ class AStratified:
 
 
 class RandomSelection:
+    soft_rule = None
+
     def criterion(self, s: Sessions, rows: NDArray[np.intp]) -> Arr:
         n = len(s.bank)
         return rng.uniforms(
@@ -173,7 +183,7 @@ class RandomSelection:
         )
 
 
-def make_selector(s: Sessions) -> Selector:
+def make_criterion(s: Sessions) -> Criterion:
     name = s.cfg.selector
     if name in ("mfi", "dopt"):
         return MaxInfo()

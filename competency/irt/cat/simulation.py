@@ -23,6 +23,7 @@ from . import rng
 from .bank import Bank, load_bank
 from .config import EngineConfig
 from .engine import Engine
+from .plot import report_svg
 from .stopping import levels
 
 Progress = Callable[[int, int], None]
@@ -136,6 +137,43 @@ def _responses(
         p[bad] = (np.arange(p.shape[1])[None, :] < k[:, None]) / k[:, None]
     x = np.sum(np.cumsum(p, axis=1)[:, :-1] < u[:, None], axis=1)
     return np.minimum(x, bank.n_cats[items] - 1).astype(np.intp)
+
+
+def derive_sympson_hetter(
+    bank: Bank | Mapping[str, Any] | str,
+    config: EngineConfig | Mapping[str, Any],
+    true_thetas: NDArray[np.float64],
+    r_max: float = 0.25,
+    iterations: int = 10,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> dict[str, float]:
+    """Sympson–Hetter K parameters (item id -> probability) for a target maximum exposure r_max.
+
+    Iterated simulation: the classic K_i ← min(1, r_max / P(S_i)) (P(S_i): share of simulated
+    examinees for whom item i came up, before the lottery), tightened by K_i ← K_i·r_max/P(A_i)
+    while the administration share P(A_i) still exceeds r_max, which converges in fewer rounds.
+    Store the result in ``EngineConfig(exposure="sympson_hetter", sh_k=...)``.
+    """
+    bank = load_bank(bank)
+    cfg = config if isinstance(config, EngineConfig) else EngineConfig.from_dict(dict(config))
+    k = np.ones(len(bank))
+    thetas = np.asarray(true_thetas, dtype=float)
+    for it in range(iterations):
+        sh = {bank.ids[i]: float(k[i]) for i in range(len(bank))}
+        run = run_sessions(bank, cfg.replace(exposure="sympson_hetter", sh_k=sh), thetas, seed=seed + it)
+        p_select = run.selected_count / len(thetas)
+        administered = np.zeros(len(bank))
+        for seq in run.items:
+            administered[seq] += 1
+        p_admin = administered / len(thetas)
+        # Classic step K = r/P(S) where selection is too frequent; where the items still run over
+        # the target, also shrink K by r/P(A) (converges in fewer rounds); relax K where under.
+        classic = np.where(p_select > r_max, r_max / np.maximum(p_select, 1e-12), 1.0)
+        k = np.minimum(classic, np.minimum(1.0, k * r_max / np.maximum(p_admin, 1e-12)))
+        if progress:
+            progress(it + 1, iterations)
+    return {bank.ids[i]: round(float(k[i]), 6) for i in range(len(bank)) if k[i] < 1.0}
 
 
 @dataclass
@@ -258,8 +296,6 @@ class SimulationReport:
         return "\n".join(lines)
 
     def write_svg(self, path: str) -> None:
-        from .plot import report_svg
-
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(report_svg(self))
 

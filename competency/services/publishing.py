@@ -35,13 +35,15 @@ def _simulated_people(assessment: Assessment, cfg: EngineConfig, n: int, rng) ->
     return rng.multivariate_normal(np.zeros(dims), cov, size=n)
 
 
-def classification_report(assessment: Assessment, truth, theta, se) -> dict:
+def classification_report(assessment: Assessment, truth, theta, se, cov=None) -> dict:
     """Accuracy and consistency of the levels the assessment reports, per dimension and overall.
 
     Simulated accuracy compares the class of the true θ with the class of θ̂ (with a 95 % Wilson
     interval); expected accuracy and consistency follow Rudner's method from θ̂ and SE alone
     (competency.irt.classification). Classes are the assessment's reported classes
-    (grade_rule["report"]); the overall grade is the grade rule applied to every dimension.
+    (grade_rule["report"]); the overall grade is the grade rule applied to every dimension. ``cov`` (each
+    person's posterior covariance) makes the overall index honest about the correlated errors of a
+    multidimensional CAT; without it the errors are taken as independent, which overstates it.
     """
     frame = grading.ReportFrame.of(assessment)
     truth, theta, se = (np.asarray(x, dtype=float).reshape(len(truth), -1) for x in (truth, theta, se))
@@ -58,13 +60,13 @@ def classification_report(assessment: Assessment, truth, theta, se) -> dict:
     overall = _agreement_row(
         "overall",
         classification.simulated(to_class[true_levels], to_class[given_levels]),
-        classification.rudner_composite(theta, se, frame.overall_classes),
+        classification.rudner_composite(theta, se, frame.overall_classes, cov=cov),
         len(truth),
     )
     overall_levels = _agreement_row(
         "overall_levels",
         classification.simulated(true_levels, given_levels),
-        classification.rudner_composite(theta, se, frame.overall_levels),
+        classification.rudner_composite(theta, se, frame.overall_levels, cov=cov),
         len(truth),
     )
     return {
@@ -135,7 +137,9 @@ def simulate_definition(assessment: Assessment, bank: Bank, n: int = 200, seed: 
         "stop_reasons": {k: int(v) for k, v in report.stop_reasons.items()},
         "conditional": [{k: _json_number(v) for k, v in row.items()} for row in report.conditional],
         "dimensions": list(assessment.dimensions),
-        "classification": classification_report(assessment, report.true_theta, report.theta, report.se),
+        "classification": classification_report(
+            assessment, report.true_theta, report.theta, report.se, report.cov
+        ),
     }
 
 

@@ -44,6 +44,8 @@ class SimRun:
     area_count: NDArray[np.intp]
     selected_count: NDArray[np.int64]  # per item, before the Sympson–Hetter lottery
     seconds: float
+    # Posterior covariance (N, D, D): a multidimensional CAT's errors are correlated across dimensions.
+    cov: NDArray[np.float64] | None = None
 
 
 def run_sessions(
@@ -69,6 +71,7 @@ def run_sessions(
     counts = np.zeros(len(bank), np.int64)
     theta = np.zeros((n_ex, engine.dims))
     se = np.zeros_like(theta)
+    cov = np.zeros((n_ex, engine.dims, engine.dims))
     lengths = np.zeros(n_ex, np.intp)
     totals = np.zeros(n_ex, np.intp)
     items: list[NDArray[np.intp]] = []
@@ -106,7 +109,7 @@ def run_sessions(
             engine.apply(s, active, pick, resp)
             spent += time.perf_counter() - t0
             counts += np.bincount(pick, minlength=counts.size)
-        theta[lo:hi], se[lo:hi] = s.theta, s.se
+        theta[lo:hi], se[lo:hi], cov[lo:hi] = s.theta, s.se, s.cov
         lengths[lo:hi], totals[lo:hi] = s.n_scored, s.n_total
         items.extend(s.seq_items[r, : s.n_total[r]].copy() for r in range(hi - lo))
         stop.extend(str(x) for x in s.stop)
@@ -116,7 +119,7 @@ def run_sessions(
             progress(hi, n_ex)
     if area is None:
         area = np.zeros((0, 1), np.intp)
-    return SimRun(engine, truth, theta, se, lengths, totals, items, stop, area, selected, spent)
+    return SimRun(engine, truth, theta, se, lengths, totals, items, stop, area, selected, spent, cov)
 
 
 def _responses(
@@ -198,6 +201,7 @@ class SimulationReport:
     classification: list[dict[str, Any]] | None = None
     conditional: list[dict[str, float]] = field(default_factory=list)
     pilot_per_examinee: float = 0.0
+    cov: NDArray[np.float64] | None = None  # (N, D, D) posterior covariances, multidimensional runs only
 
     @property
     def n_examinees(self) -> int:
@@ -365,6 +369,7 @@ def build_report(run: SimRun) -> SimulationReport:
     return SimulationReport(
         theta=squeeze(run.theta),
         se=squeeze(run.se),
+        cov=run.cov if engine.dims > 1 else None,
         true_theta=squeeze(run.true_theta),
         lengths=run.lengths,
         exposure=exposure,

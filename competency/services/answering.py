@@ -233,13 +233,16 @@ def answer(taker: Taker, attempt_id: int, read: Reader) -> Answered:
 
 def _answer(connection: Connection, taker: Taker, locked: _Locked, read: Reader) -> Answered:
     now = utcnow()
-    pool = assessment_service.published_pool(locked.assessment_id, locked.published_at)
-    is_open = locked.status in ACTIVE_STATUSES
-    late = is_open and past_deadline(locked.deadline_at, now)
+    late = locked.status in ACTIVE_STATUSES and past_deadline(locked.deadline_at, now)
+    takes_answer = locked.status in ACTIVE_STATUSES and not late and locked.pending_item is not None
     try:
         if locked.role not in taker.roles:
             raise _forbidden()
-        takes_answer = is_open and not late and locked.pending_item is not None
+        pool = (
+            assessment_service.published_pool(locked.assessment_id, locked.published_at)
+            if takes_answer
+            else {}
+        )
         sent = _checked(read(pool[locked.pending_item].payload if takes_answer else None))
         if not late:
             _check_pending(locked, sent)
@@ -249,16 +252,16 @@ def _answer(connection: Connection, taker: Taker, locked: _Locked, read: Reader)
         raise
     if late:
         _close_late(locked.id, now)
-    position = sent.position
+    following = sent.position + 1
     try:
         _store(connection, locked.id, response, state, next_id)
         if next_id is None:  # the test stops: graded at once, in the same transaction
             attempt = db.session.scalar(_ATTEMPT_TO_CLOSE, {"attempt_id": locked.id})
             attempt.stop_reason = state.stop_reason
             finish(attempt, "finished", now)
-            answered = Answered(attempt.status, position + 1, None)
+            answered = Answered(attempt.status, following, None)
         else:
-            answered = Answered("in_progress", position + 1, {**pool[next_id].payload, "position": position + 1})
+            answered = Answered("in_progress", following, {**pool[next_id].payload, "position": following})
         db.session.commit()
     except (IntegrityError, StaleDataError) as exc:
         db.session.rollback()
@@ -326,7 +329,11 @@ def _check_pending(locked: _Locked, sent: Sent) -> None:
     if sent.position != locked.position:
         raise Conflict(
             "stale_position",
-            _("position %(got)d is not the pending position %(want)d", got=sent.position, want=locked.position),
+            _(
+                "position %(got)d is not the pending position %(want)d",
+                got=sent.position,
+                want=locked.position,
+            ),
             "position",
         )
     if sent.item_id != locked.pending_item:
@@ -340,7 +347,9 @@ def _close_late(attempt_id: int, now: datetime) -> NoReturn:
     db.session.commit()
     if not closed:  # closed meanwhile by a concurrent request (SQLite has no row lock)
         raise AttemptClosed("attempt_closed", _("this attempt is already finished"))
-    raise AttemptClosed("attempt_timed_out", _("the time limit has passed; the attempt was closed and graded"))
+    raise AttemptClosed(
+        "attempt_timed_out", _("the time limit has passed; the attempt was closed and graded")
+    )
 
 
 def _next_step(
@@ -353,7 +362,9 @@ def _next_step(
         score = score_answer(entry.item, sent.answer)
     except AnswerError as exc:
         raise ServiceError("invalid_answer", str(exc), exc.field) from exc
-    engine = assessment_service.published_engine(locked.assessment_id, locked.published_at, locked.engine_text)
+    engine = assessment_service.published_engine(
+        locked.assessment_id, locked.published_at, locked.engine_text
+    )
     rates = None
     if engine.cfg.exposure == "max_rate":  # only the maximum-rate rule needs the exposure rates
         key = assessment_service.published_key(locked.assessment_id, locked.published_at)

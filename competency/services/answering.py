@@ -20,16 +20,13 @@ An answer is one transaction on the request's own ORM session (`db.session`), on
 
 Kept for PostgreSQL, here and nowhere else:
 
-* The response and the move are one statement there (`_STORE_AND_MOVE_ON`, a CTE): one round trip
-  instead of two on every answer (benchmarks/README_api.md, session 2). SQLite runs the two
-  statements, which cost it no round trip.
-* A refused answer ends its transaction (which only read and locked) with COMMIT, not ROLLBACK: on
+* The response and the move are one statement there (`_STORE_AND_MOVE_ON`, a CTE), one round trip
+  instead of two; SQLite runs the two statements, which cost it no round trip. Measured: see
+  "Answering in one room (issue 21)" in benchmarks/README_api.md.
+* An answer that only read (refused, or unknown) ends its transaction with COMMIT, not ROLLBACK: on
   every ROLLBACK psycopg deallocates all the statements it prepared on the connection, so the next
-  answers there are parsed and planned again. Rolling back refused and closing answers had raised the
-  PostgreSQL backends' CPU from 0.28 to 0.37 cores in alternating quick runs (README_api.md, session 5).
-
-Issue 21 measured the cost of running on the session's transaction instead of a second connection
-of its own (as before): see "Answering in one room" in benchmarks/README_api.md.
+  answers there are parsed and planned again (rolling back at each last answer had raised the
+  PostgreSQL backends' CPU from 0.28 to 0.37 cores in alternating quick runs; README_api.md, session 5).
 """
 
 from __future__ import annotations

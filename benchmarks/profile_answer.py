@@ -43,7 +43,7 @@ SPLIT = (
     ("competency.services.precompiled", "Precompiled._execute", "precompiled statements (driver only)"),
     ("competency.irt.cat.engine", "Engine.record_and_next", "engine: record and next item"),
     ("competency.services.answering", "_store", "store the response, move the attempt"),
-    ("competency.services.attempt_closing", "finish", "grade on the last answer"),
+    ("competency.services.attempt_closing", "grade_attempt", "grade on the last answer"),
     ("competency.services.attempt_lifecycle", "start_or_resume", "start attempts"),
     ("sqlalchemy.orm.scoping", "scoped_session.commit", "commit through the ORM session"),
     ("flask.app", "Flask.wsgi_app", "whole requests (all kinds)"),

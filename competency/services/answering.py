@@ -66,14 +66,6 @@ class Taker:
     token: str | None = None
     user_id: int | None = None
 
-    @classmethod
-    def bearer(cls, token: str, roles: tuple[str, ...]) -> Taker:
-        return cls(tuple(roles), token=token)
-
-    @classmethod
-    def logged_in(cls, user_id: int, roles: tuple[str, ...]) -> Taker:
-        return cls(tuple(roles), user_id=user_id)
-
 
 @dataclass(frozen=True, slots=True)
 class Sent:

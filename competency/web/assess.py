@@ -149,7 +149,7 @@ def take(attempt_id: int):
     if not CsrfOnlyForm().validate_on_submit():
         abort(400)
     try:
-        answering.answer(answering.Taker.logged_in(current_user.id, TAKERS), attempt_id, _sent_in_form)
+        answering.answer(answering.Taker(TAKERS, user_id=current_user.id), attempt_id, _sent_in_form)
     except NotFound:
         abort(404)
     except AttemptClosed:  # finished, or closed now at its deadline: the result says what happened

@@ -59,7 +59,7 @@ def get_attempt(attempt_id: int):
 @roles_checked_in_service(*TAKERS)
 def post_response(attempt_id: int):
     """Store one answer; the next item, or `finished: true`. The service checks token and role."""
-    answered = answering.answer(answering.Taker.bearer(bearer_token(), TAKERS), attempt_id, _sent)
+    answered = answering.answer(answering.Taker(TAKERS, token=bearer_token()), attempt_id, _sent)
     if answered.finished:
         return jsonify(finished=True, status=answered.status)
     return jsonify(finished=False, item=answered.item, position=answered.position)

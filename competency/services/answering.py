@@ -272,8 +272,9 @@ def _refuse_without_attempt(taker: Taker, read: Reader) -> NoReturn:
                 raise _forbidden()
             _checked(read(None))  # malformed input is reported first, as for an attempt of one's own
             raise NotFound("attempt_not_found", _("attempt not found"))
-    finally:
+    except ServiceError:
         _end_read_only()
+        raise
 
 
 def _end_read_only() -> None:

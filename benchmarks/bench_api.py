@@ -35,7 +35,8 @@ Each configuration gets a fresh copy of a seeded database (demo content plus ben
 so every run starts from the same state. The seeded SQLite file and PostgreSQL template database are
 cached, keyed by a hash of the schema and demo content; --fresh rebuilds them, --drop-pg-template
 drops the templates at the end. `--app module:factory()` benchmarks another WSGI app over the same
-database (a variant of the platform, for what-if experiments). PostgreSQL databases are named bench_api_*; no other database is touched.
+database (a variant of the platform, for what-if experiments). PostgreSQL databases are named bench_api_*
+(or $BENCH_API_PREFIX*); no other database is touched.
 """
 
 from __future__ import annotations
@@ -69,9 +70,12 @@ from typing import Any
 HOST = "127.0.0.1"  # the only address the load generator ever talks to
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-CACHE = Path(tempfile.gettempdir()) / "competency-bench-api"
+# Several people may benchmark on one machine and one PostgreSQL server: BENCH_API_PREFIX keeps one
+# person's cached templates and throw-away databases apart from another's (templates of other source
+# trees under the same prefix are dropped).
+CACHE = Path(tempfile.gettempdir()) / f"competency-{os.environ.get('BENCH_API_PREFIX', 'bench_api_')}"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_PREFIX = "bench_api_"
+PG_PREFIX = os.environ.get("BENCH_API_PREFIX", "bench_api_")
 PASSWORD = "bench-api-password-1"  # benchmark accounts live only in throw-away databases
 INSTITUTION = "示范职业技术学院（演示）"
 MAX_ATTEMPTS = 3  # the demo assessments' attempts policy: a taker moves on after this many

@@ -39,14 +39,13 @@ import bench_api  # noqa: E402  (the same seeded database, accounts and answerin
 
 # Parts of a request whose CPU time --split reports (module, attribute, label).
 SPLIT = (
-    ("competency.services.attempts", "caller_and_attempt_to_answer", "token + locked attempt (one query)"),
+    ("competency.services.answering", "answer", "answers, whole service call"),
     ("competency.services.precompiled", "Precompiled._execute", "precompiled statements (driver only)"),
     ("competency.irt.cat.engine", "Engine.record_and_next", "engine: record and next item"),
-    ("competency.services.attempts", "_store_answer", "store the response, move the attempt"),
-    ("competency.services.attempts", "_finish", "grade on the last answer"),
-    ("competency.services.attempts", "start_or_resume", "start attempts"),
+    ("competency.services.answering", "_store", "store the response, move the attempt"),
+    ("competency.services.attempt_closing", "grade_attempt", "grade on the last answer"),
+    ("competency.services.attempt_lifecycle", "start_or_resume", "start attempts"),
     ("sqlalchemy.orm.scoping", "scoped_session.commit", "commit through the ORM session"),
-    ("sqlalchemy.engine.base", "Connection.commit", "commit on the answering connection"),
     ("flask.app", "Flask.wsgi_app", "whole requests (all kinds)"),
 )
 
@@ -112,7 +111,7 @@ def measure(options: Options) -> None:
     if seed is not None:
         # Attempts draw their engine seed from `secrets`; a fixed stream repeats the same item paths,
         # so two runs of the same code do the same work (for instruction counts under callgrind).
-        import competency.services.attempts as attempts_module
+        import competency.services.attempt_lifecycle as attempts_module
 
         stream = random.Random(seed)
         attempts_module.secrets = types.SimpleNamespace(randbits=stream.getrandbits)

@@ -14,10 +14,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    select,
     text,
 )
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from competency.models.base import Base, UTCDateTime, utcnow
 
@@ -109,15 +108,6 @@ class Attempt(Base):
     stop_reason: Mapped[str | None] = mapped_column(String(32))
     result: Mapped[dict | None] = mapped_column(JSON)
     overall_level: Mapped[str | None] = mapped_column(String(8))
-    # Read with the attempt (a subquery): the publication time keys the per-process caches of the
-    # frozen pool and engine, so answering an item never has to load the assessment row itself.
-    assessment_published_at: Mapped[datetime | None] = column_property(
-        select(Assessment.published_at)
-        .where(Assessment.id == assessment_id)
-        .correlate_except(Assessment)  # stays a subquery when a query also joins assessment
-        .scalar_subquery()
-    )
-
     # The position is the optimistic-lock version: every UPDATE checks it, so a concurrent writer that
     # read an older position changes nothing (StaleDataError). The service sets the new value.
     __mapper_args__ = {"version_id_col": position, "version_id_generator": False}

@@ -6,7 +6,7 @@ can serve any request.
 
 Keys. Every pool entry is keyed by ``published_key(assessment id, published_at)``: the publication time
 is the version of the frozen pool, and every reader gets it in the same query as the data it serves
-(answering reads it with the attempt row, ``Attempt.assessment_published_at``; other callers with the
+(answering reads it with the attempt row, the publication time read with the attempt; other callers with the
 assessment row). Publishing again writes a new time, so an entry built from an older publication is
 never hit again, on this host or any other, with no message between hosts. The frozen pool names each
 item's parameter version, and a version row is never edited (a change adds a version), so a new

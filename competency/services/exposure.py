@@ -13,6 +13,7 @@ commits after a later one has long committed by then.
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from sqlalchemy import Connection, func, select, update
@@ -121,3 +122,28 @@ def rates(connection: Connection, assessment_id: int) -> dict[str, float]:
         )
     )
     return {code: n / max(1, attempts or 0) for code, n in rows}
+
+
+RATES_TTL_SECONDS = 30
+RATES_CACHE_LIMIT = 64
+_RATES: dict[tuple, tuple[float, dict[str, float]]] = {}
+
+
+def current_rates(connection: Connection, assessment_id: int, key: tuple) -> dict[str, float]:
+    """The rates of one assessment for the maximum-rate rule, refreshed at most every RATES_TTL_SECONDS.
+
+    A worker refreshes the counters (so the cost follows recent traffic, not the assessment's history)
+    and reads the rates at most every RATES_TTL_SECONDS per published pool (`key`); a rate half a
+    minute old controls exposure just as well, and nothing about any attempt is kept. Read on the
+    caller's connection, in its transaction: an answer never holds two connections.
+    """
+    now = time.monotonic()
+    cached = _RATES.get(key)
+    if cached is not None and now - cached[0] < RATES_TTL_SECONDS:
+        return cached[1]
+    refresh(connection, assessment_id)  # the worker that takes the tally row counts; others skip it
+    found = rates(connection, assessment_id)
+    if len(_RATES) >= RATES_CACHE_LIMIT:
+        _RATES.clear()
+    _RATES[key] = (now, found)
+    return found

@@ -47,6 +47,7 @@ class _Compiled:
     binds: tuple[_Bind, ...]
     positional: bool
     results: tuple[Callable[[Any], Any] | None, ...]
+    keys: tuple[str, ...]  # the result's column names (labels), for rows by name
 
     def parameters(self, params: dict[str, Any]) -> dict[str, Any] | list[Any]:
         values = []
@@ -87,11 +88,13 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
     # A SELECT's columns, or those of RETURNING (none for a plain UPDATE)
     columns = statement.exported_columns
     results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
-    return _Compiled(compiled.string, binds, bool(compiled.positional), results)
+    keys = tuple(statement.exported_columns.keys())
+    return _Compiled(compiled.string, binds, bool(compiled.positional), results, keys)
 
 
 class Precompiled:
-    """A Core statement for the hot path: `first()` and `rowcount()` on a Session's connection."""
+    """A Core statement for the hot path: `first()`, `first_mapping()` and `rowcount()` on a Session's
+    connection."""
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
@@ -134,6 +137,15 @@ class Precompiled:
         finally:
             _release(connection, cursor)
         return None if raw is None else compiled.row(raw)
+
+    def first_mapping(self, connection: Connection, params: dict[str, Any]) -> dict[str, Any] | None:
+        """The first row by column name (the statement's labels); None when there is none."""
+        compiled, cursor = self._execute(connection, params)
+        try:
+            raw = cursor.fetchone()
+        finally:
+            _release(connection, cursor)
+        return None if raw is None else dict(zip(compiled.keys, compiled.row(raw), strict=True))
 
     def rowcount(self, connection: Connection, params: dict[str, Any]) -> int:
         """How many rows the statement changed."""

@@ -13,7 +13,7 @@ from competency.irt import classification
 from competency.irt.cat import CatState
 from competency.irt.scoring import eap_sparse
 from competency.models import Attempt, User
-from competency.services import grading, pools
+from competency.services import certificates, grading, pools
 from competency.services.assessment_definitions import dimension_for, map_for
 from competency.services.plan_targets import profile_targets
 
@@ -221,8 +221,6 @@ def grade_attempt(attempt: Attempt) -> dict:
 def _run_outcome_hooks(attempt: Attempt) -> None:
     """The certificate is issued with the grade (same transaction); the improvement plan, derived data,
     is built when the result is first shown (services.plans.ensure_for_attempt)."""
-    from competency.services import certificates
-
     attempt.status = "graded"
     # Graded just now, so no certificate can exist yet for it (one needs a graded attempt).
     certificates.issue_for_attempt(attempt, just_graded=True)

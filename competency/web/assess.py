@@ -9,9 +9,9 @@ from flask_wtf import FlaskForm
 
 from competency.extensions import db
 from competency.models import Assessment
-from competency.services import assessments as assessment_service
-from competency.services import attempts as attempt_service
-from competency.services import results_words
+from competency.services import answering, audience, results_words
+from competency.services import attempt_lifecycle as attempt_service
+from competency.services.attempt_closing import AttemptClosed
 from competency.services.errors import NotFound, ServiceError
 from competency.web import result_page
 from competency.web.authz import roles_required
@@ -38,7 +38,7 @@ def index():
     """Assessments open to the person, and their attempts."""
     return render_template(
         "assess/index.html",
-        assessments=assessment_service.open_assessments(current_user),
+        assessments=audience.open_assessments(current_user),
         history=attempt_service.history(current_user),
     )
 
@@ -48,7 +48,7 @@ def index():
 def overview(assessment_id: int):
     """What the assessment measures, its rules, and a button to start or resume."""
     assessment = db.session.get(Assessment, assessment_id)
-    if assessment is None or not assessment_service.is_open_to(assessment, current_user):
+    if assessment is None or not audience.is_open_to(assessment, current_user):
         abort(404)
     return render_template(
         "assess/overview.html",
@@ -100,61 +100,64 @@ def _answer_from_form(item_type: str, options: list[dict] | None = None):
     return value
 
 
+def _sent_in_form(pending: dict | None) -> answering.Sent:
+    """The posted answer, decoded by the pending item's type (None: the attempt takes no answer)."""
+    answer = _answer_from_form(pending["type"], pending["options"]) if pending else None
+    if pending and answer in (None, "", []):
+        message = (
+            _("Give each option a different position.")
+            if pending["type"] == "sequence"
+            else _("Choose an answer before you continue.")
+        )
+        raise ServiceError("missing_answer", message, "answer")
+    try:
+        position = int(request.form.get("position", "0"))
+    except ValueError:
+        position = 0
+    return answering.Sent(position, request.form.get("item_id", ""), answer)
+
+
 @bp.route("/attempts/<int:attempt_id>", methods=["GET", "POST"])
 @roles_required(*TAKERS)
 def take(attempt_id: int):
     """One item per page; the answer is posted with the position it answers."""
-    attempt = _own_attempt(attempt_id)
-    form = CsrfOnlyForm()
-    error = None
-    status = 200
-    if request.method == "POST" and attempt.status in ("started", "in_progress"):
-        if not form.validate_on_submit():
-            abort(400)
-        payload = attempt_service.pending_payload(attempt)
-        answer = _answer_from_form(payload["type"], payload["options"]) if payload else None
-        if answer in (None, "", []):
-            error = (
-                _("Give each option a different position.")
-                if payload and payload["type"] == "sequence"
-                else _("Choose an answer before you continue.")
-            )
-            status = 400
-        else:
-            try:
-                position = int(request.form.get("position", "0"))
-            except ValueError:
-                position = 0
-            try:
-                attempt = attempt_service.submit_answer(
-                    current_user, attempt_id, position, request.form.get("item_id", ""), answer
-                )
-            except ServiceError as exc:
-                db.session.rollback()
-                error, status = exc.message, exc.status
-                attempt = _own_attempt(attempt_id)
-            else:
-                return redirect(url_for("assess.take", attempt_id=attempt_id))
+    if request.method == "GET":
+        return _take_page(_own_attempt(attempt_id))
+    if not CsrfOnlyForm().validate_on_submit():
+        abort(400)
+    try:
+        answering.answer(answering.Taker(TAKERS, user_id=current_user.id), attempt_id, _sent_in_form)
+    except NotFound:
+        abort(404)
+    except AttemptClosed:  # finished, or closed now at its deadline: the result says what happened
+        return redirect(url_for("assess.result", attempt_id=attempt_id))
+    except ServiceError as exc:
+        if exc.status in (401, 403):
+            raise
+        db.session.rollback()
+        return _take_page(_own_attempt(attempt_id), exc.message, exc.status)
+    return redirect(url_for("assess.take", attempt_id=attempt_id))
+
+
+def _take_page(attempt, error: str | None = None, status: int = 200):
     if attempt.status not in ("started", "in_progress"):
-        if request.method == "POST" and error:
+        if error:
             flash(error, "error")
         return redirect(url_for("assess.result", attempt_id=attempt.id))
     cfg = attempt.engine
-    return (
-        render_template(
-            "assess/take.html",
-            attempt=attempt,
-            assessment=attempt.assessment,
-            item=attempt_service.pending_payload(attempt),
-            form=form,
-            error=error,
-            remaining=attempt_service.remaining_seconds(attempt),
-            max_items=cfg.get("max_items"),
-            min_items=cfg.get("min_items"),
-            locale=select_locale(),
-        ),
-        status,
+    page = render_template(
+        "assess/take.html",
+        attempt=attempt,
+        assessment=attempt.assessment,
+        item=attempt_service.pending_payload(attempt),
+        form=CsrfOnlyForm(),
+        error=error,
+        remaining=attempt_service.remaining_seconds(attempt),
+        max_items=cfg.get("max_items"),
+        min_items=cfg.get("min_items"),
+        locale=select_locale(),
     )
+    return page, status
 
 
 @bp.route("/attempts/<int:attempt_id>/result")

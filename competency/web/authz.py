@@ -10,7 +10,9 @@ from flask import abort, g, request
 from flask_login import current_user
 from sqlalchemy import Select
 
+from competency.extensions import login_manager
 from competency.models import Role, User
+from competency.services.accounts import user_for_token
 
 ALL_ROLES = tuple(r.value for r in Role)
 STAFF = (Role.PLATFORM_ADMIN.value, Role.INSTITUTION_ADMIN.value, Role.TRAINER.value)
@@ -29,8 +31,6 @@ def roles_required(*roles: str) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                from competency.extensions import login_manager
-
                 return login_manager.unauthorized()
             if current_user.role not in roles:
                 abort(403)
@@ -42,16 +42,19 @@ def roles_required(*roles: str) -> Callable:
     return decorator
 
 
-def api_roles_required(*roles: str, answering: str | None = None) -> Callable:
-    """JSON API views: a bearer token of an active user whose role is one of `roles`.
+def bearer_token() -> str:
+    """The request's bearer token, or "" when it sends none."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
-    `answering` names the URL parameter of an attempt the view answers: the attempt is then read
-    and locked with the token, in one query, as `g.api_attempt` (None unless it is the caller's),
-    for the length of the view (services.attempts.answering).
-    """
+
+def api_roles_required(*roles: str) -> Callable:
+    """JSON API views: a bearer token of an active user whose role is one of `roles`, as `g.api_user`."""
 
     def decorator(view: Callable) -> Callable:
-        def call(user, *args, **kwargs):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            user = user_for_token(bearer_token())
             if user is None:
                 abort(401)
             if user.role not in roles:
@@ -59,21 +62,20 @@ def api_roles_required(*roles: str, answering: str | None = None) -> Callable:
             g.api_user = user
             return view(*args, **kwargs)
 
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            from competency.services.accounts import user_for_token
-            from competency.services.attempts import answering as locked_for_answering
-
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            token = token.strip() if scheme.lower() == "bearer" else ""
-            if answering is None:
-                return call(user_for_token(token), *args, **kwargs)
-            with locked_for_answering(token, kwargs[answering]) as (user, g.api_attempt):
-                return call(user, *args, **kwargs)
-
         wrapped.required_roles = roles
         return wrapped
+
+    return decorator
+
+
+def roles_checked_in_service(*roles: str) -> Callable:
+    """Declares `roles` on a view whose service checks the caller and the role itself, in the same read
+    as the row it works on (answering: token, role, ownership and the attempt in one query). The view
+    passes the same roles to the service; the route × role test checks that both agree."""
+
+    def decorator(view: Callable) -> Callable:
+        view.required_roles = roles
+        return view
 
     return decorator
 

@@ -73,10 +73,10 @@ def home():
     elif role == Role.TRAINER:
         context["cohorts"] = institutions.visible_cohorts(current_user)
     elif role in (Role.TEACHER, Role.STUDENT):
-        from competency.services import attempts, audience
+        from competency.services import attempt_lifecycle, audience
 
         context["assessments"] = audience.open_assessments(current_user)
-        context["history"] = attempts.history(current_user)
+        context["history"] = attempt_lifecycle.history(current_user)
     if role in (Role.TEACHER, Role.STUDENT, Role.TRAINER):
         from competency.services.maturity_respondents import my_tickets
 

@@ -1,7 +1,8 @@
-"""The common answer runs on a connection of its own, outside the ORM session.
+"""An answer runs in one transaction of the request's own ORM session, on one connection.
 
 Whatever the request ends with (stored, refused, graded, closed after its deadline), that connection
-goes back to the pool, and its lock with it; only answers that end the attempt open an ORM session.
+goes back to the pool, and its lock with it; no answer holds two connections, and none sends a
+ROLLBACK (psycopg drops every statement it prepared on a connection at each ROLLBACK).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from competency.extensions import db
 from competency.models import Attempt, AuditEvent, Response
+from competency.services import exposure
 from tests.app.conftest import api_token, pending_answer, post_answer, start_attempt
 
 
@@ -41,15 +43,21 @@ def _stored(attempt_id: int) -> int:
     )
 
 
-def test_plain_answers_use_no_orm_session_and_return_the_connection(client, started, sessions_begun):
+def test_plain_answers_run_in_one_session_transaction_and_return_the_connection(
+    client, started, sessions_begun, rollbacks, checked_out
+):
     token, body = started
     # The first answer to a published assessment in a process reads it once, for the engine cache
-    # (a server warms that cache at start-up); the answers after it need no ORM session at all.
+    # (a server warms that cache at start-up); the answers after it read nothing else.
     first = post_answer(client, token, body["id"], pending_answer(body["item"])).get_json()
+    _nothing_checked_out()
     sessions_begun.clear()
+    rollbacks.clear()
+    checked_out.reset()
     response = post_answer(client, token, body["id"], pending_answer(first["item"]))
     assert response.status_code == 200 and response.get_json()["finished"] is False
-    assert sessions_begun == []
+    assert len(sessions_begun) == 1  # the request's own session, one transaction, committed
+    assert rollbacks == [] and checked_out.most == 1
     _nothing_checked_out()
     assert _stored(body["id"]) == 2
     assert db.session.get(Attempt, body["id"]).position == 3
@@ -64,10 +72,12 @@ def test_plain_answers_use_no_orm_session_and_return_the_connection(client, star
         ({"position": "one"}, 400),
     ],
 )
-def test_refused_answers_release_the_lock(client, started, change, status):
+def test_refused_answers_release_the_lock(client, started, rollbacks, change, status):
     token, body = started
+    rollbacks.clear()
     refused = post_answer(client, token, body["id"], pending_answer(body["item"], **change))
     assert refused.status_code == status, refused.get_json()
+    assert rollbacks == []  # it only read: ended by COMMIT
     _nothing_checked_out()
     assert _stored(body["id"]) == 0
     # Had the refused request kept its connection, and with it the row lock, this one would wait.
@@ -124,32 +134,29 @@ def checked_out(app):
     event.remove(db.engine, "checkin", counter.back)
 
 
-def test_the_last_answer_is_graded_through_the_session(
+def test_the_last_answer_is_graded_in_the_same_transaction(
     client, started, sessions_begun, rollbacks, checked_out
 ):
     token, body = started
     item, attempt_id = body["item"], body["id"]
     answers = 0
     while True:
+        _nothing_checked_out()
         sessions_begun.clear()
         rollbacks.clear()
+        checked_out.reset()
         response = post_answer(client, token, attempt_id, pending_answer(item))
         assert response.status_code == 200, response.get_json()
         answers += 1
         if answers > 1:  # the first one fills the engine cache, with a read of its own
-            # Handing over to the session ends the answering transaction by COMMIT: psycopg drops
-            # every statement it prepared on a connection at each ROLLBACK.
-            assert rollbacks == []
+            assert rollbacks == [] and len(sessions_begun) == 1
+        # Grading and the certificate run on the answer's own connection: never a second one.
+        assert checked_out.most == 1
         _nothing_checked_out()
         if response.get_json()["finished"]:
             break
-        assert answers == 1 or sessions_begun == []
-        if answers == 1:
-            checked_out.reset()
         item = response.get_json()["item"]
-    assert answers > 1 and sessions_begun  # grading and the certificate need the ORM
-    # The answering connection goes back to the pool before the session takes one.
-    assert checked_out.most == 1
+    assert answers > 1
     attempt = db.session.get(Attempt, attempt_id)
     assert attempt.status == "graded" and attempt.result["items_answered"] == answers == _stored(attempt_id)
     actions = set(db.session.scalars(select(AuditEvent.action)))
@@ -173,9 +180,6 @@ def test_an_answer_after_the_deadline_closes_the_attempt(client, started):
 def test_exposure_rates_are_read_on_the_answering_connection(
     client, make_user, teacher_assessment, sessions_begun, checked_out, monkeypatch
 ):
-    from competency.services import attempts as attempt_service
-    from competency.services import exposure
-
     monkeypatch.setattr(exposure, "SETTLE_SECONDS", -1)  # count the rows stored a moment ago
 
     make_user("teacher", "zhang")
@@ -184,12 +188,12 @@ def test_exposure_rates_are_read_on_the_answering_connection(
     first = post_answer(
         client, token, body["id"], pending_answer(body["item"])
     ).get_json()  # fills the engine cache
-    attempt_service._EXPOSURE_RATES.clear()  # the teacher test limits exposure: the next answer counts
+    exposure._RATES.clear()  # the teacher test limits exposure: the next answer counts
     _nothing_checked_out()
     sessions_begun.clear()
     checked_out.reset()
     response = post_answer(client, token, body["id"], pending_answer(first["item"]))
     assert response.status_code == 200, response.get_json()
-    assert sessions_begun == [] and checked_out.most == 1
-    [(_when, rates)] = attempt_service._EXPOSURE_RATES.values()
+    assert len(sessions_begun) == 1 and checked_out.most == 1
+    [(_when, rates)] = exposure._RATES.values()
     assert rates == {body["item"]["item_id"]: 1.0}  # one attempt, which has answered its first item

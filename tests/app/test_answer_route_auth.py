@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from competency.extensions import db
 from competency.models import ApiToken, Attempt, Response, User, utcnow
-from tests.app.conftest import api_token, pending_answer, post_answer
+from tests.app.conftest import api_token, pending_answer, post_answer, start_attempt
 
 
 def _answer(client, token, body):
@@ -82,3 +82,18 @@ def test_the_owner_answers_and_moves_on(client, started):
     reply = response.get_json()
     assert reply["finished"] is False and reply["position"] == 2 and reply["item"]["position"] == 2
     assert db.session.get(Attempt, body["id"]).position == 2
+
+
+def test_refusals_speak_the_token_users_language(client, make_user, job_assessment, started):
+    token, body = started  # "li" keeps the default language
+    make_user("student", "wang", locale="en")
+    english = api_token(client, "wang")
+    missing = _answer(client, english, body)  # li's attempt: missing for wang, said in English
+    assert missing.status_code == 404 and missing.get_json()["error"]["message"] == "attempt not found"
+    own = start_attempt(client, english, job_assessment.id)
+    stale = post_answer(client, english, own["id"], pending_answer(own["item"], position=2))
+    assert stale.status_code == 409
+    assert stale.get_json()["error"]["message"] == "position 2 is not the pending position 1"
+    chinese = post_answer(client, token, body["id"], pending_answer(body["item"], position=2))
+    assert chinese.status_code == 409
+    assert chinese.get_json()["error"]["message"] != "position 2 is not the pending position 1"

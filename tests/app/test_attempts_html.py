@@ -147,3 +147,78 @@ def test_sequence_answer_from_positions(app):
         assert _sequence_from_form(options) is None  # a position used twice
     with app.test_request_context("/", method="POST", data={"order-A": "1", "order-B": "2"}):
         assert _sequence_from_form(options) is None  # one left out
+
+
+def _started_in_page(client, assessment_id: int) -> tuple[str, str, dict]:
+    token = csrf_from(client, f"/assessments/{assessment_id}")
+    take_url = client.post(f"/assessments/{assessment_id}/start", data={"csrf_token": token}).headers["Location"]
+    fields = _form_fields(client.get(take_url).get_data(as_text=True))
+    data = {"csrf_token": token, "position": fields["position"], "item_id": fields["item_id"]}
+    if fields["kind"] == "sequence":
+        data.update({name: str(i + 1) for i, name in enumerate(fields["orders"])})
+    else:
+        data["answer"] = fields["values"][0]
+    return take_url, token, data
+
+
+def test_posting_to_someone_elses_attempt_is_404(app, make_user, teacher_assessment):
+    make_user("teacher", "wang")
+    make_user("teacher", "zhang")
+    owner, other = app.test_client(), app.test_client()
+    login(owner, "wang")
+    login(other, "zhang")
+    take_url, _token, data = _started_in_page(owner, teacher_assessment.id)
+    data["csrf_token"] = csrf_from(other, "/home")
+    assert other.post(take_url, data=data).status_code == 404
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_a_stale_position_is_refused_on_the_page(client, make_user, teacher_assessment):
+    make_user("teacher", "wang")
+    login(client, "wang")
+    take_url, _token, data = _started_in_page(client, teacher_assessment.id)
+    response = client.post(take_url, data={**data, "position": "2"})
+    assert response.status_code == 409
+    assert 'role="alert"' in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+    assert client.post(take_url, data=data).status_code == 302  # the right position is taken
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+
+
+def test_an_answer_after_the_deadline_shows_the_result(client, make_user, teacher_assessment):
+    from datetime import timedelta
+
+    make_user("teacher", "wang")
+    login(client, "wang")
+    take_url, _token, data = _started_in_page(client, teacher_assessment.id)
+    attempt = db.session.scalar(select(Attempt))
+    attempt.deadline_at = attempt.started_at - timedelta(seconds=1)
+    db.session.commit()
+    response = client.post(take_url, data=data)
+    assert response.status_code == 302 and response.headers["Location"].endswith(take_url + "/result")
+    db.session.expire_all()
+    assert db.session.scalar(select(Attempt)).status in ("timed_out", "graded", "insufficient")
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+def test_the_page_and_the_api_answer_through_one_service(client, make_user, teacher_assessment, monkeypatch):
+    from competency.services import answering
+    from tests.app.conftest import api_token, pending_answer, post_answer, start_attempt
+
+    calls = []
+    original = answering.answer
+
+    def spy(taker, attempt_id, read):
+        calls.append(taker.token is None)
+        return original(taker, attempt_id, read)
+
+    monkeypatch.setattr(answering, "answer", spy)
+    make_user("teacher", "wang")
+    login(client, "wang")
+    take_url, _token, data = _started_in_page(client, teacher_assessment.id)
+    assert client.post(take_url, data=data).status_code == 302
+    make_user("teacher", "zhang")
+    token = api_token(client, "zhang")
+    body = start_attempt(client, token, teacher_assessment.id)
+    assert post_answer(client, token, body["id"], pending_answer(body["item"])).status_code == 200
+    assert calls == [True, False]  # the page (logged in), then the API (a bearer token)

@@ -7,14 +7,13 @@ from flask_babel import gettext as _
 
 from competency.extensions import db
 from competency.models import Assessment, Attempt
-from competency.services import assessments as assessment_service
-from competency.services import attempts as attempt_service
-from competency.services import results_words
+from competency.services import answering, assessment_definitions, audience, results_words
+from competency.services import attempt_lifecycle as attempt_service
 from competency.services.errors import Conflict, NotFound, ServiceError
 from competency.services.outcome_links import outcome_links
 from competency.web.api import bp
 from competency.web.api.helpers import json_body, require
-from competency.web.authz import ALL_ROLES, STAFF, api_roles_required
+from competency.web.authz import ALL_ROLES, STAFF, api_roles_required, bearer_token, roles_checked_in_service
 
 TAKERS = ("teacher", "student")
 
@@ -34,7 +33,7 @@ def _attempt_body(attempt: Attempt) -> dict:
 def list_assessments():
     """Assessments open to the caller."""
     locale = g.api_user.locale or "zh_Hans_CN"
-    rows = assessment_service.open_assessments(g.api_user)
+    rows = audience.open_assessments(g.api_user)
     return jsonify(assessments=[{"id": a.id, "title": a.title(locale), "kind": a.kind} for a in rows])
 
 
@@ -56,21 +55,22 @@ def get_attempt(attempt_id: int):
 
 
 @bp.route("/attempts/<int:attempt_id>/responses", methods=["POST"])
-@api_roles_required(*TAKERS, answering="attempt_id")
+@roles_checked_in_service(*TAKERS)
 def post_response(attempt_id: int):
-    """Store one answer; the next item, or `finished: true`."""
+    """Store one answer; the next item, or `finished: true`. The service checks token and role."""
+    answered = answering.answer(answering.Taker(TAKERS, token=bearer_token()), attempt_id, _sent)
+    if answered.finished:
+        return jsonify(finished=True, status=answered.status)
+    return jsonify(finished=False, item=answered.item, position=answered.position)
+
+
+def _sent(_pending: dict | None) -> answering.Sent:
+    """The answer's JSON body, read once the caller is known (so a stranger gets 401, not 400)."""
     data = json_body()
     for field in ("position", "item_id", "answer"):
         if field not in data:
             raise ServiceError("missing_field", _("%(field)s is required", field=field), field)
-    attempt = attempt_service.submit_answer(
-        g.api_user, attempt_id, data["position"], data["item_id"], data["answer"], locked=g.api_attempt
-    )
-    if attempt.status in ("started", "in_progress"):
-        return jsonify(
-            finished=False, item=attempt_service.pending_payload(attempt), position=attempt.position
-        )
-    return jsonify(finished=True, status=attempt.status)
+    return answering.Sent(data["position"], data["item_id"], data["answer"])
 
 
 @bp.route("/attempts/<int:attempt_id>/result")
@@ -141,7 +141,7 @@ def _class_body(found: dict | None, name_key: str) -> dict | None:
 def get_simulation(assessment_id: int):
     """For managers: the publishing simulation, with classification accuracy and consistency."""
     assessment = db.session.get(Assessment, assessment_id)
-    if assessment is None or not assessment_service.can_manage(g.api_user, assessment):
+    if assessment is None or not assessment_definitions.can_manage(g.api_user, assessment):
         raise NotFound("assessment_not_found", _("no assessment with this id that you manage"), "assessment_id")
     if not assessment.simulation:
         raise Conflict("not_published", _("the assessment has not been published yet"))

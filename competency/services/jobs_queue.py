@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "competency"
 BACKENDS = ("immediate", "sqlite", "redis")
 # Modules whose @job_handler registrations every process (web and consumer) needs.
-HANDLER_MODULES: tuple[str, ...] = ()
+HANDLER_MODULES: tuple[str, ...] = ("competency.services.export_jobs",)
 RECOVER_EVERY = crontab(minute="*/2")
 
 

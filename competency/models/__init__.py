@@ -62,6 +62,13 @@ from competency.models.pilots import (
     PilotObjection,
     PilotReview,
 )
+from competency.models.summaries import (
+    AssignmentLevelCount,
+    AssignmentMember,
+    InstitutionLevelCount,
+    InstitutionTeacher,
+    SummaryScope,
+)
 
 __all__ = [
     "ACTION_STATUSES",
@@ -100,6 +107,11 @@ __all__ = [
     "Item",
     "JOB_STATUSES",
     "Job",
+    "AssignmentLevelCount",
+    "AssignmentMember",
+    "InstitutionLevelCount",
+    "InstitutionTeacher",
+    "SummaryScope",
     "ItemParams",
     "Response",
     "ResultLevel",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from competency import graph
 from competency.extensions import db
@@ -32,14 +32,16 @@ class CohortProfile:
 
 def profile(cohort: Cohort) -> CohortProfile:
     """The cohort's kind by its members' roles (the majority when mixed), their roles and industries."""
+    # Grouped by the database: a handful of distinct rows however many members.
     stmt = (
-        select(User.role, User.target_role, User.specialty_industry)
+        select(User.role, User.target_role, User.specialty_industry, func.count().label("n"))
         .join(CohortMembership, CohortMembership.user_id == User.id)
         .where(CohortMembership.cohort_id == cohort.id)
+        .group_by(User.role, User.target_role, User.specialty_industry)
     )
     rows = db.session.execute(stmt).all()
-    teachers = sum(1 for r in rows if r.role == Role.TEACHER)
-    students = sum(1 for r in rows if r.role == Role.STUDENT)
+    teachers = sum(r.n for r in rows if r.role == Role.TEACHER)
+    students = sum(r.n for r in rows if r.role == Role.STUDENT)
     kind = None if not (teachers or students) else (TEACHER if teachers >= students else STUDENT)
     by_role = {p.code: p.industry for p in graph.job_profiles()}
     # A cohort's roles: its students' target roles and the job roles of the evaluations it was given.
@@ -67,8 +69,10 @@ def template_fits(template: PathTemplate, who: CohortProfile) -> bool:
     return any(r in who.roles or by_role.get(r) in who.industries for r in template.roles)
 
 
-def templates_for(cohort: Cohort, options: list[PathTemplate]) -> list[PathTemplate]:
-    who = profile(cohort)
+def templates_for(
+    cohort: Cohort, options: list[PathTemplate], who: CohortProfile | None = None
+) -> list[PathTemplate]:
+    who = who or profile(cohort)
     return [t for t in options if template_fits(t, who)]
 
 
@@ -86,6 +90,8 @@ def assessment_fits(assessment: Assessment, who: CohortProfile) -> bool:
     return True
 
 
-def assessments_for(cohort: Cohort, options: list[Assessment]) -> list[Assessment]:
-    who = profile(cohort)
+def assessments_for(
+    cohort: Cohort, options: list[Assessment], who: CohortProfile | None = None
+) -> list[Assessment]:
+    who = who or profile(cohort)
     return [a for a in options if assessment_fits(a, who)]

@@ -18,9 +18,17 @@ from sqlalchemy.orm import aliased
 
 from competency import graph
 from competency.extensions import db
-from competency.models import Attempt, CohortAssignment, CohortMembership, Response, User
+from competency.models import (
+    AssignmentMember,
+    Attempt,
+    CohortAssignment,
+    CohortMembership,
+    Response,
+    User,
+)
 from competency.services import paging
 from competency.services.cohort_results import _in_window, member_ids
+from competency.services.institutions import member_count
 from competency.services.streaming import stream
 
 STREAM_BATCH = 1000  # rows fetched per round trip from the server-side cursor of an export
@@ -125,40 +133,52 @@ def _members(assignment: CohortAssignment) -> Select:
     )
 
 
-def _page(stmt: Select, sort: str, **args) -> paging.Page:
+def _page(stmt: Select, sort: str, total: int | None = None, **args) -> paging.Page:
     key = SORTS.get(sort, User.username)
-    return paging.keyset(stmt, key, User.id, lambda row: (getattr(row[0], key.key), row[0].id), **args)
+
+    def boundary(row) -> tuple:
+        return getattr(row[0], key.key), row[0].id
+
+    return paging.keyset(stmt, key, User.id, boundary, total=total, **args)
+
+
+def _counted(assignment: CohortAssignment):
+    """The member's row in the assignment's summary (present once they started; it names their
+    counted graded attempt): pages join it by primary key instead of choosing attempts again."""
+    return (AssignmentMember.assignment_id == assignment.id) & (AssignmentMember.user_id == User.id)
 
 
 def graded_page(assignment: CohortAssignment, q=None, sort="username", **args) -> paging.Page:
     """A page of graded members with their result: rows are (User, result dict)."""
-    graded = chosen_attempts(assignment, graded=True)
+    from competency.services.summary_rows import assignment_totals
+
+    _started, graded = assignment_totals(assignment)
     stmt = (
         _members(assignment)
         .add_columns(Attempt.result)
-        .join(graded, graded.c.user_id == User.id)
-        .join(Attempt, Attempt.id == graded.c.attempt_id)
+        .join(AssignmentMember, _counted(assignment))
+        .join(Attempt, Attempt.id == AssignmentMember.graded_attempt_id)
     )
-    return _page(_search(stmt, q), sort, **args)
-
-
-def _attempted(assignment: CohortAssignment, graded: bool):
-    """EXISTS: the member (``User``) has an attempt in the window (a graded one with a result if asked);
-    answered from the (assessment, user, started_at) index, member by member as the page needs them."""
-    stmt = select(Attempt.id).where(*_in_window(assignment), Attempt.user_id == User.id)
-    if graded:
-        stmt = stmt.where(Attempt.status == "graded", Attempt.result.is_not(None))
-    return stmt.exists()
+    return _page(_search(stmt, q), sort, None if q else graded, **args)
 
 
 def waiting_page(assignment: CohortAssignment, state: str, q=None, sort="username", **args) -> paging.Page:
     """A page of members who have not started (``state="not_started"``) or not finished ("in_progress")."""
+    from competency.services.summary_rows import assignment_totals
+
+    started, graded = assignment_totals(assignment)
     stmt = _members(assignment)
     if state == "not_started":
-        stmt = stmt.where(~_attempted(assignment, graded=False))
+        stmt = stmt.outerjoin(AssignmentMember, _counted(assignment)).where(
+            AssignmentMember.user_id.is_(None)
+        )
+        total = member_count(assignment.cohort_id) - started
     else:
-        stmt = stmt.where(_attempted(assignment, graded=False), ~_attempted(assignment, graded=True))
-    return _page(_search(stmt, q), sort, **args)
+        stmt = stmt.join(AssignmentMember, _counted(assignment)).where(
+            AssignmentMember.graded_attempt_id.is_(None)
+        )
+        total = started - graded
+    return _page(_search(stmt, q), sort, None if q else total, **args)
 
 
 def _search(stmt: Select, q: str | None) -> Select:

@@ -342,6 +342,7 @@ def _after_flush(session: Session, _context) -> None:
     for assignment in assignments:
         rebuild_assignment(conn, assignment)
     rebuilt = {a.id for a in assignments}
+    done: set[tuple[int, int]] = set()  # (assignment, member) refreshed in this flush: once is right
     for user_id, assessment_id in sorted(attempts):
         stmt_where = (
             CohortAssignment.assessment_id == assessment_id,
@@ -350,7 +351,8 @@ def _after_flush(session: Session, _context) -> None:
             ),
         )
         for asg in _assignment_rows(conn, *stmt_where):
-            if asg.id not in rebuilt:
+            if asg.id not in rebuilt and (asg.id, user_id) not in done:
+                done.add((asg.id, user_id))
                 _refresh_member(conn, asg, user_id, new_results, old_results)
     for cohort_id, user_ids in sorted(members.items()):
         for asg in _assignment_rows(conn, CohortAssignment.cohort_id == cohort_id):
@@ -362,7 +364,9 @@ def _after_flush(session: Session, _context) -> None:
             current = set(conn.scalars(select(CohortMembership.user_id).where(
                 CohortMembership.cohort_id == cohort_id, CohortMembership.user_id.in_(user_ids))))  # fmt: skip
             for user_id in sorted(user_ids):
-                _refresh_member(conn, asg, user_id, new_results, old_results, member=user_id in current)
+                if (asg.id, user_id) not in done:
+                    done.add((asg.id, user_id))
+                    _refresh_member(conn, asg, user_id, new_results, old_results, member=user_id in current)
     for user_id in sorted(teachers):
         _refresh_teacher(conn, user_id)
 
@@ -382,12 +386,30 @@ def _ensure(scope: str, build) -> None:
         db.session.commit()
 
 
+def ensure_assignment(assignment: CohortAssignment) -> None:
+    """Build the assignment's summary if it has none yet (commits then)."""
+    _ensure(_scope("a", assignment.id), lambda conn: rebuild_assignment(conn, assignment))
+
+
 def assignment_counts(assignment: CohortAssignment) -> list[tuple[str, str, str | None, int]]:
     """[(kind, code, level or None, members)] of the assignment (built on first use)."""
-    _ensure(_scope("a", assignment.id), lambda conn: rebuild_assignment(conn, assignment))
+    ensure_assignment(assignment)
     c = AssignmentLevelCount
     stmt = select(c.kind, c.code, c.level, c.members).where(c.assignment_id == assignment.id, c.members != 0)
     return [(k, code, lv or None, n) for k, code, lv, n in db.session.execute(stmt)]
+
+
+def assignment_totals(assignment: CohortAssignment) -> tuple[int, int]:
+    """(members who started, members graded) from the summary rows."""
+    ensure_assignment(assignment)
+    c = AssignmentLevelCount
+    stmt = (
+        select(c.kind, func.sum(c.members))
+        .where(c.assignment_id == assignment.id, c.kind.in_(("s", "o")))
+        .group_by(c.kind)
+    )
+    sums = dict(db.session.execute(stmt).all())
+    return int(sums.get("s") or 0), int(sums.get("o") or 0)
 
 
 def sample_graded_attempt(assignment: CohortAssignment) -> int | None:

@@ -104,9 +104,10 @@ def _forms(cohort):
     rows = cohort_results.assignments(cohort)
     all_templates = templates()
     by_code = {t.code: t for t in all_templates}
-    fitting = cohort_fit.templates_for(cohort, all_templates)
+    who = cohort_fit.profile(cohort)  # one GROUP BY over the members, for paths and assessments
+    fitting = cohort_fit.templates_for(cohort, all_templates, who)
     assign = AssignForm(prefix="assign")
-    assessments = cohort_fit.assessments_for(cohort, cohort_results.assignable_assessments(current_user))
+    assessments = cohort_fit.assessments_for(cohort, cohort_results.assignable_assessments(current_user), who)
     assign.assessment_id.choices = [(a.id, _title(a)) for a in assessments]
     if assessments and assign.assessment_id.data is None:
         assign.assessment_id.data = assessments[0].id

@@ -65,6 +65,7 @@ from competency.models.pilots import (
 from competency.models.summaries import (
     AssignmentLevelCount,
     AssignmentMember,
+    CohortProfileCount,
     InstitutionLevelCount,
     InstitutionTeacher,
     SummaryScope,
@@ -109,6 +110,7 @@ __all__ = [
     "Job",
     "AssignmentLevelCount",
     "AssignmentMember",
+    "CohortProfileCount",
     "InstitutionLevelCount",
     "InstitutionTeacher",
     "SummaryScope",

@@ -79,3 +79,16 @@ class InstitutionTeacher(Base):
     career_stage: Mapped[str] = mapped_column(String(32))
     level: Mapped[str] = mapped_column(String(8))
     attempt_id: Mapped[int] = mapped_column(Integer)
+
+
+class CohortProfileCount(Base):
+    """Members of a cohort per (role, target job role, specialty industry): what fits the cohort
+    (services.cohort_fit) reads these few rows instead of every member."""
+
+    __tablename__ = "cohort_profile_count"
+
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohort.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    target_role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    specialty_industry: Mapped[str] = mapped_column(String(64), primary_key=True)
+    members: Mapped[int] = mapped_column(Integer, default=0)

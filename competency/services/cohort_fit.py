@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from competency import graph
 from competency.extensions import db
@@ -13,14 +13,21 @@ from competency.models import (
     Assessment,
     Cohort,
     CohortAssignment,
-    CohortMembership,
     PathTemplate,
     Role,
-    User,
 )
+from competency.services import cohort_profile_rows
 
 TEACHER = "teacher"
 STUDENT = "student"
+
+
+@dataclass(frozen=True)
+class _Row:
+    role: str
+    target_role: str | None
+    specialty_industry: str | None
+    n: int
 
 
 @dataclass(frozen=True)
@@ -32,14 +39,8 @@ class CohortProfile:
 
 def profile(cohort: Cohort) -> CohortProfile:
     """The cohort's kind by its members' roles (the majority when mixed), their roles and industries."""
-    # Grouped by the database: a handful of distinct rows however many members.
-    stmt = (
-        select(User.role, User.target_role, User.specialty_industry, func.count().label("n"))
-        .join(CohortMembership, CohortMembership.user_id == User.id)
-        .where(CohortMembership.cohort_id == cohort.id)
-        .group_by(User.role, User.target_role, User.specialty_industry)
-    )
-    rows = db.session.execute(stmt).all()
+    # The cohort's composition rows (services.cohort_profile_rows): a handful however many members.
+    rows = [_Row(*row) for row in cohort_profile_rows.counts(cohort.id)]
     teachers = sum(r.n for r in rows if r.role == Role.TEACHER)
     students = sum(r.n for r in rows if r.role == Role.STUDENT)
     kind = None if not (teachers or students) else (TEACHER if teachers >= students else STUDENT)

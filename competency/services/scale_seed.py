@@ -37,7 +37,7 @@ from competency.models import (
     User,
     utcnow,
 )
-from competency.services import summary_rows
+from competency.services import cohort_profile_rows, summary_rows
 from competency.services.demo import DEMO_INSTITUTIONS, DEMO_PASSWORD
 from competency.services.errors import ServiceError
 from competency.services.result_levels import rows_for
@@ -302,6 +302,7 @@ def seed_scale(
             report.cohorts.append((cohort.id, cohort.name, size, assignment.id))
             # COPY bypassed the flush hook that keeps the summary rows: count this cohort once.
             summary_rows.rebuild_assignment(db.session.connection(), assignment)
+            cohort_profile_rows.rebuild(db.session.connection(), cohort.id)
             db.session.commit()
         setattr(report, f"{role}s", count)
     summary_rows.rebuild_institution(db.session.connection(), inst.id)
@@ -311,7 +312,8 @@ def seed_scale(
         db.session.execute(
             text(
                 "ANALYZE user_account, cohort_membership, cohort, attempt, response, result_level, "
-                "assignment_member, assignment_level_count, institution_teacher, institution_level_count"
+                "assignment_member, assignment_level_count, institution_teacher, institution_level_count, "
+                "cohort_profile_count"
             )
         )
         db.session.commit()

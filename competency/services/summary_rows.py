@@ -372,9 +372,12 @@ def _after_flush(session: Session, _context) -> None:
 
 
 def install() -> None:
-    """Listen on every ORM session (idempotent)."""
+    """Listen on every ORM session (idempotent); the cohorts' composition rows too."""
+    from competency.services import cohort_profile_rows
+
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
+    cohort_profile_rows.install()
 
 
 # ----------------------------------------------------------------------------- reading

@@ -21,7 +21,7 @@ from competency.models import (
     User,
     utcnow,
 )
-from competency.services import cohort_summary, dashboards, summary_rows
+from competency.services import cohort_fit, cohort_profile_rows, cohort_summary, dashboards, summary_rows
 from tests.app.conftest import answer_for, api_token, start_attempt
 from tests.app.outcomes_factory import make_assessment, make_attempt, result_for
 
@@ -216,3 +216,37 @@ def test_institution_counts_follow_grades_and_profiles(world, other_institution)
     before = _dashboard_counts(inst.id)
     summary_rows.rebuild_institution(db.session.connection(), inst.id)
     assert _dashboard_counts(inst.id) == before
+
+
+def _composition(cohort_id: int) -> Counter:
+    return Counter({row[:3]: row[3] for row in cohort_profile_rows.counts(cohort_id)})
+
+
+def _composition_from_scratch(cohort_id: int) -> Counter:
+    rows = db.session.execute(
+        select(User.role, User.target_role, User.specialty_industry)
+        .join(CohortMembership, CohortMembership.user_id == User.id)
+        .where(CohortMembership.cohort_id == cohort_id)
+    ).all()
+    return Counter((role, target, industry) for role, target, industry in rows)
+
+
+def test_cohort_composition_follows_members_and_profiles(world, make_user):
+    _inst, cohort, _assessment, _assignment, (t1, t2, _t3, _t4, t5) = world
+    assert _composition(cohort.id) == Counter({("teacher", None, None): 4})  # built on first read
+    students = [make_user("student", f"s{i}", target_role="J-BD-01") for i in range(5)]
+    for s in students:
+        db.session.add(CohortMembership(cohort_id=cohort.id, user_id=s.id))
+    db.session.delete(db.session.get(CohortMembership, {"cohort_id": cohort.id, "user_id": t1.id}))
+    t2.specialty_industry = "大数据"
+    db.session.commit()
+    assert _composition(cohort.id) == _composition_from_scratch(cohort.id)
+    t5.role = Role.STUDENT.value  # not a member: nothing moves
+    students[0].target_role = "J-AI-01"
+    db.session.add(CohortMembership(cohort_id=cohort.id, user_id=t5.id))
+    db.session.commit()
+    assert _composition(cohort.id) == _composition_from_scratch(cohort.id)
+    who = cohort_fit.profile(cohort)
+    assert (
+        who.kind == "student" and who.roles >= {"J-BD-01", "J-AI-01"} and "大数据" in who.industries
+    )  # t2, a teacher member

@@ -1,4 +1,4 @@
-"""summary rows: level counts per cohort assignment and per institution, kept up to date when graded
+"""summary rows: level counts per cohort assignment and per institution (kept up to date when graded), cohort composition
 
 Revision ID: c23000000002
 Revises: c23000000001
@@ -62,6 +62,15 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_institution_teacher_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', name=op.f('pk_institution_teacher'))
     )
+    op.create_table('cohort_profile_count',
+    sa.Column('cohort_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('target_role', sa.String(length=32), nullable=False),
+    sa.Column('specialty_industry', sa.String(length=64), nullable=False),
+    sa.Column('members', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohort.id'], name=op.f('fk_cohort_profile_count_cohort_id_cohort'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('cohort_id', 'role', 'target_role', 'specialty_industry', name=op.f('pk_cohort_profile_count'))
+    )
     with op.batch_alter_table('cohort_membership', schema=None) as batch_op:
         batch_op.create_index('ix_cohort_membership_user_id', ['user_id'], unique=False)
 
@@ -69,6 +78,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('cohort_membership', schema=None) as batch_op:
         batch_op.drop_index('ix_cohort_membership_user_id')
+    op.drop_table('cohort_profile_count')
     op.drop_table('institution_teacher')
     op.drop_table('institution_level_count')
     op.drop_table('assignment_member')

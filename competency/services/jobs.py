@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from competency.extensions import db
@@ -51,6 +51,7 @@ DEFAULTS = {
     "JOBS_HEARTBEAT_SECONDS": 15.0,  # a running job's row is touched this often by its worker
     "JOBS_STALE_SECONDS": 120.0,  # a running job untouched this long has lost its worker
     "JOBS_MAX_ATTEMPTS": 2,  # a job whose worker died is queued again once, then failed
+    "JOBS_KEEP_DAYS": 7.0,  # finished jobs and their files are deleted after this many days
 }
 PROGRESS_EVERY = 0.5  # seconds between two progress writes (the last step is always written)
 
@@ -355,6 +356,20 @@ def recover() -> list[tuple[int, str]]:
         else:
             _remove_files(job_id)
     return changed
+
+
+def purge() -> int:
+    """Delete the jobs finished more than JOBS_KEEP_DAYS ago, with their files; returns how many."""
+    before = utcnow() - timedelta(days=float(setting("JOBS_KEEP_DAYS")))
+    old = list(
+        db.session.scalars(select(Job.id).where(Job.status.in_(("done", "failed")), Job.finished_at < before))
+    )
+    for job_id in old:
+        _remove_files(job_id)
+    if old:
+        db.session.execute(delete(Job).where(Job.id.in_(old)))
+    db.session.commit()
+    return len(old)
 
 
 # ----------------------------------------------------------------------------- reading

@@ -35,6 +35,7 @@ BACKENDS = ("immediate", "sqlite", "redis")
 # Modules whose @job_handler registrations every process (web and consumer) needs.
 HANDLER_MODULES: tuple[str, ...] = ("competency.services.export_jobs",)
 RECOVER_EVERY = crontab(minute="*/2")
+PURGE_AT = crontab(minute="17", hour="3")  # daily: finished jobs older than JOBS_KEEP_DAYS go
 
 
 def _setting(app: Flask, name: str, default: str | None = None) -> str | None:
@@ -93,7 +94,14 @@ def init_queue(app: Flask):
                 state["recovered"] = True
                 recover()
 
+    def purge() -> None:
+        from competency.services import jobs
+
+        with app.app_context():
+            jobs.purge()
+
     huey.periodic_task(RECOVER_EVERY, name="competency.recover_jobs_periodically")(recover)
+    huey.periodic_task(PURGE_AT, name="competency.purge_old_jobs")(purge)
     app.extensions["jobs_huey"] = huey
     app.extensions["jobs_task"] = run_job
     return huey

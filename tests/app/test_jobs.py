@@ -228,3 +228,17 @@ def test_json_api_polls_a_job(client, owner, make_user):
     )
     assert other.status_code == 404
     assert client.get(f"/api/v1/jobs/{job.id}").status_code == 401
+
+
+def test_old_finished_jobs_are_purged_with_their_files(app, owner):
+    old = jobs.enqueue("test_write", {"rows": 1}, owner_id=owner.id)
+    recent = jobs.enqueue("test_write", {"rows": 1}, owner_id=owner.id)
+    running = _orphan(owner, jobs.worker_name())
+    old.finished_at = utcnow() - timedelta(days=8)
+    running.started_at = utcnow() - timedelta(days=9)
+    db.session.commit()
+    folder = jobs.files_dir() / str(old.id)
+    assert folder.is_dir()
+    assert jobs.purge() == 1
+    assert not folder.exists() and db.session.get(Job, old.id) is None
+    assert db.session.get(Job, recent.id) is not None and db.session.get(Job, running.id) is not None

@@ -13,7 +13,9 @@ read to the end; no network, no server), after one warm-up request: the median w
 runs, the SQL statements of one run (an engine event counts them), and the growth of the peak resident
 set during one run (the peak is reset through /proc/self/clear_refs before it, so each request is
 measured on its own). Streamed exports are read chunk by chunk, as a client would, and their rows/s
-printed. Layering (a POST that writes a plan per graded member) runs once per size, last.
+printed. Layering (a POST that writes a plan per graded member) runs once per size, last. Exports are
+measured streamed with no size threshold, and the XLSX exports once more as background jobs (run inline
+in immediate mode, so the job's whole run is timed; above EXPORT_JOB_ROWS_* the app runs them so).
 
 Only the database named by DATABASE_URL is touched; nothing listens on the network.
 """
@@ -110,6 +112,37 @@ def measure(app, client, name: str, method: str, url: str, repeat: int, data=Non
     return row
 
 
+def measure_job(app, name: str, cohort_id: int, assignment_id: int, what: str, fmt: str) -> dict:
+    """One export run as a background job (immediate mode): wall time, statements, RSS growth, rows/s."""
+    from competency.extensions import db
+    from competency.models import User
+    from competency.services import export_jobs, jobs
+
+    payload = {"cohort_id": cohort_id, "what": what, "format": fmt, "assignment_id": assignment_id}
+    counter = Counter()
+    with app.app_context():
+        owner = db.session.scalar(select(User.id).where(User.username == "trainer"))
+        _reset_peak()
+        before = _status_kb("VmRSS")
+        event.listen(db.engine, "before_cursor_execute", counter)
+        began = time.perf_counter()
+        job = jobs.enqueue(export_jobs.KIND, payload, owner_id=owner)  # no key: a fresh run each time
+        seconds = time.perf_counter() - began
+        event.remove(db.engine, "before_cursor_execute", counter)
+        growth = _status_kb("VmHWM") - before
+        assert job.status == "done", (name, job.status, job.error)
+        rows, size = job.result["rows"], job.result["bytes"]
+        db.session.remove()
+    return {
+        "page": name,
+        "seconds": round(seconds, 3),
+        "statements": counter.n,
+        "rss_growth_mb": round(growth / 1024, 1),
+        "bytes": size,
+        "rows_per_s": round(rows / seconds) if seconds else None,
+    }
+
+
 def _login(app, username: str):
     client = app.test_client()
     response = contextvars.Context().run(
@@ -126,6 +159,7 @@ def run(
     out: str | None,
     export_repeat: int | None = None,
     skip: tuple[str, ...] = (),
+    existing: list[tuple[int, int]] | None = None,
 ) -> list[dict]:
     from competency import create_app
     from competency.extensions import db
@@ -134,7 +168,17 @@ def run(
     from competency.services.scale_seed import seed_scale
 
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
+    # Exports are measured streamed (no size threshold) and, separately, as background jobs run
+    # inline (immediate mode: the job's whole run is the measured time).
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "WTF_CSRF_ENABLED": False,
+            "JOBS_BACKEND": "immediate",
+            "EXPORT_JOB_ROWS_CSV": 10**12,
+            "EXPORT_JOB_ROWS_XLSX": 10**12,
+        }
+    )
     results = []
     with app.app_context():
         if reset:
@@ -146,15 +190,22 @@ def run(
             drop_everything(db.engine)
             upgrade()
             seed_demo(log=lambda _line: None)
-        for size in sizes:
+        for size in existing or sizes:
             began = time.perf_counter()
-            report = seed_scale(size, 0, cohort_size=size, seed=size, log=lambda _line: None)
-            seeded = time.perf_counter() - began
-            cohort_id, _name, members, assignment_id = report.cohorts[0]
+            if existing:  # a cohort seeded by an earlier run: (cohort id, assignment id)
+                (cohort_id, assignment_id), note = size, "seeded earlier"
+                members = db.session.scalar(
+                    select(func.count())
+                    .select_from(CohortMembership)
+                    .where(CohortMembership.cohort_id == cohort_id)
+                )
+            else:
+                report = seed_scale(size, 0, cohort_size=size, seed=size, log=lambda _line: None)
+                cohort_id, _name, members, assignment_id = report.cohorts[0]
+                note = f"seed-scale took {time.perf_counter() - began:.1f} s, {report.responses} responses"
             people = db.session.scalar(select(func.count()).select_from(User))
             print(
-                f"\n== cohort of {members} members (cohort {cohort_id}; {people} users in the database); "
-                f"seed-scale took {seeded:.1f} s, {report.responses} responses",
+                f"\n== cohort of {members} members (cohort {cohort_id}; {people} users in the database); {note}",
                 flush=True,
             )
             cohort = db.session.get(Cohort, cohort_id)
@@ -191,6 +242,14 @@ def run(
                 row = {"members": members, **measure(app, client, name, method, target, times)}
                 results.append(row)
                 print(json.dumps(row, ensure_ascii=False), flush=True)
+            for what, fmt in (("responses", "xlsx"), ("results", "xlsx")):
+                name = f"{what} export {fmt} as a job"
+                if name not in skip:
+                    row = {"members": members, **measure_job(app, name, cohort_id, assignment_id, what, fmt)}
+                    results.append(row)
+                    print(json.dumps(row, ensure_ascii=False), flush=True)
+            if "layering" in skip:
+                continue
             layering = measure(
                 app,
                 trainer,
@@ -203,6 +262,8 @@ def run(
             row = {"members": members, **layering}
             results.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
+            if "members export csv" in skip:
+                continue
             members_export = measure(
                 app,
                 trainer,
@@ -258,7 +319,13 @@ def main() -> None:
         "--skip", default="", help="pages to leave out, comma-separated (e.g. 'responses export xlsx')"
     )
     parser.add_argument("--json", default=None, help="also write the rows to this file")
+    parser.add_argument(
+        "--existing",
+        default="",
+        help="measure cohorts seeded by an earlier run instead of seeding: COHORT:ASSIGNMENT[,...]",
+    )
     args = parser.parse_args()
+    existing = [tuple(int(v) for v in pair.split(":")) for pair in args.existing.split(",") if pair]
     run(
         [int(s) for s in args.sizes.split(",") if s],
         args.repeat,
@@ -266,6 +333,7 @@ def main() -> None:
         args.json,
         args.export_repeat,
         tuple(s.strip() for s in args.skip.split(",") if s.strip()),
+        existing,
     )
 
 

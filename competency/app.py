@@ -175,9 +175,10 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
 
     from competency.cli import register_commands
-    from competency.services import result_levels
+    from competency.services import result_levels, summary_rows
 
     result_levels.install()
+    summary_rows.install()  # after result_levels: both listen to the same flush
 
     register_commands(app)
     _production_headers(app)

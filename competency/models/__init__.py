@@ -26,6 +26,7 @@ from competency.models.assessments import (
 )
 from competency.models.base import Base, UTCDateTime, utcnow
 from competency.models.items import Item, ItemParams
+from competency.models.jobs import JOB_STATUSES, Job
 from competency.models.maturity import (
     ACTION_STATUSES,
     MaturityAction,
@@ -60,6 +61,14 @@ from competency.models.pilots import (
     PilotMilestone,
     PilotObjection,
     PilotReview,
+)
+from competency.models.summaries import (
+    AssignmentLevelCount,
+    AssignmentMember,
+    CohortProfileCount,
+    InstitutionLevelCount,
+    InstitutionTeacher,
+    SummaryScope,
 )
 
 __all__ = [
@@ -97,6 +106,14 @@ __all__ = [
     "ExposureTally",
     "ItemExposure",
     "Item",
+    "JOB_STATUSES",
+    "Job",
+    "AssignmentLevelCount",
+    "AssignmentMember",
+    "CohortProfileCount",
+    "InstitutionLevelCount",
+    "InstitutionTeacher",
+    "SummaryScope",
     "ItemParams",
     "Response",
     "ResultLevel",

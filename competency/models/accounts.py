@@ -156,6 +156,8 @@ class Cohort(Base):
 
 class CohortMembership(Base):
     __tablename__ = "cohort_membership"
+    # A person's cohorts (the summary rows find them when a result is graded).
+    __table_args__ = (Index("ix_cohort_membership_user_id", "user_id"),)
 
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohort.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)

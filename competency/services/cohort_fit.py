@@ -13,14 +13,21 @@ from competency.models import (
     Assessment,
     Cohort,
     CohortAssignment,
-    CohortMembership,
     PathTemplate,
     Role,
-    User,
 )
+from competency.services import cohort_profile_rows
 
 TEACHER = "teacher"
 STUDENT = "student"
+
+
+@dataclass(frozen=True)
+class _Row:
+    role: str
+    target_role: str | None
+    specialty_industry: str | None
+    n: int
 
 
 @dataclass(frozen=True)
@@ -32,14 +39,10 @@ class CohortProfile:
 
 def profile(cohort: Cohort) -> CohortProfile:
     """The cohort's kind by its members' roles (the majority when mixed), their roles and industries."""
-    stmt = (
-        select(User.role, User.target_role, User.specialty_industry)
-        .join(CohortMembership, CohortMembership.user_id == User.id)
-        .where(CohortMembership.cohort_id == cohort.id)
-    )
-    rows = db.session.execute(stmt).all()
-    teachers = sum(1 for r in rows if r.role == Role.TEACHER)
-    students = sum(1 for r in rows if r.role == Role.STUDENT)
+    # The cohort's composition rows (services.cohort_profile_rows): a handful however many members.
+    rows = [_Row(*row) for row in cohort_profile_rows.counts(cohort.id)]
+    teachers = sum(r.n for r in rows if r.role == Role.TEACHER)
+    students = sum(r.n for r in rows if r.role == Role.STUDENT)
     kind = None if not (teachers or students) else (TEACHER if teachers >= students else STUDENT)
     by_role = {p.code: p.industry for p in graph.job_profiles()}
     # A cohort's roles: its students' target roles and the job roles of the evaluations it was given.
@@ -67,8 +70,10 @@ def template_fits(template: PathTemplate, who: CohortProfile) -> bool:
     return any(r in who.roles or by_role.get(r) in who.industries for r in template.roles)
 
 
-def templates_for(cohort: Cohort, options: list[PathTemplate]) -> list[PathTemplate]:
-    who = profile(cohort)
+def templates_for(
+    cohort: Cohort, options: list[PathTemplate], who: CohortProfile | None = None
+) -> list[PathTemplate]:
+    who = who or profile(cohort)
     return [t for t in options if template_fits(t, who)]
 
 
@@ -86,6 +91,8 @@ def assessment_fits(assessment: Assessment, who: CohortProfile) -> bool:
     return True
 
 
-def assessments_for(cohort: Cohort, options: list[Assessment]) -> list[Assessment]:
-    who = profile(cohort)
+def assessments_for(
+    cohort: Cohort, options: list[Assessment], who: CohortProfile | None = None
+) -> list[Assessment]:
+    who = who or profile(cohort)
     return [a for a in options if assessment_fits(a, who)]

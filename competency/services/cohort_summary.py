@@ -1,10 +1,11 @@
-"""What a cohort achieved in an assignment, computed by the database: counts, level distributions and
-indicator cells with GROUP BY, member lists a page at a time, export rows streamed.
+"""What a cohort achieved in an assignment: counts, level distributions and indicator cells from the
+summary rows kept at grading time, member lists a page at a time, export rows streamed.
 
 Nothing here loads every member or every result: the statements sent are the same for ten members and
-for a hundred thousand, and so is the memory a page needs. Level counts read the result-level rows
-written when each result was graded (services/result_levels), not the results' JSON. Each member's result is their newest graded
-attempt that started inside the window (as in ``cohort_results.results``), chosen with a window function.
+for a hundred thousand, and so is the memory a page needs. Level counts read the assignment's summary
+rows (services/summary_rows), not every member's result. Each member's result is their newest graded
+attempt that started inside the window (as in ``cohort_results.results``); lists and exports choose it
+with a window function.
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ from sqlalchemy.orm import aliased
 
 from competency import graph
 from competency.extensions import db
-from competency.models import Attempt, CohortAssignment, CohortMembership, Response, ResultLevel, User
+from competency.models import (
+    AssignmentMember,
+    Attempt,
+    CohortAssignment,
+    CohortMembership,
+    Response,
+    User,
+)
 from competency.services import paging
 from competency.services.cohort_results import _in_window, member_ids
+from competency.services.institutions import member_count
 from competency.services.streaming import stream
 
 STREAM_BATCH = 1000  # rows fetched per round trip from the server-side cursor of an export
@@ -56,25 +65,12 @@ class Summary:
     indicator_levels: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _level_counts(graded) -> dict[str, list[tuple[str, str | None, int]]]:
-    """{kind: [(code, level, members)]} over the chosen results: GROUP BY on the result-level rows."""
-    stmt = (
-        select(ResultLevel.kind, ResultLevel.code, ResultLevel.level, func.count())
-        .join(graded, graded.c.attempt_id == ResultLevel.attempt_id)
-        .where(ResultLevel.kind.in_(("d", "i")))
-        .group_by(ResultLevel.kind, ResultLevel.code, ResultLevel.level)
-    )
-    out: dict[str, list] = {"d": [], "i": []}
-    for kind, code, level, n in db.session.execute(stmt):
-        out[kind].append((code, level, n))
-    return out
+def _dimension_names(assignment: CohortAssignment) -> dict[str, dict]:
+    """Names of the dimensions as one counted result spells them (every result of an assessment agrees)."""
+    from competency.services.summary_rows import sample_graded_attempt
 
-
-def _dimension_names(graded) -> dict[str, dict]:
-    """Names of the dimensions as one graded result spells them (every result of an assessment agrees)."""
-    sample = db.session.scalar(
-        select(Attempt.result).join(graded, graded.c.attempt_id == Attempt.id).limit(1)
-    )
+    attempt_id = sample_graded_attempt(assignment)
+    sample = db.session.scalar(select(Attempt.result).where(Attempt.id == attempt_id)) if attempt_id else None
     return {
         d["code"]: {"code": d["code"], "name_zh": d.get("name_zh", ""), "name_en": d.get("name_en", "")}
         for d in (sample or {}).get("dimensions", [])
@@ -82,25 +78,23 @@ def _dimension_names(graded) -> dict[str, dict]:
 
 
 def summary(assignment: CohortAssignment) -> Summary:
-    """Counts and level distributions of the whole cohort in a handful of statements."""
-    cohort_id = assignment.cohort_id
+    """Counts and level distributions of the whole cohort from its summary rows (services.summary_rows,
+    moved with every graded result): a few rows per level, whatever the cohort's size."""
+    from competency.services.summary_rows import assignment_counts
+
     scale = graph.level_scale(assignment.assessment.scale)
-    graded = chosen_attempts(assignment, graded=True)
-    latest = chosen_attempts(assignment, graded=False)
     members = db.session.scalar(
-        select(func.count()).select_from(CohortMembership).where(CohortMembership.cohort_id == cohort_id)
+        select(func.count())
+        .select_from(CohortMembership)
+        .where(CohortMembership.cohort_id == assignment.cohort_id)
     )
-    started = db.session.scalar(select(func.count()).select_from(latest)) or 0
-    overall = dict(
-        db.session.execute(
-            select(Attempt.overall_level, func.count())
-            .join(graded, graded.c.attempt_id == Attempt.id)
-            .group_by(Attempt.overall_level)
-        ).all()
-    )
+    counts: dict[str, list[tuple[str, str | None, int]]] = {"s": [], "o": [], "d": [], "i": []}
+    for kind, code, level, n in assignment_counts(assignment):
+        counts.setdefault(kind, []).append((code, level, n))
+    started = sum(n for _code, _level, n in counts["s"])
+    overall = {level: n for _code, level, n in counts["o"]}
     n_graded = sum(overall.values())
-    counts = _level_counts(graded)
-    dims = _dimension_names(graded) if n_graded else {}
+    dims = _dimension_names(assignment) if n_graded else {}
     dist: dict[str, dict[str, int]] = {"overall": {lv: overall.get(lv, 0) for lv in scale.codes}}
     for code, level, n in counts["d"]:
         dims.setdefault(code, {"code": code, "name_zh": code, "name_en": code})
@@ -139,40 +133,52 @@ def _members(assignment: CohortAssignment) -> Select:
     )
 
 
-def _page(stmt: Select, sort: str, **args) -> paging.Page:
+def _page(stmt: Select, sort: str, total: int | None = None, **args) -> paging.Page:
     key = SORTS.get(sort, User.username)
-    return paging.keyset(stmt, key, User.id, lambda row: (getattr(row[0], key.key), row[0].id), **args)
+
+    def boundary(row) -> tuple:
+        return getattr(row[0], key.key), row[0].id
+
+    return paging.keyset(stmt, key, User.id, boundary, total=total, **args)
+
+
+def _counted(assignment: CohortAssignment):
+    """The member's row in the assignment's summary (present once they started; it names their
+    counted graded attempt): pages join it by primary key instead of choosing attempts again."""
+    return (AssignmentMember.assignment_id == assignment.id) & (AssignmentMember.user_id == User.id)
 
 
 def graded_page(assignment: CohortAssignment, q=None, sort="username", **args) -> paging.Page:
     """A page of graded members with their result: rows are (User, result dict)."""
-    graded = chosen_attempts(assignment, graded=True)
+    from competency.services.summary_rows import assignment_totals
+
+    _started, graded = assignment_totals(assignment)
     stmt = (
         _members(assignment)
         .add_columns(Attempt.result)
-        .join(graded, graded.c.user_id == User.id)
-        .join(Attempt, Attempt.id == graded.c.attempt_id)
+        .join(AssignmentMember, _counted(assignment))
+        .join(Attempt, Attempt.id == AssignmentMember.graded_attempt_id)
     )
-    return _page(_search(stmt, q), sort, **args)
-
-
-def _attempted(assignment: CohortAssignment, graded: bool):
-    """EXISTS: the member (``User``) has an attempt in the window (a graded one with a result if asked);
-    answered from the (assessment, user, started_at) index, member by member as the page needs them."""
-    stmt = select(Attempt.id).where(*_in_window(assignment), Attempt.user_id == User.id)
-    if graded:
-        stmt = stmt.where(Attempt.status == "graded", Attempt.result.is_not(None))
-    return stmt.exists()
+    return _page(_search(stmt, q), sort, None if q else graded, **args)
 
 
 def waiting_page(assignment: CohortAssignment, state: str, q=None, sort="username", **args) -> paging.Page:
     """A page of members who have not started (``state="not_started"``) or not finished ("in_progress")."""
+    from competency.services.summary_rows import assignment_totals
+
+    started, graded = assignment_totals(assignment)
     stmt = _members(assignment)
     if state == "not_started":
-        stmt = stmt.where(~_attempted(assignment, graded=False))
+        stmt = stmt.outerjoin(AssignmentMember, _counted(assignment)).where(
+            AssignmentMember.user_id.is_(None)
+        )
+        total = member_count(assignment.cohort_id) - started
     else:
-        stmt = stmt.where(_attempted(assignment, graded=False), ~_attempted(assignment, graded=True))
-    return _page(_search(stmt, q), sort, **args)
+        stmt = stmt.join(AssignmentMember, _counted(assignment)).where(
+            AssignmentMember.graded_attempt_id.is_(None)
+        )
+        total = started - graded
+    return _page(_search(stmt, q), sort, None if q else total, **args)
 
 
 def _search(stmt: Select, q: str | None) -> Select:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from competency import graph
 from competency.extensions import db
-from competency.models import Assessment, Attempt, Role, User
+from competency.models import Role, User
 
 
 @dataclass
@@ -29,52 +29,20 @@ class Dashboard:
     breakdowns: list[Breakdown]
 
 
-def _latest_levels(institution_id: int):
-    """(user_id, overall level) of each teacher's most recent graded teacher assessment, as a subquery."""
-    rank = func.row_number().over(
-        partition_by=Attempt.user_id, order_by=(Attempt.finished_at.desc(), Attempt.id.desc())
-    )
-    ranked = (
-        select(Attempt.user_id.label("user_id"), Attempt.overall_level.label("level"), rank.label("rn"))
-        .join(User, Attempt.user_id == User.id)
-        .join(Assessment, Attempt.assessment_id == Assessment.id)
-        .where(
-            User.institution_id == institution_id,
-            User.role == Role.TEACHER,
-            Attempt.status == "graded",
-            Attempt.overall_level.is_not(None),
-            Assessment.scale == "teacher",
-        )
-        .subquery()
-    )
-    return select(ranked.c.user_id, ranked.c.level).where(ranked.c.rn == 1).subquery()
-
-
-def latest_teacher_levels(institution_id: int) -> dict[User, str]:
-    """Each teacher's overall level in their most recent graded teacher assessment."""
-    latest = _latest_levels(institution_id)
-    stmt = select(User, latest.c.level).join(latest, latest.c.user_id == User.id)
-    return {user: level for user, level in db.session.execute(stmt)}
-
-
 def institution_dashboard(institution_id: int) -> Dashboard:
-    """Counts per group and level, summed by the database: the same few statements for any head count."""
+    """Counts per group and level from the institution's summary rows (services.summary_rows, moved with
+    every graded result): a few hundred rows at most, whatever the head count."""
+    from competency.services.summary_rows import institution_counts
+
     levels = graph.level_scale("teacher").codes
     teachers = db.session.scalar(
         select(func.count())
         .select_from(User)
         .where(User.institution_id == institution_id, User.role == Role.TEACHER)
     )
-    latest = _latest_levels(institution_id)
     keys = ("department", "teacher_category", "career_stage")
-    # One pass over the teachers: counts per combination of the three groupings and level (a few
-    # hundred rows at most), then each breakdown sums its own grouping from them.
-    stmt = (
-        select(User.department, User.teacher_category, User.career_stage, latest.c.level, func.count())
-        .join(latest, latest.c.user_id == User.id)
-        .group_by(User.department, User.teacher_category, User.career_stage, latest.c.level)
-    )
-    combos = db.session.execute(stmt).all()
+    # Counts per combination of the three groupings and level; each breakdown sums its own grouping.
+    combos = institution_counts(institution_id)
     overall: Counter = Counter()
     for *_values, level, n in combos:
         overall[level] += n

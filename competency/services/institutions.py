@@ -187,6 +187,13 @@ def _search(stmt, q: str | None):
     return stmt
 
 
+def member_count(cohort_id: int) -> int:
+    """Members of the cohort, counted on the membership's primary key alone (no join with people):
+    a hundred thousand in milliseconds."""
+    stmt = select(func.count()).select_from(CohortMembership).where(CohortMembership.cohort_id == cohort_id)
+    return db.session.scalar(stmt) or 0
+
+
 def member_page(
     cohort: Cohort,
     q: str | None = None,
@@ -213,4 +220,5 @@ def member_page(
         before=before,
         descending=descending,
         size=size,
+        total=None if paging.search_pattern(q) else member_count(cohort.id),
     )

@@ -26,6 +26,7 @@ from competency.models import (
 from competency.services import audit, cohort_fit, paging
 from competency.services.cohort_summary import chosen_attempts
 from competency.services.errors import ServiceError
+from competency.services.institutions import member_count
 from competency.services.resources import templates
 from competency.services.streaming import stream
 
@@ -382,7 +383,10 @@ def progress_page(cohort: Cohort, q=None, sort="username", **args) -> paging.Pag
         stmt = stmt.where(
             User.username.ilike(pattern, escape="\\") | User.display_name.ilike(pattern, escape="\\")
         )
-    page = paging.keyset(stmt, key, User.id, lambda row: (getattr(row[0], key.key), row[0].id), **args)
+    total = None if pattern else member_count(cohort.id)  # outer joins: one row per member
+    page = paging.keyset(
+        stmt, key, User.id, lambda row: (getattr(row[0], key.key), row[0].id), total=total, **args
+    )
     page.rows = [_progress(row) for row in page.rows]
     return page
 

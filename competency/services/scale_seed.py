@@ -37,6 +37,7 @@ from competency.models import (
     User,
     utcnow,
 )
+from competency.services import cohort_profile_rows, summary_rows
 from competency.services.demo import DEMO_INSTITUTIONS, DEMO_PASSWORD
 from competency.services.errors import ServiceError
 from competency.services.result_levels import rows_for
@@ -299,11 +300,22 @@ def seed_scale(
                 report.responses += len(responses)
                 log(f"{role}s: {made}/{count}")
             report.cohorts.append((cohort.id, cohort.name, size, assignment.id))
+            # COPY bypassed the flush hook that keeps the summary rows: count this cohort once.
+            summary_rows.rebuild_assignment(db.session.connection(), assignment)
+            cohort_profile_rows.rebuild(db.session.connection(), cohort.id)
+            db.session.commit()
         setattr(report, f"{role}s", count)
+    summary_rows.rebuild_institution(db.session.connection(), inst.id)
     db.session.commit()
     if db.engine.dialect.name == "postgresql":
         # Fresh statistics after a bulk load, or the planner takes the new tables for empty ones.
-        db.session.execute(text("ANALYZE user_account, cohort_membership, cohort, attempt, response, result_level"))
+        db.session.execute(
+            text(
+                "ANALYZE user_account, cohort_membership, cohort, attempt, response, result_level, "
+                "assignment_member, assignment_level_count, institution_teacher, institution_level_count, "
+                "cohort_profile_count"
+            )
+        )
         db.session.commit()
     report.seconds = time.perf_counter() - began
     return report

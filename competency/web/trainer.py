@@ -34,6 +34,7 @@ from competency.services import (
     cohort_results,
     cohort_summary,
     dashboards,
+    export_jobs,
     exports,
     imports_people,
     institutions,
@@ -103,9 +104,10 @@ def _forms(cohort):
     rows = cohort_results.assignments(cohort)
     all_templates = templates()
     by_code = {t.code: t for t in all_templates}
-    fitting = cohort_fit.templates_for(cohort, all_templates)
+    who = cohort_fit.profile(cohort)  # one GROUP BY over the members, for paths and assessments
+    fitting = cohort_fit.templates_for(cohort, all_templates, who)
     assign = AssignForm(prefix="assign")
-    assessments = cohort_fit.assessments_for(cohort, cohort_results.assignable_assessments(current_user))
+    assessments = cohort_fit.assessments_for(cohort, cohort_results.assignable_assessments(current_user), who)
     assign.assessment_id.choices = [(a.id, _title(a)) for a in assessments]
     if assessments and assign.assessment_id.data is None:
         assign.assessment_id.data = assessments[0].id
@@ -300,7 +302,8 @@ def results(cohort_id: int, assignment_id: int):
 @bp.route("/cohorts/<int:cohort_id>/export")
 @roles_required(*STAFF)
 def export(cohort_id: int):
-    """Download members, results or per-response data as CSV (UTF-8 with BOM) or XLSX."""
+    """Download members, results or per-response data as CSV (UTF-8 with BOM) or XLSX; an export above
+    the size threshold becomes a background job whose page shows progress and then the download."""
     cohort = _cohort_or_404(cohort_id)
     what = request.args.get("what", "members")
     fmt = request.args.get("format", "csv")
@@ -308,16 +311,21 @@ def export(cohort_id: int):
         raise ServiceError(
             "invalid_export", _("Choose members, results or responses as CSV or XLSX."), "what"
         )
-    if what == "members":
-        header, rows = exports.members_table(cohort)
-    else:
+    assignment = None
+    if what != "members":
         raw = request.args.get("assignment", "")
         if not raw.isdigit():
             raise ServiceError("missing_assignment", _("Choose an assignment to export."), "assignment")
         assignment = _assignment_or_404(cohort, int(raw))
-        table = exports.results_table if what == "results" else exports.responses_table
-        header, rows = table(assignment, current_user.timezone or DEFAULT_ZONE)
-    name = f"cohort-{cohort.id}-{what}.{fmt}"
+    zone_name = current_user.timezone or DEFAULT_ZONE
+    if export_jobs.needs_job(cohort, what, fmt, assignment):
+        job = export_jobs.start(current_user, cohort, what, fmt, assignment, zone_name)
+        return redirect(url_for("jobs.show", job_id=job.id))
+    header, rows = export_jobs.table(cohort, what, assignment, zone_name)
+    return _download(header, rows, export_jobs.file_name(cohort.id, what, fmt), fmt, what)
+
+
+def _download(header, rows, name: str, fmt: str, title: str):
     if fmt == "csv":
         # Streamed: rows go out as the server-side cursor yields them, in constant memory.
         response = Response(
@@ -326,7 +334,7 @@ def export(cohort_id: int):
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     else:
         response = send_file(
-            exports.xlsx_file(header, rows, what),
+            exports.xlsx_file(header, rows, title),
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             as_attachment=True,
             download_name=name,

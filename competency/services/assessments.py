@@ -30,7 +30,7 @@ from competency.models import (
     User,
     utcnow,
 )
-from competency.services import audit, grading, maps
+from competency.services import audit, calibration_prior, grading, maps
 from competency.services.errors import ServiceError
 from competency.services.items import current_params, to_schema
 from competency.tests_bank import schema
@@ -374,12 +374,15 @@ def check_definition(assessment: Assessment, rows: Sequence[tuple[Item, ItemPara
     return problems
 
 
-def _simulated_people(assessment: Assessment, cfg: EngineConfig, n: int, rng) -> np.ndarray:
-    """True θs of the publishing simulation: N(0, Σ) with the engine's prior correlation."""
+def _simulated_people(
+    assessment: Assessment, cfg: EngineConfig, n: int, rng, true_correlation=None
+) -> np.ndarray:
+    """True θs of the publishing simulation: N(0, Σ) with the engine's prior correlation, or with
+    ``true_correlation`` (the calibrated correlation's lower bound, services/calibration_prior)."""
     dims = len(assessment.dimensions)
     if not (cfg.mcat and dims > 1):
         return rng.standard_normal(n)
-    rho = cfg.prior_correlation
+    rho = cfg.prior_correlation if true_correlation is None else true_correlation
     if isinstance(rho, int | float):
         cov = np.full((dims, dims), float(rho))
         np.fill_diagonal(cov, 1.0)
@@ -456,12 +459,14 @@ def accuracy_shortfalls(assessment: Assessment, report: dict) -> list[str]:
     return found
 
 
-def simulate_definition(assessment: Assessment, bank: Bank, n: int = 200, seed: int = 7) -> dict:
+def simulate_definition(
+    assessment: Assessment, bank: Bank, n: int = 200, seed: int = 7, true_correlation=None
+) -> dict:
     """Expected behaviour of the test on simulated people: length, precision by θ, exposure, and the
     accuracy of the levels it reports."""
     cfg = engine_config(assessment)
     rng = np.random.default_rng(seed)
-    thetas = _simulated_people(assessment, cfg, n, rng)
+    thetas = _simulated_people(assessment, cfg, n, rng, true_correlation)
     report = run_simulation(
         bank,
         thetas,
@@ -518,6 +523,7 @@ def publish(
         raise ServiceError("cannot_publish", "; ".join(problems), "definition", status=422)
     bank = Bank.from_items(bank_items(assessment, rows))
     simulation = simulate_definition(assessment, bank, n=n_simulees)
+    simulation["prior_check"] = calibration_prior.check(assessment, bank, simulation, n_simulees)
     shortfalls = accuracy_shortfalls(assessment, simulation["classification"])
     reason = (override_reason or "").strip()
     if shortfalls and (not reason or actor is None or actor.role != Role.PLATFORM_ADMIN):

@@ -1,4 +1,4 @@
-# Two commands: `make run` serves the platform with demo content; `make test` runs lint and the whole suite.
+# Two commands: `make run` serves the platform with demo content (and runs its job consumer); `make test` runs lint and the whole suite.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app competency
@@ -22,7 +22,11 @@ db: install translations
 	$(FLASK) init-db
 	$(FLASK) seed-demo
 
+# The background-job consumer (huey on an SQLite queue in instance/, no Redis) runs beside the dev
+# server and is stopped with it.
 run: db
+	$(FLASK) jobs worker --workers 2 & WORKER=$$!; \
+	trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: install

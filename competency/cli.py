@@ -351,6 +351,7 @@ def seed_scale_command(teachers: int, students: int, cohort_size: int, seed: int
 
 def register_commands(app: Flask) -> None:
     from competency.i18n_cli import translate_group
+    from competency.jobs_cli import jobs_group
 
     app.cli.add_command(init_db_command)
     app.cli.add_command(seed_demo_command)
@@ -361,6 +362,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(simulate_command)
     app.cli.add_command(calibrate_command)
     app.cli.add_command(maturity_group)
+    app.cli.add_command(jobs_group)
 
 
 def _create_app_for_cli() -> Flask:

@@ -32,6 +32,7 @@ from competency.models.assessments import (
 from competency.models.base import Base, UTCDateTime, utcnow
 from competency.models.calibration import CalibrationRun
 from competency.models.items import Item, ItemParams
+from competency.models.jobs import JOB_STATUSES, Job
 from competency.models.maturity import (
     ACTION_STATUSES,
     MaturityAction,
@@ -107,6 +108,8 @@ __all__ = [
     "ExposureTally",
     "ItemExposure",
     "Item",
+    "JOB_STATUSES",
+    "Job",
     "ItemParams",
     "Response",
     "ResultLevel",

@@ -51,7 +51,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pilot_review.bp)
     app.register_blueprint(pilot_public.bp)
     app.register_blueprint(messages.bp)
+    from competency.web import jobs
 
+    app.register_blueprint(jobs.bp)
     from competency.web import calibration
 
     app.register_blueprint(calibration.bp)

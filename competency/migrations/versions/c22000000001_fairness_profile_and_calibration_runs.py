@@ -1,7 +1,7 @@
 """fairness profile (optional, consented answers for DIF analysis) and calibration runs (issue 22)
 
 Revision ID: c22000000001
-Revises: b23000000001
+Revises: c23000000001 (issue 23's jobs, merged into this branch; b23000000001 before that)
 Create Date: 2026-12-05 03:04:14.495952
 
 """
@@ -13,7 +13,7 @@ import competency.models.base
 
 
 revision = 'c22000000001'
-down_revision = 'b23000000001'
+down_revision = 'c23000000001'
 branch_labels = None
 depends_on = None
 

@@ -10,4 +10,4 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 # Routes register on import.
-from competency.web.api import assessments, auth, certificates, pilots, plans  # noqa: E402,F401
+from competency.web.api import assessments, auth, certificates, jobs, pilots, plans  # noqa: E402,F401

@@ -10,28 +10,24 @@ and is graded with the new versions. Rejected estimates are kept only in the run
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from competency.extensions import db
 from competency.irt.cat import EngineConfig
 from competency.irt.cat.errors import CatError
-from competency.models import Assessment, CalibrationRun, Item, ItemParams, User, utcnow
+from competency.models import Assessment, CalibrationRun, Item, ItemParams, Job, User, utcnow
 from competency.services import assessments as assessment_service
-from competency.services import audit, calibration_prior, calibration_review
+from competency.services import audit, calibration_prior, calibration_review, jobs
 from competency.services.errors import ServiceError
 
 JOB_KIND = "calibration.run"
 MODELS = ("keep", "2pl", "3pl")
 MODES = ("full", "online")
 ACTIVE = ("queued", "running")
-log = logging.getLogger(__name__)
 
 
 def check_settings(values: dict) -> dict:
@@ -52,8 +48,11 @@ def check_settings(values: dict) -> dict:
     return {"model": model, "mode": mode, "min_responses": minimum}
 
 
-def start_run(assessment: Assessment, actor: User, values: dict) -> CalibrationRun:
-    """Queue a run; the work happens in the background (``run_calibration``), never in the request."""
+def start_run(assessment: Assessment, actor: User | None, values: dict, progress=None) -> CalibrationRun:
+    """Queue a run; the work happens in a background job (``run_calibration``), never in the request.
+
+    With ``progress`` (the command line) the run is computed here instead, reporting to it.
+    """
     settings = check_settings(values)
     busy = db.session.scalar(
         select(CalibrationRun.id).where(
@@ -62,7 +61,12 @@ def start_run(assessment: Assessment, actor: User, values: dict) -> CalibrationR
     )
     if busy is not None:
         raise ServiceError("run_in_progress", _("A calibration run of this assessment is already under way."))
-    run = CalibrationRun(assessment_id=assessment.id, settings=settings, created_by_id=actor.id, decisions={})
+    run = CalibrationRun(
+        assessment_id=assessment.id,
+        settings=settings,
+        created_by_id=actor.id if actor else None,
+        decisions={},
+    )
     db.session.add(run)
     db.session.flush()
     audit.record(
@@ -73,7 +77,11 @@ def start_run(assessment: Assessment, actor: User, values: dict) -> CalibrationR
         detail={"assessment": assessment.id, **settings},
     )
     db.session.commit()
-    dispatch(run)
+    if progress is not None:
+        run_calibration(progress, {"run_id": run.id})
+        db.session.refresh(run)
+    else:
+        dispatch(run)
     return run
 
 
@@ -89,6 +97,7 @@ def _set_progress(run_id: int, done: int, total: int, message: str) -> None:
     db.session.commit()
 
 
+@jobs.job_handler(JOB_KIND, label=_l("Calibration run"))
 def run_calibration(ctx: Any, payload: dict) -> dict:
     """The job handler: compute the findings of run ``payload["run_id"]`` and leave them for review.
 
@@ -131,46 +140,24 @@ def _finish_failed(run_id: int, message: str) -> None:
     db.session.commit()
 
 
-def _queue() -> Callable | None:
-    """The job queue's enqueue (issue 23) when it is installed, else None."""
-    try:
-        from competency.services.jobs import enqueue  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return enqueue
-
-
 def dispatch(run: CalibrationRun) -> None:
-    """Hand the run to the job queue; without one, to the local adapter (a thread of this process, or
-    inline when ``CALIBRATION_INLINE`` is set, as the CLI and tests do)."""
-    enqueue = _queue()
-    if enqueue is not None and not current_app.config.get("CALIBRATION_INLINE"):
-        job = enqueue(
-            JOB_KIND,
-            {"run_id": run.id},
-            owner_id=run.created_by_id,
-            idempotency_key=f"calibration-run-{run.id}",
-        )
-        run.job_id = getattr(job, "id", None)
+    """Hand the run to the job queue (issue 23's huey queue: a worker process in `make run` and in
+    production, immediate in tests). The job's key is the run, so asking twice queues it once."""
+    job = jobs.enqueue(
+        JOB_KIND, {"run_id": run.id}, owner_id=run.created_by_id, idempotency_key=f"calibration-run-{run.id}"
+    )
+    run.job_id = job.id
+    db.session.commit()
+
+
+def sync_with_job(run: CalibrationRun) -> None:
+    """A run whose job failed outside the handler (its worker died twice) is marked failed too."""
+    if run.status not in ACTIVE or run.job_id is None:
+        return
+    job = db.session.get(Job, run.job_id)
+    if job is not None and job.status == "failed":
+        run.status, run.error, run.finished_at = "failed", job.error or "the background job failed", utcnow()
         db.session.commit()
-        return
-    if current_app.config.get("CALIBRATION_INLINE"):
-        run_calibration(None, {"run_id": run.id})
-        return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    threading.Thread(
-        target=_thread_main, args=(app, run.id), daemon=True, name=f"calibration-{run.id}"
-    ).start()
-
-
-def _thread_main(app, run_id: int) -> None:
-    with app.app_context():
-        try:
-            run_calibration(None, {"run_id": run_id})
-        except Exception:
-            log.exception("calibration run %s failed", run_id)
-        finally:
-            db.session.remove()
 
 
 # ---------------------------------------------------------------------------- review and publication
@@ -202,7 +189,7 @@ def suggested(row: dict) -> str:
     return "reject" if flagged else "approve"
 
 
-def publish_run(run: CalibrationRun, actor: User, decisions: dict[str, str]) -> dict:
+def publish_run(run: CalibrationRun, actor: User | None, decisions: dict[str, str]) -> dict:
     """Record the per-item decisions and publish the approved estimates as new parameter versions;
     all or nothing (a refused re-publication of the assessment leaves every item as it was)."""
     try:
@@ -212,7 +199,7 @@ def publish_run(run: CalibrationRun, actor: User, decisions: dict[str, str]) -> 
         raise
 
 
-def _publish(run: CalibrationRun, actor: User, decisions: dict[str, str]) -> dict:
+def _publish(run: CalibrationRun, actor: User | None, decisions: dict[str, str]) -> dict:
     if run.status != "review":
         raise ServiceError("not_in_review", _("Only a run waiting for review can be published."), "status")
     rows = {r["code"]: r for r in (run.findings or {}).get("items", []) if r["new"] is not None}
@@ -251,13 +238,14 @@ def _publish(run: CalibrationRun, actor: User, decisions: dict[str, str]) -> dic
     prior = _calibrated_prior(run, assessment)
     if prior is not None:
         assessment.engine = {**assessment.engine, "prior_correlation": prior}
+    # Published first, so the re-publication's pre-flight check finds this run's correlation.
+    run.decisions = {**{c: "reject" for c in rejected}, **{c: "approve" for c in approved}}
+    run.status, run.published_at, run.published_by_id = "published", utcnow(), actor.id if actor else None
     republished = False
     if assessment.status == "published" and (approved or prior is not None):
         db.session.flush()
         assessment_service.publish(assessment, actor, commit=False)
         republished = True
-    run.decisions = {**{c: "reject" for c in rejected}, **{c: "approve" for c in approved}}
-    run.status, run.published_at, run.published_by_id = "published", utcnow(), actor.id
     detail = {
         "assessment": assessment.id,
         "approved": approved,
@@ -290,7 +278,7 @@ def discard_run(run: CalibrationRun, actor: User) -> None:
     db.session.commit()
 
 
-def set_pilot_positions(assessment: Assessment, text: str, actor: User) -> list[int]:
+def set_pilot_positions(assessment: Assessment, text: str, actor: User | None) -> list[int]:
     """Positions (1-based, e.g. "5, 12") at which new attempts get an unscored pilot item."""
     try:
         positions = sorted({int(p) for p in text.replace("，", ",").split(",") if p.strip()})
@@ -323,3 +311,59 @@ def set_pilot_positions(assessment: Assessment, text: str, actor: User) -> list[
     )
     db.session.commit()
     return positions
+
+
+def report_lines(run: CalibrationRun) -> list[str]:
+    """The run's findings as text (the command line's report)."""
+    f = run.findings or {}
+    lines = [f"calibration run {run.id} of {run.assessment.code}: {run.status}"]
+    if run.error:
+        return [*lines, f"  failed: {run.error}"]
+    lines.append(
+        f"  {f.get('attempts', 0)} graded attempts, {f.get('responses', 0)} responses; {run.settings}"
+    )
+    for d in f.get("dimensions", []):
+        link = d.get("linking") or {}
+        lines.append(
+            f"  {d['code']}: {d['items']} items ({d['anchors']} anchors), converged={d['converged']}, "
+            f"reliability marginal {d['reliability_marginal']} empirical {d['reliability_empirical']}, "
+            f"lz* flagged {d.get('lz_flagged', '-')}/{d.get('lz_n', '-')}"
+            + (f", Stocking–Lord A={link['A']} B={link['B']}" if link else "")
+        )
+    corr = f.get("correlation") or {}
+    if corr.get("matrix"):
+        dims = corr["dimensions"]
+        pairs = [
+            f"{dims[i]}-{dims[j]} {corr['matrix'][i][j]:.3f} (SE {corr['se'][i][j]:.3f})"
+            for i in range(len(dims))
+            for j in range(i + 1, len(dims))
+        ]
+        lines.append("  latent correlations: " + ", ".join(pairs))
+    for g in f.get("groupings", []):
+        lines.append(f"  DIF groups {g['code']}: focal {g['n_focal']}, reference {g['n_reference']}")
+    for row in f.get("items", []):
+        new = row["new"] or {}
+        flags = [
+            name
+            for name, on in (
+                ("misfit", row["misfit"]),
+                ("imprecise", row.get("imprecise")),
+                ("DRIFT", (row["drift"] or {}).get("flag")),
+                ("DIF " + ",".join(x["grouping"] for x in row["dif"]), bool(row["dif"])),
+            )
+            if on
+        ]
+        est = (
+            "anchor"
+            if row["anchor"]
+            else f"a={new.get('a')} (SE {new.get('se_a')}) b={new.get('b')} (SE {new.get('se_b')})"
+        )
+        drift = row["drift"] or {}
+        lines.append(
+            f"  {row['code']}: n={row['n']} {est}; RMSD {row['rmsd']}, outfit {row['outfit']}"
+            + (f"; Δb={drift['delta_b']} (SE {drift['se_delta_b']})" if drift else "")
+            + (f"; {' '.join(flags)}" if flags else "")
+            + (f"; decision {run.decisions[row['code']]}" if row["code"] in (run.decisions or {}) else "")
+            + (f"; proposed {suggested(row)}" if run.status == "review" and row["new"] else "")
+        )
+    return lines

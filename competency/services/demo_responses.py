@@ -5,7 +5,7 @@ names ``sim-…``) each have one graded attempt of TDL-2026 with seven items per
 from the items' own models with θ ~ N(0, R), R = 0.5 between dimensions. Two findings are planted so
 the review screen has something real to find:
 
-* one DIF item: for women (consented gender answer "female") it is 1.0 logit harder than for men of
+* one DIF item: for women (consented gender answer "female") it is 1.2 logits harder than for men of
   the same ability;
 * one drifting item: every simulated person answers it as if its difficulty were 0.9 logits higher
   than its current parameters say.
@@ -40,7 +40,7 @@ ASSESSMENT = "TDL-2026"
 PREFIX = "sim-"
 TRUE_RHO = 0.5
 PER_DIMENSION = 7
-DIF_SHIFT = 1.0  # logits harder for the focal group (women)
+DIF_SHIFT = 1.2  # logits harder for the focal group (women)
 DRIFT_SHIFT = 0.9  # logits harder than the current parameters for everyone
 
 
@@ -59,14 +59,14 @@ def simulated_attempts(assessment_id: int) -> int:
 
 
 def planted(pool) -> tuple[str, str]:
-    """The DIF item (T2) and the drifting item (T4): each dimension's dichotomous operational item
-    with the median difficulty, so both have plenty of informative responses."""
+    """The DIF item (T2) and the drifting item (T4): each dimension's 2PL operational item with the
+    median difficulty, so both have plenty of informative responses and no guessing to hide a shift."""
     picks = []
     for dim in ("T2", "T4"):
         rows = sorted(
             (p.item.irt.b, code)
             for code, p in pool.items()
-            if p.dimension == dim and not p.pilot and p.item.irt.model in ("2pl", "3pl")
+            if p.dimension == dim and not p.pilot and p.item.irt.model == "2pl"
         )
         picks.append(rows[len(rows) // 2][1])
     return picks[0], picks[1]

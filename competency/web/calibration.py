@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import IntegerField, SelectField, StringField, SubmitField
-from wtforms.validators import NumberRange, Optional
+from wtforms.validators import Length, NumberRange, Optional
 
 from competency.extensions import db
 from competency.models import Assessment
@@ -27,38 +28,31 @@ ADMIN = "platform_admin"
 
 class RunForm(FlaskForm):
     model = SelectField(
-        "model",
-        choices=[("keep", "keep"), ("2pl", "2PL"), ("3pl", "3PL")],
+        _l("Item model"),
+        choices=choices([("keep", _l("Keep each item's model")), ("2pl", "2PL"), ("3pl", "3PL")]),
     )
-    mode = SelectField("mode", choices=[("full", "full"), ("online", "online")])
-    min_responses = IntegerField("min", default=200, validators=[Optional(), NumberRange(min=20)])
-    submit = SubmitField("run")
+    mode = SelectField(
+        _l("Mode"),
+        choices=choices(
+            [
+                ("full", _l("Full: re-estimate every item, link to the current scale, check drift")),
+                ("online", _l("Online: hold operational items, estimate pilot items")),
+            ]
+        ),
+    )
+    min_responses = IntegerField(
+        _l("Minimum responses per item"), default=200, validators=[Optional(), NumberRange(min=20)]
+    )
+    submit = SubmitField(_l("Run calibration in the background"))
 
 
 class PilotForm(FlaskForm):
-    pilot_positions = StringField("positions")
-    submit = SubmitField("save")
+    pilot_positions = StringField(_l("Pilot item positions"), validators=[Length(max=200)])
+    submit = SubmitField(_l("Save positions"))
 
 
 class ActionForm(FlaskForm):
-    submit = SubmitField("go")
-
-
-def _label_forms(run: RunForm, pilot: PilotForm) -> None:
-    """Labels are set per request so they follow the page's language."""
-    run.model.label.text = _("Item model")
-    run.model.choices = choices([("keep", _("Keep each item's model")), ("2pl", "2PL"), ("3pl", "3PL")])
-    run.mode.label.text = _("Mode")
-    run.mode.choices = choices(
-        [
-            ("full", _("Full: re-estimate every item, link to the current scale, check drift")),
-            ("online", _("Online: hold operational items, estimate pilot items")),
-        ]
-    )
-    run.min_responses.label.text = _("Minimum responses per item")
-    run.submit.label.text = _("Run calibration in the background")
-    pilot.pilot_positions.label.text = _("Pilot item positions")
-    pilot.submit.label.text = _("Save positions")
+    submit = SubmitField(_l("Go"))
 
 
 RUN_STATUS = {
@@ -148,7 +142,6 @@ def _render_assessment(assessment, run_form=None, pilot_form=None, status: int =
             "pilot_positions": ", ".join(str(p) for p in (assessment.engine or {}).get("pilot_positions", []))
         },
     )
-    _label_forms(run_form, pilot_form)
     return (
         render_template(
             "calibration/assessment.html",
@@ -206,6 +199,7 @@ def pilot_positions(assessment_id: int):
 def run(run_id: int):
     """Progress while the run works; then the review screen."""
     run = _run_or_404(run_id)
+    calibration_runs.sync_with_job(run)
     findings = run.findings if run.status in ("review", "published", "discarded") else None
     return render_template(
         "calibration/run.html",

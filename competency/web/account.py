@@ -43,7 +43,7 @@ def _fairness_form() -> FairnessForm:
     row = calibration_groups.own_profile(current_user)
     data = {"consent": bool(row and row.consent)}
     data |= {f: (getattr(row, f) or "") if row else "" for f in FAIRNESS_FIELDS}
-    return FairnessForm(formdata=None, data=data)
+    return FairnessForm(formdata=None, data=data, prefix="fair")
 
 
 def _render(profile=None, password=None, fairness=None, status: int = 200):
@@ -93,7 +93,7 @@ def profile():
 @roles_required(*ALL_ROLES)
 def fairness():
     """The person's optional answers for fairness (DIF) analysis; without consent nothing is kept."""
-    form = FairnessForm()
+    form = FairnessForm(prefix="fair")
     if form.validate_on_submit():
         answers = {f: form[f].data for f in FAIRNESS_FIELDS}
         try:

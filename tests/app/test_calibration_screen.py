@@ -121,7 +121,7 @@ def test_a_calibration_round_from_the_admin_screen_to_a_published_version(
     assert run.job_id is not None  # it ran as a background job (immediate in tests), not in the request
     assert run.status == "review", run.error
     review = client.get(f"/admin/calibration/runs/{run.id}").get_data(as_text=True)
-    assert "Rescoring policy" in review and "Marginal reliability" in review
+    assert 'id="rescoring-policy"' in review and "边际信度" in review and "重新评分政策" in review
     rows = {r["code"]: r for r in run.findings["items"]}
     assert rows[drift_item]["drift"]["flag"] and rows[drift_item]["drift"]["delta_b"] > 0.5
     assert [f["grouping"] for f in rows[dif_item]["dif"]] == ["gender:female"]

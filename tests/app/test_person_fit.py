@@ -11,7 +11,7 @@ from competency.services import person_fit
 from tests.app.conftest import api_token, login
 from tests.app.outcomes_factory import make_attempt
 
-WORDS = "Unusual answer patterns"
+WORDS = "异常作答模式"  # "Unusual answer patterns"
 
 
 def _setup(make_user, institution, job_assessment):
@@ -68,7 +68,7 @@ def test_an_aberrant_pattern_is_flagged_for_the_trainer_only(
     login(client, "coach")
     page = client.get(f"/trainer/cohorts/{cohort.id}/assignments/{assignment.id}").get_data(as_text=True)
     section = page.split(WORDS, 1)[1].split("</section>", 1)[0]
-    assert "(odd)" in section and "(plain)" not in section and "random" in section.lower()
+    assert "(odd)" in section and "(plain)" not in section and "随意点选" in section
 
     own = app.test_client()
     login(own, "odd")

@@ -71,3 +71,39 @@ def run_or_publish(
         *calibration_runs.report_lines(run),
         f"run {run.id} waits for review: publish with --run {run.id} --apply [--approve CODES]",
     ]
+
+
+def simulate_assessment(code: str, examinees: int) -> list[str]:
+    """`flask simulate --assessment CODE`: the publishing simulation of a published assessment, and for a
+    multidimensional test the same at the lower bound of its prior correlation."""
+    from competency.services import assessments as assessment_service
+    from competency.services import calibration_prior
+
+    assessment = db.session.scalar(select(Assessment).where(Assessment.code == code))
+    if assessment is None or not assessment.pool:
+        raise ServiceError(
+            "unknown_assessment", f"assessment: no published assessment with code {code}", "assessment"
+        )
+    bank = assessment_service.engine_bank(assessment)
+    base = assessment_service.simulate_definition(assessment, bank, n=examinees)
+    lines = [
+        f"{code}: {examinees} simulated takers, mean length {base['mean_length']:.1f}",
+        f"  mean SE {base['mean_se']}, RMSE {base['rmse']}",
+        "  accuracy per dimension "
+        + ", ".join(f"{r['code']} {r['accuracy']:.3f}" for r in base["classification"]["dimensions"])
+        + f"; overall class {base['classification']['overall']['accuracy']:.3f}",
+    ]
+    check = calibration_prior.check(assessment, bank, base, examinees)
+    if check is None:
+        return [*lines, "  one dimension (or no MCAT): no prior correlation to check"]
+    low = check["correlation"]
+    pairs = [low[i][j] for i in range(len(low)) for j in range(i + 1, len(low))]
+    return [
+        *lines,
+        f"at the lower bound of the prior correlation ({check['source']}; "
+        f"correlations {min(pairs):.2f}–{max(pairs):.2f}), prior unchanged:",
+        f"  mean SE {check['mean_se']['lower']}, RMSE {check['rmse']['lower']}",
+        f"  SE/RMSE {check['se_over_rmse']['base']} -> {check['se_over_rmse']['lower']} (below 1: SEs too optimistic)",
+        f"  accuracy per dimension {check['accuracy']['base']} -> {check['accuracy']['lower']}; "
+        f"overall class {check['overall_accuracy']['base']:.3f} -> {check['overall_accuracy']['lower']:.3f}",
+    ]

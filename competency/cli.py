@@ -153,7 +153,14 @@ def items_export(path: str, bank: str | None, status: str | None) -> None:
 
 
 @click.command("simulate")
-@click.argument("bank_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("bank_file", type=click.Path(exists=True, dir_okay=False), required=False)
+@click.option(
+    "--assessment",
+    "assessment_code",
+    default=None,
+    help="Instead of a bank file: a published assessment's pre-flight simulation, an MCAT also at the "
+    "lower bound of its prior correlation",
+)
 @click.option("-n", "--examinees", default=1000, show_default=True, help="Simulated examinees")
 @click.option("--selector", default="mfi", show_default=True)
 @click.option("--estimator", default="eap", show_default=True)
@@ -175,9 +182,24 @@ def items_export(path: str, bank: str | None, status: str | None) -> None:
 )
 def simulate_command(
     bank_file, examinees, selector, estimator, se_target, min_items, max_items, seed, plot_path, cuts,
-    classification,
+    classification, assessment_code=None,
 ):
-    """Run a CAT simulation on a bank file and print the report."""
+    """Run a CAT simulation on a bank file (or a published assessment) and print the report."""
+    if assessment_code:
+        from flask.cli import ScriptInfo
+
+        from competency.calibration_cli import simulate_assessment
+
+        with click.get_current_context().ensure_object(ScriptInfo).load_app().app_context():
+            try:
+                lines = simulate_assessment(assessment_code, examinees)
+            except ServiceError as exc:
+                _fail(exc.message)
+        for line in lines:
+            click.echo(line)
+        return
+    if not bank_file:
+        _fail("give a BANK_FILE or --assessment CODE")
     from competency.irt.cat import EngineConfig, run_simulation_report
     from competency.irt.cat.errors import CatError
 

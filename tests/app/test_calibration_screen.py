@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import insert, select
 
-from competency.cli import calibrate_command
+from competency.cli import calibrate_command, simulate_command
 from competency.extensions import db
 from competency.models import (
     Assessment,
@@ -193,6 +193,12 @@ def test_the_mcat_prior_comes_from_the_calibrated_correlation(app, make_user, te
     assert check["source"] == f"calibration run {run.id}"
     lower = np.array(check["correlation"])
     assert np.all(lower[~np.eye(5, dtype=bool)] < off.max()) and np.all(np.linalg.eigvalsh(lower) > 0)
+    shell = app.test_cli_runner().invoke(
+        simulate_command, ["--assessment", teacher_assessment.code, "-n", "20"]
+    )
+    assert shell.exit_code == 0, shell.output
+    assert f"at the lower bound of the prior correlation (calibration run {run.id}" in shell.output
+    assert "SE/RMSE" in shell.output
 
 
 def test_pilot_positions_are_set_audited_and_checked(app, client, make_user, job_assessment):

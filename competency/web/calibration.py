@@ -21,6 +21,8 @@ from competency.services.items import current_params
 from competency.web.account_forms import FAIRNESS_FIELD_NAMES, FAIRNESS_LABELS
 from competency.web.authz import roles_required
 from competency.web.forms import choices
+from competency.web.items import ITEM_STATUS_LABELS
+from competency.web.labels import paren
 
 bp = Blueprint("calibration", __name__, url_prefix="/admin/calibration")
 ADMIN = "platform_admin"
@@ -84,7 +86,7 @@ def _grouping_name(g: dict | None) -> str:
     labels = FAIRNESS_LABELS[g["field"]]
     focal = str(labels.get(g["value"], g["value"]))
     other = _("others") if g["reference"] == "rest" else str(labels.get(g["reference"], g["reference"]))
-    return f"{FAIRNESS_FIELD_NAMES[g['field']]}: {focal} / {other}"
+    return f"{FAIRNESS_FIELD_NAMES[g['field']]}{paren(f'{focal} / {other}')}"
 
 
 def _decision_label(d: str | None) -> str:
@@ -93,7 +95,13 @@ def _decision_label(d: str | None) -> str:
 
 @bp.context_processor
 def _helpers() -> dict:
-    return {"fmt": _fmt, "pct": _pct, "grouping_name": _grouping_name, "decision_label": _decision_label}
+    return {
+        "fmt": _fmt,
+        "pct": _pct,
+        "grouping_name": _grouping_name,
+        "decision_label": _decision_label,
+        "item_status": lambda s: ITEM_STATUS_LABELS.get(s, s),
+    }
 
 
 def _assessment_or_404(assessment_id: int) -> Assessment:

@@ -208,7 +208,7 @@ def test_pilot_positions_are_set_audited_and_checked(app, client, make_user, job
     bad = client.post(
         f"{url}/pilot-positions", data={"csrf_token": csrf_from(client, url), "pilot_positions": "3, x"}
     )
-    assert bad.status_code == 400 and "whole numbers" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "用逗号分隔的整数" in bad.get_data(as_text=True)
     ok = client.post(
         f"{url}/pilot-positions", data={"csrf_token": csrf_from(client, url), "pilot_positions": ""}
     )

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from competency.models.assessments import Assessment
 from competency.models.base import Base, UTCDateTime, utcnow
 
-# queued → running → review (findings ready) → published | discarded; a crash or bad data → failed.
-RUN_STATUSES = ("queued", "running", "review", "published", "discarded", "failed")
+# queued → running → review (findings ready) → publishing (a background job) → published; review →
+# discarded; a crash or bad data → failed. A refused publication returns the run to review.
+RUN_STATUSES = ("queued", "running", "review", "publishing", "published", "discarded", "failed")
 
 
 class CalibrationRun(Base):

@@ -25,6 +25,7 @@ from competency.services import audit, calibration_prior, calibration_review, jo
 from competency.services.errors import ServiceError
 
 JOB_KIND = "calibration.run"
+PUBLISH_KIND = "calibration.publish"
 MODELS = ("keep", "2pl", "3pl")
 MODES = ("full", "online")
 ACTIVE = ("queued", "running")
@@ -151,12 +152,17 @@ def dispatch(run: CalibrationRun) -> None:
 
 
 def sync_with_job(run: CalibrationRun) -> None:
-    """A run whose job failed outside the handler (its worker died twice) is marked failed too."""
-    if run.status not in ACTIVE or run.job_id is None:
+    """A run whose job failed outside the handler (its worker died twice) is marked failed too; a
+    publication whose job failed goes back to review with the reason."""
+    if run.status not in (*ACTIVE, "publishing") or run.job_id is None:
         return
     job = db.session.get(Job, run.job_id)
     if job is not None and job.status == "failed":
-        run.status, run.error, run.finished_at = "failed", job.error or "the background job failed", utcnow()
+        reason = job.error or "the background job failed"
+        if run.status == "publishing":
+            run.status, run.error = "review", reason
+        else:
+            run.status, run.error, run.finished_at = "failed", reason, utcnow()
         db.session.commit()
 
 
@@ -189,19 +195,8 @@ def suggested(row: dict) -> str:
     return "reject" if flagged else "approve"
 
 
-def publish_run(run: CalibrationRun, actor: User | None, decisions: dict[str, str]) -> dict:
-    """Record the per-item decisions and publish the approved estimates as new parameter versions;
-    all or nothing (a refused re-publication of the assessment leaves every item as it was)."""
-    try:
-        return _publish(run, actor, decisions)
-    except Exception:
-        db.session.rollback()
-        raise
-
-
-def _publish(run: CalibrationRun, actor: User | None, decisions: dict[str, str]) -> dict:
-    if run.status != "review":
-        raise ServiceError("not_in_review", _("Only a run waiting for review can be published."), "status")
+def _check_decisions(run: CalibrationRun, decisions: dict[str, str]) -> dict[str, dict]:
+    """The run's estimated items by code, after checking every decision names one and is allowed."""
     rows = {r["code"]: r for r in (run.findings or {}).get("items", []) if r["new"] is not None}
     for code, decision in decisions.items():
         if code not in rows or decision not in ("approve", "reject"):
@@ -214,6 +209,69 @@ def _publish(run: CalibrationRun, actor: User | None, decisions: dict[str, str])
                 _("%(code)s has no usable estimate and cannot be approved.", code=code),
                 "decisions",
             )
+    return rows
+
+
+def request_publish(run: CalibrationRun, actor: User, decisions: dict[str, str]) -> None:
+    """Record the decisions and publish in a background job (re-freezing a published assessment runs
+    its pre-flight simulations, which take longer than a request may)."""
+    if run.status != "review":
+        raise ServiceError("not_in_review", _("Only a run waiting for review can be published."), "status")
+    rows = _check_decisions(run, decisions)
+    run.decisions = {c: decisions.get(c, "reject") for c in rows}
+    run.status, run.error = "publishing", None
+    audit.record(
+        "calibration.publish_requested",
+        "calibration_run",
+        run.id,
+        actor=actor,
+        detail={"approved": sorted(c for c, d in run.decisions.items() if d == "approve")},
+    )
+    db.session.commit()
+    job = jobs.enqueue(
+        PUBLISH_KIND,
+        {"run_id": run.id, "actor_id": actor.id},
+        owner_id=actor.id,
+        idempotency_key=f"calibration-publish-{run.id}",
+    )
+    run.job_id = job.id
+    db.session.commit()
+
+
+@jobs.job_handler(PUBLISH_KIND, label=_l("Publishing a calibration run"))
+def publish_job(ctx: Any, payload: dict) -> dict:
+    """Publish a run whose decisions are recorded; a refusal (e.g. the re-frozen assessment's accuracy
+    is below its minimum) returns the run to review with the reason."""
+    run = db.session.get(CalibrationRun, int(payload["run_id"]))
+    if run is None or run.status != "publishing":
+        return {"skipped": True}
+    actor = db.session.get(User, int(payload["actor_id"]))
+    if ctx is not None:
+        ctx.progress(0, 1, "publishing")
+    try:
+        detail = publish_run(run, actor, dict(run.decisions))
+    except ServiceError as exc:
+        run = db.session.get_one(CalibrationRun, int(payload["run_id"]))
+        run.status, run.error = "review", exc.message[:2000]
+        db.session.commit()
+        return {"refused": exc.message}
+    return detail
+
+
+def publish_run(run: CalibrationRun, actor: User | None, decisions: dict[str, str]) -> dict:
+    """Record the per-item decisions and publish the approved estimates as new parameter versions;
+    all or nothing (a refused re-publication of the assessment leaves every item as it was)."""
+    try:
+        return _publish(run, actor, decisions)
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _publish(run: CalibrationRun, actor: User | None, decisions: dict[str, str]) -> dict:
+    if run.status not in ("review", "publishing"):
+        raise ServiceError("not_in_review", _("Only a run waiting for review can be published."), "status")
+    rows = _check_decisions(run, decisions)
     approved = sorted(c for c, d in decisions.items() if d == "approve")
     rejected = sorted(set(rows) - set(approved))
     items = {i.code: i for i in db.session.scalars(select(Item).where(Item.code.in_(approved or [""])))}

@@ -61,6 +61,7 @@ RUN_STATUS = {
     "queued": lambda: _("queued"),
     "running": lambda: _("running"),
     "review": lambda: _("waiting for review"),
+    "publishing": lambda: _("publishing"),
     "published": lambda: _("published"),
     "discarded": lambda: _("discarded"),
     "failed": lambda: _("failed"),
@@ -208,7 +209,7 @@ def run(run_id: int):
     """Progress while the run works; then the review screen."""
     run = _run_or_404(run_id)
     calibration_runs.sync_with_job(run)
-    findings = run.findings if run.status in ("review", "published", "discarded") else None
+    findings = run.findings if run.status in ("review", "publishing", "published", "discarded") else None
     return render_template(
         "calibration/run.html",
         run=run,
@@ -232,18 +233,15 @@ def publish(run_id: int):
         if key.startswith("decision-")
     }
     try:
-        detail = calibration_runs.publish_run(run, current_user, decisions)
+        calibration_runs.request_publish(run, current_user, decisions)
     except ServiceError as exc:
         flash(exc.message, "error")
         return redirect(url_for("calibration.run", run_id=run.id))
-    flash(
-        _(
-            "Published %(n)s new parameter versions; %(r)s estimates rejected. Earlier results keep their scores.",
-            n=detail["new_versions"],
-            r=len(detail["rejected"]),
-        ),
-        "success",
-    )
+    db.session.refresh(run)
+    if run.status == "published":
+        flash(_("Published. Earlier results keep their scores."), "success")
+    elif run.status == "publishing":
+        flash(_("Publishing in the background; this page shows when it is done."), "success")
     return redirect(url_for("calibration.run", run_id=run.id))
 
 

@@ -230,3 +230,38 @@ def test_only_platform_admins_reach_calibration(app, client, make_user, job_asse
             403,
         )
     assert db.session.scalars(select(CalibrationRun)).first() is None
+
+
+def test_a_refused_publication_returns_the_run_to_review_and_changes_nothing(
+    app, client, make_user, job_assessment, monkeypatch
+):
+    from competency.services.errors import ServiceError
+
+    make_user("platform_admin", "calib_admin")
+    code = sorted(e["code"] for e in job_assessment.pool)[0]
+    new = {"model": "2pl", "a": 1.1, "b": 0.2, "c": None, "thresholds": None, "se_a": 0.1, "se_b": 0.1}
+    current = {"version": 1, "model": "2pl", "a": 1.0, "b": 0.0, "c": None, "thresholds": None}
+    row = {
+        "code": code, "dimension": job_assessment.dimensions[0], "status": "operational", "n": 300,
+        "exposure": 0.5, "anchor": False, "current": current, "new": new, "publishable": True,
+        "imprecise": False, "rmsd": 0.01, "infit": 1.0, "outfit": 1.0, "misfit": False, "drift": None, "dif": [],
+    }  # fmt: skip
+    run = CalibrationRun(
+        assessment_id=job_assessment.id, status="review", settings={}, decisions={}, findings={"items": [row]}
+    )
+    db.session.add(run)
+    db.session.commit()
+
+    def refuse(*_a, **_k):
+        raise ServiceError(
+            "accuracy_below_minimum", "classification accuracy below the minimum", "grade_rule"
+        )
+
+    monkeypatch.setattr(assessment_service, "publish", refuse)
+    login(client, "calib_admin")
+    url = f"/admin/calibration/runs/{run.id}"
+    client.post(f"{url}/publish", data={"csrf_token": csrf_from(client, url), f"decision-{code}": "approve"})
+    db.session.refresh(run)
+    assert run.status == "review" and "accuracy below the minimum" in run.error
+    assert db.session.scalar(select(Item).where(Item.code == code)).current_version == 1
+    assert "accuracy below the minimum" in client.get(url).get_data(as_text=True)

@@ -54,7 +54,7 @@ def upgrade():
     sa.Column('finished_at', competency.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('published_at', competency.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('published_by_id', sa.Integer(), nullable=True),
-    sa.CheckConstraint("status IN ('queued', 'running', 'review', 'published', 'discarded', 'failed')", name=op.f('ck_calibration_run_status_valid')),
+    sa.CheckConstraint("status IN ('queued', 'running', 'review', 'publishing', 'published', 'discarded', 'failed')", name=op.f('ck_calibration_run_status_valid')),
     sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], name=op.f('fk_calibration_run_assessment_id_assessment'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_calibration_run_created_by_id_user_account'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['published_by_id'], ['user_account.id'], name=op.f('fk_calibration_run_published_by_id_user_account'), ondelete='SET NULL'),

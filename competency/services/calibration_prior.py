@@ -10,6 +10,7 @@ reports how the mean SE, the RMSE and the classification accuracy change.
 from __future__ import annotations
 
 import numpy as np
+from flask import has_app_context
 from sqlalchemy import select
 
 from competency.extensions import db
@@ -40,7 +41,10 @@ def pick(matrix, order: list[int]) -> list[list[float]]:
 
 
 def prior_for(dimensions: list[str]) -> float | list[list[float]]:
-    """The MCAT prior correlation for new definitions: the calibrated matrix, else the provisional ρ."""
+    """The MCAT prior correlation for new definitions: the calibrated matrix, else the provisional ρ
+    (also when there is no database to ask, as when the demo definitions are only listed)."""
+    if not has_app_context():
+        return PROVISIONAL_RHO
     found = latest_correlation(dimensions)
     return found["matrix"] if found else PROVISIONAL_RHO
 

@@ -20,6 +20,66 @@ class _Printer:
         click.echo(f"  [{done}/{total}] {message}", file=sys.stderr)
 
 
+def report_lines(run) -> list[str]:
+    """The run's findings as text (the command line's report)."""
+    f = run.findings or {}
+    lines = [f"calibration run {run.id} of {run.assessment.code}: {run.status}"]
+    if run.error:
+        return [*lines, f"  failed: {run.error}"]
+    lines.append(
+        f"  {f.get('attempts', 0)} graded attempts, {f.get('responses', 0)} responses; {run.settings}"
+    )
+    for d in f.get("dimensions", []):
+        link = d.get("linking") or {}
+        lines.append(
+            f"  {d['code']}: {d['items']} items ({d['anchors']} anchors), converged={d['converged']}, "
+            f"reliability marginal {d['reliability_marginal']} empirical {d['reliability_empirical']}, "
+            f"lz* flagged {d.get('lz_flagged', '-')}/{d.get('lz_n', '-')}"
+            + (f", Stocking–Lord A={link['A']} B={link['B']}" if link else "")
+        )
+    corr = f.get("correlation") or {}
+    if corr.get("matrix"):
+        dims = corr["dimensions"]
+        pairs = [
+            f"{dims[i]}-{dims[j]} {corr['matrix'][i][j]:.3f} (SE {corr['se'][i][j]:.3f})"
+            for i in range(len(dims))
+            for j in range(i + 1, len(dims))
+        ]
+        lines.append("  latent correlations: " + ", ".join(pairs))
+    for g in f.get("groupings", []):
+        lines.append(f"  DIF groups {g['code']}: focal {g['n_focal']}, reference {g['n_reference']}")
+    for row in f.get("items", []):
+        new = row["new"] or {}
+        flags = [
+            name
+            for name, on in (
+                ("misfit", row["misfit"]),
+                ("imprecise", row.get("imprecise")),
+                ("DRIFT", (row["drift"] or {}).get("flag")),
+                ("DIF " + ",".join(x["grouping"] for x in row["dif"]), bool(row["dif"])),
+            )
+            if on
+        ]
+        est = (
+            "anchor"
+            if row["anchor"]
+            else f"a={new.get('a')} (SE {new.get('se_a')}) b={new.get('b')} (SE {new.get('se_b')})"
+        )
+        drift = row["drift"] or {}
+        lines.append(
+            f"  {row['code']}: n={row['n']} {est}; RMSD {row['rmsd']}, outfit {row['outfit']}"
+            + (f"; Δb={drift['delta_b']} (SE {drift['se_delta_b']})" if drift else "")
+            + (f"; {' '.join(flags)}" if flags else "")
+            + (f"; decision {run.decisions[row['code']]}" if row["code"] in (run.decisions or {}) else "")
+            + (
+                f"; proposed {calibration_runs.suggested(row)}"
+                if run.status == "review" and row["new"]
+                else ""
+            )
+        )
+    return lines
+
+
 def run_or_publish(
     code: str | None,
     run_id: int | None,
@@ -33,7 +93,7 @@ def run_or_publish(
     if run_id is not None:
         run = calibration_runs.get_run(run_id)
         if not apply:
-            return calibration_runs.report_lines(run)
+            return report_lines(run)
         rows = [r for r in (run.findings or {}).get("items", []) if r["new"] is not None]
         if approve is None:  # the screen's proposals: usable, precise, no flag
             decisions = {r["code"]: calibration_runs.suggested(r) for r in rows}
@@ -47,7 +107,7 @@ def run_or_publish(
                 )
         detail = calibration_runs.publish_run(run, None, decisions)
         return [
-            *calibration_runs.report_lines(run),
+            *report_lines(run),
             f"published {detail['new_versions']} new parameter versions; rejected {', '.join(detail['rejected']) or 'none'}"
             + ("; the assessment was re-frozen on them" if detail["republished"] else ""),
         ]
@@ -68,7 +128,7 @@ def run_or_publish(
         progress=_Printer(),
     )
     return [
-        *calibration_runs.report_lines(run),
+        *report_lines(run),
         f"run {run.id} waits for review: publish with --run {run.id} --apply [--approve CODES]",
     ]
 

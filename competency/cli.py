@@ -153,7 +153,14 @@ def items_export(path: str, bank: str | None, status: str | None) -> None:
 
 
 @click.command("simulate")
-@click.argument("bank_file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("bank_file", type=click.Path(exists=True, dir_okay=False), required=False)
+@click.option(
+    "--assessment",
+    "assessment_code",
+    default=None,
+    help="Instead of a bank file: a published assessment's pre-flight simulation, an MCAT also at the "
+    "lower bound of its prior correlation",
+)
 @click.option("-n", "--examinees", default=1000, show_default=True, help="Simulated examinees")
 @click.option("--selector", default="mfi", show_default=True)
 @click.option("--estimator", default="eap", show_default=True)
@@ -175,9 +182,24 @@ def items_export(path: str, bank: str | None, status: str | None) -> None:
 )
 def simulate_command(
     bank_file, examinees, selector, estimator, se_target, min_items, max_items, seed, plot_path, cuts,
-    classification,
+    classification, assessment_code=None,
 ):
-    """Run a CAT simulation on a bank file and print the report."""
+    """Run a CAT simulation on a bank file (or a published assessment) and print the report."""
+    if assessment_code:
+        from flask.cli import ScriptInfo
+
+        from competency.calibration_cli import simulate_assessment
+
+        with click.get_current_context().ensure_object(ScriptInfo).load_app().app_context():
+            try:
+                lines = simulate_assessment(assessment_code, examinees)
+            except ServiceError as exc:
+                _fail(exc.message)
+        for line in lines:
+            click.echo(line)
+        return
+    if not bank_file:
+        _fail("give a BANK_FILE or --assessment CODE")
     from competency.irt.cat import EngineConfig, run_simulation_report
     from competency.irt.cat.errors import CatError
 
@@ -214,17 +236,25 @@ def simulate_command(
 @click.option("--bank", default=None, help="Only items of this bank")
 @click.option(
     "--model",
-    default="2pl",
-    show_default=True,
-    type=click.Choice(["2pl", "3pl"]),
-    help="Model for dichotomous items",
+    default=None,
+    type=click.Choice(["keep", "2pl", "3pl"]),
+    help="Model for dichotomous items (default 2pl; keep: each item's own; --assessment: keep)",
 )
 @click.option(
     "--mode",
-    default="online",
-    show_default=True,
+    default=None,
     type=click.Choice(["online", "full"]),
-    help="online: anchor operational items",
+    help="online: anchor operational items (default; --assessment: full)",
+)
+@click.option(
+    "--assessment",
+    "assessment_code",
+    default=None,
+    help="Calibrate this assessment's items as the admin screen does: a run with findings left for review",
+)
+@click.option("--run", "run_id", type=int, default=None, help="With --apply: publish this reviewed run")
+@click.option(
+    "--pilot-positions", default=None, help="With --assessment: positions of pilot items, e.g. 5,12 ('' for none)"
 )
 @click.option(
     "--min-responses", default=200, show_default=True, help="Items with fewer responses keep their parameters"
@@ -265,14 +295,34 @@ def calibrate_command(
     since=None,
     until=None,
     param_version: int | None = None,
+    assessment_code: str | None = None,
+    run_id: int | None = None,
+    pilot_positions: str | None = None,
 ) -> None:
     """Calibrate dichotomous items from stored responses (fixed-item calibration anchors operational items).
 
     The responses of a window (by finishing day or parameter version) are streamed from the database.
+    With --assessment or --run, the same runs, findings, decisions and publication as the admin screen.
     """
     from datetime import UTC
 
     from competency.services.calibration import calibrate, read_dif_groups
+
+    if assessment_code or run_id is not None:
+        from competency.calibration_cli import run_or_publish
+
+        try:
+            lines = run_or_publish(
+                assessment_code, run_id, model, mode, min_responses, apply, approve, pilot_positions
+            )
+        except ServiceError as exc:
+            _fail(exc.message)
+        for line in lines:
+            click.echo(line)
+        return
+    model, mode = model or "2pl", mode or "online"
+    if model == "keep":
+        _fail("--model keep needs --assessment")
 
     approved = None if approve is None else [c.strip() for c in approve.split(",") if c.strip()]
     try:

@@ -1,12 +1,17 @@
 """SQLAlchemy 2 typed models. No business rules and no commits here: services own transactions."""
 
 from competency.models.accounts import (
+    FAIRNESS_FIELDS,
+    GENDERS,
+    MAJOR_CATEGORIES,
     PLATFORM_WIDE_ROLES,
+    REGIONS,
     ApiToken,
     AuditEvent,
     CareerStage,
     Cohort,
     CohortMembership,
+    FairnessProfile,
     Institution,
     InstitutionType,
     LoginAttempt,
@@ -25,6 +30,7 @@ from competency.models.assessments import (
     ResultLevel,
 )
 from competency.models.base import Base, UTCDateTime, utcnow
+from competency.models.calibration import CalibrationRun
 from competency.models.items import Item, ItemParams
 from competency.models.jobs import JOB_STATUSES, Job
 from competency.models.maturity import (
@@ -72,6 +78,10 @@ from competency.models.summaries import (
 )
 
 __all__ = [
+    "FAIRNESS_FIELDS",
+    "GENDERS",
+    "MAJOR_CATEGORIES",
+    "REGIONS",
     "ACTION_STATUSES",
     "MaturityAction",
     "MaturityConsensus",
@@ -123,6 +133,8 @@ __all__ = [
     "CareerStage",
     "Cohort",
     "CohortMembership",
+    "CalibrationRun",
+    "FairnessProfile",
     "Institution",
     "InstitutionType",
     "LoginAttempt",

@@ -225,3 +225,67 @@ class AuditEvent(Base):
     ip: Mapped[str | None] = mapped_column(String(64))
 
     actor: Mapped[User | None] = relationship()
+
+
+# Optional answers a person may give for fairness (DIF) analysis. The codes are platform-defined; 专业大类
+# follows the 19 categories of the 2021 vocational programme catalogue (职业教育专业目录).
+GENDERS = ("female", "male", "other")
+REGIONS = ("north", "northeast", "east", "central", "south", "southwest", "northwest")
+MAJOR_CATEGORIES = (
+    "agriculture",  # 农林牧渔
+    "resources_environment",  # 资源环境与安全
+    "energy_materials",  # 能源动力与材料
+    "civil_engineering",  # 土木建筑
+    "water",  # 水利
+    "equipment_manufacturing",  # 装备制造
+    "biology_chemistry",  # 生物与化工
+    "light_textile",  # 轻工纺织
+    "food_drugs_grain",  # 食品药品与粮食
+    "transport",  # 交通运输
+    "electronics_it",  # 电子与信息
+    "medicine_health",  # 医药卫生
+    "finance_commerce",  # 财经商贸
+    "tourism",  # 旅游
+    "culture_arts",  # 文化艺术
+    "media",  # 新闻传播
+    "education_sports",  # 教育与体育
+    "public_security_justice",  # 公安与司法
+    "public_services",  # 公共管理与服务
+)
+FAIRNESS_FIELDS = ("gender", "institution_type", "region", "major_category")
+
+
+class FairnessProfile(Base):
+    """A person's optional, consented answers for fairness (DIF) analysis.
+
+    Kept apart from the account so no list, export or profile view of people reads it by accident:
+    only the person's own account page and calibration (which uses it in aggregate) touch this table.
+    Without consent no answer is kept; withdrawing consent deletes the answers.
+    """
+
+    __tablename__ = "fairness_profile"
+    __table_args__ = (
+        _enum_check("gender_valid", "gender", enum.StrEnum("G", {g: g for g in GENDERS}), nullable=True),
+        _enum_check("institution_type_valid", "institution_type", InstitutionType, nullable=True),
+        _enum_check("region_valid", "region", enum.StrEnum("R", {r: r for r in REGIONS}), nullable=True),
+        _enum_check(
+            "major_category_valid",
+            "major_category",
+            enum.StrEnum("M", {m: m for m in MAJOR_CATEGORIES}),
+            nullable=True,
+        ),
+        CheckConstraint(
+            "consent OR (gender IS NULL AND institution_type IS NULL AND region IS NULL "
+            "AND major_category IS NULL)",
+            name="answers_need_consent",
+        ),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    gender: Mapped[str | None] = mapped_column(String(16))
+    institution_type: Mapped[str | None] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(16))
+    major_category: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -160,6 +160,12 @@ def _seed_assessments(log: Callable[[str], None]) -> None:
     seed_demo_assessments(log)
 
 
+def _seed_simulated_responses(log: Callable[[str], None]) -> None:
+    from competency.services.demo_responses import seed_demo_responses
+
+    seed_demo_responses(log)
+
+
 def _seed_resources(log: Callable[[str], None]) -> None:
     from competency.services.resources import seed_resources
 
@@ -180,6 +186,7 @@ SEED_STEPS: list[Callable[[Callable[[str], None]], None]] = [
     seed_accounts,
     _seed_items,
     _seed_assessments,
+    _seed_simulated_responses,
     _seed_resources,
     _seed_maturity,
     _seed_pilots,

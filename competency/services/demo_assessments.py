@@ -10,6 +10,7 @@ from sqlalchemy import select
 from competency import graph
 from competency.extensions import db
 from competency.models import Assessment
+from competency.services import calibration_prior
 from competency.services.publishing import publish
 
 TEACHER_CUTS = [-1.5, -0.75, 0.0, 0.75, 1.5]
@@ -40,7 +41,9 @@ def _teacher() -> dict:
             "mcat": True,
             "selector": "dopt",
             "estimator": "eap",
-            "prior_correlation": 0.6,
+            # From the latest published multidimensional calibration of these dimensions; the
+            # provisional ρ only before any (services/calibration_prior).
+            "prior_correlation": calibration_prior.prior_for(dims),
             "se_target": 0.3,  # fallback: rarely reached before the classification rule or 40 items
             "min_items": 20,
             "max_items": 40,
@@ -95,7 +98,7 @@ def _student() -> dict:
             "mcat": True,
             "selector": "dopt",
             "estimator": "eap",
-            "prior_correlation": 0.6,
+            "prior_correlation": calibration_prior.prior_for(dims),
             "gh_points": 2,
             "se_target": 0.3,
             "min_items": 21,

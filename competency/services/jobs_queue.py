@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "competency"
 BACKENDS = ("immediate", "sqlite", "redis")
 # Modules whose @job_handler registrations every process (web and consumer) needs.
-HANDLER_MODULES: tuple[str, ...] = ("competency.services.export_jobs",)
+HANDLER_MODULES: tuple[str, ...] = ("competency.services.export_jobs", "competency.services.calibration_runs")
 RECOVER_EVERY = crontab(minute="*/2")
 PURGE_AT = crontab(minute="17", hour="3")  # daily: finished jobs older than JOBS_KEEP_DAYS go
 

@@ -12,7 +12,7 @@ from competency.irt import classification
 from competency.irt.cat import Bank, EngineConfig
 from competency.irt.cat import simulate as run_simulation
 from competency.models import Assessment, Role, User, utcnow
-from competency.services import audit, caches, grading
+from competency.services import audit, caches, calibration_prior, grading
 from competency.services.assessment_definitions import candidate_items, check_definition, engine_config
 from competency.services.errors import ServiceError
 from competency.services.pools import make_bank
@@ -21,12 +21,15 @@ from competency.services.pools import make_bank
 DEFAULT_MIN_ACCURACY = {"dimensions": 0.8, "overall": 0.85}
 
 
-def _simulated_people(assessment: Assessment, cfg: EngineConfig, n: int, rng) -> np.ndarray:
-    """True θs of the publishing simulation: N(0, Σ) with the engine's prior correlation."""
+def _simulated_people(
+    assessment: Assessment, cfg: EngineConfig, n: int, rng, true_correlation=None
+) -> np.ndarray:
+    """True θs of the publishing simulation: N(0, Σ) with the engine's prior correlation, or with
+    ``true_correlation`` (the calibrated correlation's lower bound, services/calibration_prior)."""
     dims = len(assessment.dimensions)
     if not (cfg.mcat and dims > 1):
         return rng.standard_normal(n)
-    rho = cfg.prior_correlation
+    rho = cfg.prior_correlation if true_correlation is None else true_correlation
     if isinstance(rho, int | float):
         cov = np.full((dims, dims), float(rho))
         np.fill_diagonal(cov, 1.0)
@@ -105,12 +108,14 @@ def accuracy_shortfalls(assessment: Assessment, report: dict) -> list[str]:
     return found
 
 
-def simulate_definition(assessment: Assessment, bank: Bank, n: int = 200, seed: int = 7) -> dict:
+def simulate_definition(
+    assessment: Assessment, bank: Bank, n: int = 200, seed: int = 7, true_correlation=None
+) -> dict:
     """Expected behaviour of the test on simulated people: length, precision by θ, exposure, and the
     accuracy of the levels it reports."""
     cfg = engine_config(assessment)
     rng = np.random.default_rng(seed)
-    thetas = _simulated_people(assessment, cfg, n, rng)
+    thetas = _simulated_people(assessment, cfg, n, rng, true_correlation)
     report = run_simulation(
         bank,
         thetas,
@@ -169,6 +174,7 @@ def publish(
         raise ServiceError("cannot_publish", "; ".join(problems), "definition", status=422)
     bank = make_bank(assessment, rows)
     simulation = simulate_definition(assessment, bank, n=n_simulees)
+    simulation["prior_check"] = calibration_prior.check(assessment, bank, simulation, n_simulees)
     shortfalls = accuracy_shortfalls(assessment, simulation["classification"])
     reason = (override_reason or "").strip()
     if shortfalls and (not reason or actor is None or actor.role != Role.PLATFORM_ADMIN):

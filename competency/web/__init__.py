@@ -54,5 +54,8 @@ def register_blueprints(app: Flask) -> None:
     from competency.web import jobs
 
     app.register_blueprint(jobs.bp)
+    from competency.web import calibration
+
+    app.register_blueprint(calibration.bp)
     errors.register(app)
     register_context(app)

@@ -8,9 +8,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from competency import graph
-from competency.services import accounts
+from competency.models import FAIRNESS_FIELDS
+from competency.services import accounts, calibration_groups
 from competency.services.errors import ServiceError
-from competency.web.account_forms import PasswordChangeForm, ProfileForm, SignOutEverywhereForm
+from competency.web.account_forms import FairnessForm, PasswordChangeForm, ProfileForm, SignOutEverywhereForm
 from competency.web.authz import ALL_ROLES, roles_required
 from competency.web.forms import choices
 
@@ -38,11 +39,19 @@ def _profile_form() -> ProfileForm:
     return form
 
 
-def _render(profile=None, password=None, status: int = 200):
+def _fairness_form() -> FairnessForm:
+    row = calibration_groups.own_profile(current_user)
+    data = {"consent": bool(row and row.consent)}
+    data |= {f: (getattr(row, f) or "") if row else "" for f in FAIRNESS_FIELDS}
+    return FairnessForm(formdata=None, data=data, prefix="fair")
+
+
+def _render(profile=None, password=None, fairness=None, status: int = 200):
     return (
         render_template(
             "account/profile.html",
             profile=profile or _profile_form(),
+            fairness=fairness or _fairness_form(),
             password=password or PasswordChangeForm(formdata=None),
             everywhere=SignOutEverywhereForm(formdata=None),
             min_length=password_policy_min(),
@@ -78,6 +87,26 @@ def profile():
     if form.is_submitted():
         return _render(profile=form, status=400)
     return _render(profile=form)
+
+
+@bp.route("/fairness", methods=["POST"])
+@roles_required(*ALL_ROLES)
+def fairness():
+    """The person's optional answers for fairness (DIF) analysis; without consent nothing is kept."""
+    form = FairnessForm(prefix="fair")
+    if form.validate_on_submit():
+        answers = {f: form[f].data for f in FAIRNESS_FIELDS}
+        try:
+            calibration_groups.save_own(current_user, bool(form.consent.data), answers)
+        except ServiceError as exc:
+            form[exc.field or "gender"].errors.append(exc.message)
+        else:
+            if form.consent.data:
+                flash(_("Your answers were saved. Only you can see them."), "success")
+            else:
+                flash(_("Nothing is kept: without your consent your answers were deleted."), "success")
+            return redirect(url_for("account.profile") + "#fairness")
+    return _render(fairness=form, status=400)
 
 
 @bp.route("/password", methods=["GET", "POST"])

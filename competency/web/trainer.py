@@ -39,6 +39,7 @@ from competency.services import (
     imports_people,
     institutions,
     layering,
+    person_fit,
 )
 from competency.services.errors import NotFound, ServiceError
 from competency.services.resources import templates
@@ -296,6 +297,8 @@ def results(cohort_id: int, assignment_id: int):
         comparison=cohort_summary.comparison(assignment, **compare_args, size=LIST_PAGE),
         compare_args=compare_args,
         title=_title,
+        # Managers only (this view is STAFF-only); the person's own result page never shows it.
+        person_fit=person_fit.for_assignment(assignment, [user.id for user, _r in page.rows]),
     )
 
 

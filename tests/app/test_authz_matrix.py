@@ -58,7 +58,18 @@ def world(app, make_user, institution):
     params.update(_maturity_params(people, institution, cohort))
     params.update(pilot_params(people))
     params["job_id"] = _job_param(people)
+    params["run_id"] = _calibration_run(params["assessment_id"])
     return people, params
+
+
+def _calibration_run(assessment_id: int) -> int:
+    """A calibration run waiting for review (platform admins only)."""
+    from competency.models import CalibrationRun
+
+    run = CalibrationRun(assessment_id=assessment_id, status="review", settings={}, decisions={}, findings={})
+    db.session.add(run)
+    db.session.commit()
+    return run.id
 
 
 def _job_param(people) -> int:

@@ -115,8 +115,10 @@ def test_seed_demo_is_idempotent(app):
         _count(PilotApplication),
         _count(PilotDesignation),
     )
-    # The two demo schools, and the pilot programme's other applicants.
-    schools = {spec["name"] for spec in DEMO_INSTITUTIONS} | {row[0] for row in APPLICANTS}
+    # The two demo schools, the pilot programme's other applicants, and the simulated-data institution.
+    from competency.services.demo_responses import INSTITUTION as SIMULATED
+
+    schools = {spec["name"] for spec in DEMO_INSTITUTIONS} | {row[0] for row in APPLICANTS} | {SIMULATED}
     assert counts[0] >= 5 and counts[1] == len(schools) and counts[2] >= 2
     assert counts[3] == 2 and counts[4] >= 12 and counts[5] >= 1
     roles = set(db.session.scalars(select(User.role)))

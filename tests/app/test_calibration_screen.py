@@ -18,7 +18,7 @@ from competency.models import (
     Item,
     Response,
 )
-from competency.services import assessments as assessment_service
+from competency.services import pools
 from competency.services.demo_responses import _probabilities
 from tests.app.conftest import csrf_from, login
 
@@ -27,7 +27,7 @@ def _graded(assessment, groups, n, rng, codes=None, dif=None, drift=None, rho=0.
     """``n`` graded attempts per (user, focal) in ``groups``, answering every item in ``codes`` (all the
     pool's operational items by default); ``dif`` is harder by 1.2 logits for the focal group, ``drift``
     by 1.0 for everyone. Each result is a stored dict the test compares later."""
-    pool = assessment_service.pool_items(assessment)
+    pool = pools.pool_items(assessment)
     codes = codes or sorted(c for c, p in pool.items() if not p.pilot)
     dims = list(assessment.dimensions)
     corr = np.full((len(dims), len(dims)), rho)
@@ -94,7 +94,7 @@ def test_a_calibration_round_from_the_admin_screen_to_a_published_version(
     admin = make_user("platform_admin", "calib_admin")
     men, women = make_user("student", "men"), make_user("student", "women")
     _consent(men, "male"), _consent(women, "female")
-    pool = assessment_service.pool_items(job_assessment)
+    pool = pools.pool_items(job_assessment)
     dichotomous = sorted(c for c, p in pool.items() if not p.pilot and p.item.irt.model in ("2pl", "3pl"))
     dif_item, drift_item = dichotomous[1], dichotomous[3]
     _graded(
@@ -164,7 +164,7 @@ def test_the_mcat_prior_comes_from_the_calibrated_correlation(app, make_user, te
     assert check["source"] == "provisional" and check["correlation"][0][1] == 0.3  # 0.6 − 0.3, no run yet
     assert set(check) >= {"mean_se", "rmse", "se_over_rmse", "accuracy", "overall_accuracy"}
     teachers = [make_user("teacher", f"t{k}") for k in range(2)]
-    pool = assessment_service.pool_items(teacher_assessment)
+    pool = pools.pool_items(teacher_assessment)
     codes = []
     for dim in teacher_assessment.dimensions:  # four 2PL items of each dimension
         codes += sorted(c for c, p in pool.items() if p.dimension == dim and p.item.irt.model == "2pl")[:4]

@@ -6,8 +6,7 @@ from datetime import timedelta
 
 from competency.extensions import db
 from competency.models import Cohort, CohortAssignment, CohortMembership, Response, utcnow
-from competency.services import assessments as assessment_service
-from competency.services import person_fit
+from competency.services import person_fit, pools
 from tests.app.conftest import api_token, login
 from tests.app.outcomes_factory import make_attempt
 
@@ -30,7 +29,7 @@ def _setup(make_user, institution, job_assessment):
     )
     db.session.add(assignment)
     db.session.commit()
-    pool = assessment_service.pool_items(job_assessment)
+    pool = pools.pool_items(job_assessment)
     by_b = sorted(
         (p.item.irt.b, code) for code, p in pool.items() if not p.pilot and p.item.irt.model in ("2pl", "3pl")
     )

@@ -26,7 +26,7 @@ run: db
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: install
-	$(VENV)/bin/ruff check competency tests benchmarks
+	$(VENV)/bin/ruff check competency tests benchmarks tools
 
 test: install translations lint
 	env -u TEST_DATABASE_URL $(VENV)/bin/pytest

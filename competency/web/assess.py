@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from competency import graph
+from competency.bilingual import localized
 from competency.extensions import db
 from competency.models import Assessment
 from competency.services import assessments as assessment_service
@@ -43,7 +44,7 @@ def _fallback_step(scale, ind: dict, nxt, lang_en: bool) -> str | None:
     return _(
         "Work towards %(level)s: %(what)s",
         level=level_label(scale.name, nxt.code),
-        what=nxt.descriptor_en if lang_en else nxt.descriptor_zh,
+        what=localized(nxt, "descriptor", lang_en),
     )
 
 
@@ -206,13 +207,13 @@ def result(attempt_id: int):
             {
                 **dim,
                 "name": _name(dim),
-                "level_name": level.name_en if lang_en else level.name_zh,
-                "descriptor": level.descriptor_en if lang_en else level.descriptor_zh,
-                "next": (nxt.name_en if lang_en else nxt.name_zh) if nxt else None,
-                "next_descriptor": (nxt.descriptor_en if lang_en else nxt.descriptor_zh) if nxt else None,
+                "level_name": localized(level, "name", lang_en),
+                "descriptor": localized(level, "descriptor", lang_en),
+                "next": localized(nxt, "name", lang_en) if nxt else None,
+                "next_descriptor": localized(nxt, "descriptor", lang_en) if nxt else None,
                 "index": level.index + (0 if scale.lowest.code.endswith("0") else 1),
                 "words": results_words.level_words(dim["level"], dim.get("range")),
-                "class_name": (dim.get("class") or {}).get("name_en" if lang_en else "name_zh"),
+                "class_name": localized(dim.get("class") or {}, "name", lang_en) or None,
                 "class_code": (dim.get("class") or {}).get("code"),
             }
         )
@@ -239,10 +240,10 @@ def result(attempt_id: int):
             {
                 **ind,
                 "name": _name(ind),
-                "level_name": (scale[ind["level"]].name_en if lang_en else scale[ind["level"]].name_zh)
+                "level_name": localized(scale[ind["level"]], "name", lang_en)
                 if ind.get("level")
                 else None,
-                "target_name": (scale[ind["target"]].name_en if lang_en else scale[ind["target"]].name_zh)
+                "target_name": localized(scale[ind["target"]], "name", lang_en)
                 if ind.get("target")
                 else None,
                 "next_hint": hint,
@@ -282,7 +283,7 @@ def result(attempt_id: int):
         chart=chart,
         indicators=indicators,
         overall=overall,
-        overall_name=overall.name_en if lang_en else overall.name_zh,
+        overall_name=localized(overall, "name", lang_en),
         overall_words=results_words.overall_words(res),
         history=history,
         growth=growth,

@@ -35,6 +35,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from competency.bilingual import localized
 from competency.extensions import db
 from competency.maturity import maturity_model
 from competency.models import Cohort, Institution, MaturityRound, Role
@@ -82,10 +83,7 @@ REVIEW_LABELS = {"pending": _l("Waiting for review"), "accepted": _l("Accepted")
 
 def tr(obj, key: str = "name") -> str:
     """The current language's text of a model entry (``name_zh`` / ``name_en`` and the like)."""
-    en = select_locale() == "en"
-    if isinstance(obj, dict):
-        return obj.get(f"{key}_en" if en else f"{key}_zh") or obj.get(f"{key}_zh", "")
-    return getattr(obj, f"{key}_en" if en else f"{key}_zh")
+    return localized(obj, key, select_locale() == "en")
 
 
 def group_names(type_code: str) -> dict[str, str]:

@@ -30,10 +30,13 @@ run: db
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: install
-	$(VENV)/bin/ruff check competency tests benchmarks
+	$(VENV)/bin/ruff check competency tests benchmarks tools
 
+# Two workers (pytest-xdist; TEST_WORKERS=0 runs in one process). PostgreSQL runs in one process: the
+# workers would share its one test database.
+TEST_WORKERS ?= 2
 test: install translations lint
-	env -u TEST_DATABASE_URL $(VENV)/bin/pytest
+	env -u TEST_DATABASE_URL $(VENV)/bin/pytest -n $(TEST_WORKERS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again against PostgreSQL: $$TEST_DATABASE_URL"; \
 		$(VENV)/bin/pytest tests/app; \

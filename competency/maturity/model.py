@@ -15,6 +15,8 @@ from pathlib import Path
 
 import networkx as nx
 
+from competency.bilingual import localized
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MODEL_FILE = DATA_DIR / "maturity_model.json"
 FORMAT = "competency.maturity/1"
@@ -49,15 +51,15 @@ class Indicator:
     links: tuple[str, ...] = ()
 
     def name(self, locale: str) -> str:
-        return self.name_en if locale == "en" else self.name_zh
+        return localized(self, "name", locale == "en")
 
     def descriptor(self, level: int, locale: str) -> str:
-        return (self.descriptors_en if locale == "en" else self.descriptors_zh)[level - 1]
+        return localized(self, "descriptors", locale == "en")[level - 1]
 
     def statement(self, locale: str) -> str | None:
         if not self.questionnaire:
             return None
-        return self.questionnaire["statement_en" if locale == "en" else "statement_zh"]
+        return localized(self.questionnaire, "statement", locale == "en")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from competency.bilingual import localized
 from competency.models.base import Base, UTCDateTime, utcnow
 
 ASSESSMENT_KINDS = ("teacher_graded", "student_literacy", "job_skill")
@@ -69,7 +70,7 @@ class Assessment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def title(self, locale: str) -> str:
-        return self.title_en if locale == "en" else self.title_zh
+        return localized(self, "title", locale == "en")
 
 
 class Attempt(Base):

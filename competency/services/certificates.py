@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 
+from competency.bilingual import localized
 from competency.extensions import db
 from competency.graph import level_scale
 from competency.models import (
@@ -199,7 +200,7 @@ def public_view(cert: Certificate, locale: str = "zh_Hans_CN") -> dict:
         "code": cert.code,
         "status": status(cert),
         "holder": cert.holder_name,
-        "assessment": cert.assessment_title_en if english else cert.assessment_title_zh,
+        "assessment": localized(cert, "assessment_title", english),
         "levels": {
             "overall": cert.overall_level,
             "overall_range": certified.get("overall_range"),
@@ -208,7 +209,7 @@ def public_view(cert: Certificate, locale: str = "zh_Hans_CN") -> dict:
             "dimensions": [
                 {
                     "code": d["code"],
-                    "name": d["name_en"] if english else d["name_zh"],
+                    "name": localized(d, "name", english),
                     "level": d["level"],
                     "range": d.get("range"),
                     "class": _class_view(d.get("class"), english),
@@ -231,7 +232,7 @@ def public_view(cert: Certificate, locale: str = "zh_Hans_CN") -> dict:
 def _class_view(found: dict | None, english: bool) -> dict | None:
     if not found:
         return None
-    return {"code": found["code"], "name": found["name_en"] if english else found["name_zh"]}
+    return {"code": found["code"], "name": localized(found, "name", english)}
 
 
 def can_manage(actor: User, cert: Certificate) -> bool:

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, and_, case, func, insert, select, text, update
 from sqlalchemy.orm import selectinload
 
+from competency.bilingual import localized
 from competency.extensions import db
 from competency.models import (
     Attempt,
@@ -237,7 +238,7 @@ def _does_not_fit(template: PathTemplate) -> ServiceError:
         "template_does_not_fit",
         _(
             "the path “%(title)s” is not made for this cohort: pick a path for its members' kind, job roles or industries",
-            title=template.title_en if str(get_locale()) == "en" else template.title_zh,
+            title=localized(template, "title", str(get_locale()) == "en"),
         ),
         "template",
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from competency import graph
+from competency.bilingual import localized
 from competency.models import InstitutionType
 
 
@@ -71,7 +72,7 @@ def industries() -> list:
 def industry_name(code: str, locale: str = "zh_Hans_CN") -> str:
     for ind in graph.industries():
         if ind.code == code:
-            return ind.name_en if locale == "en" else ind.name_zh
+            return localized(ind, "name", locale == "en")
     return code
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from competency import graph
+from competency.bilingual import localized
 from competency.extensions import db
 from competency.models import Attempt, PathTemplate, Plan, PlanTask, Resource, Role, User, utcnow
 from competency.services import audit, maps
@@ -288,7 +289,7 @@ def stage_views(plan: Plan, locale: str) -> list[StageView]:
         views.append(
             StageView(
                 index=i,
-                title=stage["title_en"] if english else stage["title_zh"],
+                title=localized(stage, "title", english),
                 hours=round(sum(t.hours for t in tasks), 1),
                 tasks=tasks,
                 done=sum(1 for t in tasks if t.done_at is not None),
@@ -318,14 +319,14 @@ def to_dict(plan: Plan, locale: str) -> dict:
                     "id": t.id,
                     "node": t.nodes[0] if t.nodes else None,
                     "nodes": list(t.nodes),
-                    "title": t.title_en if english else t.title_zh,
+                    "title": localized(t, "title", english),
                     "hours": t.hours,
                     "done": t.done_at is not None,
                     "resources": [
                         {
                             "code": r.code,
                             "kind": r.kind,
-                            "title": r.title_en if english else r.title_zh,
+                            "title": localized(r, "title", english),
                             "hours": r.hours,
                             "levels": list(r.levels),
                             "url": r.url,
@@ -339,7 +340,7 @@ def to_dict(plan: Plan, locale: str) -> dict:
     done, total = progress(plan)
     return {
         "id": plan.id,
-        "title": plan.title_en if english else plan.title_zh,
+        "title": localized(plan, "title", english),
         "source": plan.source,
         "attempt_id": plan.attempt_id,
         "template": plan.template_code,

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from competency.bilingual import localized
+
 
 def level_words(level: str | None, span: list[str] | None) -> str:
     """"L4, most likely between L3 and L5" — or "L4, most likely within this level"."""
@@ -39,7 +41,7 @@ def overall_words(result: Mapping, locale: str | None = None) -> str | None:
         return None
     with _locale(locale):
         found = result.get("overall_class") or {}
-        name = found.get("name_en" if (locale or "").startswith("en") else "name_zh", "")
+        name = localized(found, "name", (locale or "").startswith("en"))
         parts = [level_words(result["overall_level"], result.get("overall_range"))]
         if found and len(found.get("levels", [])) > 1:
             parts.append(_("certified class: %(code)s %(name)s", code=found["code"], name=name))
@@ -74,7 +76,7 @@ def insufficient_message(result: Mapping, locale: str | None = None) -> str:
 def _dimension_name(result: Mapping, code: str, locale: str | None) -> str:
     for d in result.get("dimensions", []):
         if d["code"] == code:
-            return d["name_en" if (locale or "").startswith("en") else "name_zh"]
+            return localized(d, "name", (locale or "").startswith("en"))
     return code
 
 

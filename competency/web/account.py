@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from competency import graph
+from competency.bilingual import localized
 from competency.models import FAIRNESS_FIELDS
 from competency.services import accounts, calibration_groups
 from competency.services.errors import ServiceError
@@ -22,7 +23,7 @@ def _job_role_choices() -> list[tuple[str, str]]:
     english = str(get_locale()) == "en"
     rows = sorted(graph.job_profiles(), key=lambda p: (p.industry, p.code))
     return [("", "—")] + [
-        (p.code, f"{p.name_en if english else p.name_zh} · {p.industry_en if english else p.industry_zh}")
+        (p.code, f"{localized(p, 'name', english)} · {localized(p, 'industry', english)}")
         for p in rows
     ]
 

@@ -13,6 +13,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from competency import graph
+from competency.bilingual import localized
 from competency.localtime import DEFAULT_ZONE, offset_label, to_local
 from competency.web.i18n import select_locale, select_timezone
 
@@ -22,13 +23,8 @@ def english() -> bool:
 
 
 def bi(obj: object, field: str = "name") -> str:
-    """``obj.<field>_en`` in English, else ``obj.<field>_zh``; works on objects and mappings.
-
-    Falls back to the other language, then to the object's ``code``, so a page never shows a blank.
-    """
-    first, second = (f"{field}_en", f"{field}_zh") if english() else (f"{field}_zh", f"{field}_en")
-    get = obj.get if isinstance(obj, Mapping) else (lambda key, default=None: getattr(obj, key, default))
-    return get(first) or get(second) or get("code") or ""
+    """``obj.<field>_en`` in English, else ``obj.<field>_zh`` (competency.bilingual.localized)."""
+    return localized(obj, field, english())
 
 
 @lru_cache(maxsize=4)
@@ -81,7 +77,7 @@ def level_label(scale_name: str | None, code: str | None) -> str:
                 continue
         else:
             return code
-    return f"{level.code} · {level.name_en if english() else level.name_zh}"
+    return f"{level.code} · {bi(level)}"
 
 
 def local_datetime(value, fmt: str = "medium") -> str:

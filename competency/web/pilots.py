@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from competency.bilingual import localized
 from competency.extensions import db
 from competency.models import PilotDesignation, Role
 from competency.pdf.application import render_application
@@ -39,7 +40,7 @@ INVOLVED = (
 def industry_choices(codes: list[str] | None = None) -> list[tuple[str, str]]:
     locale = select_locale()
     return [
-        (i.code, i.name_en if locale == "en" else i.name_zh)
+        (i.code, localized(i, "name", locale == "en"))
         for i in industries()
         if codes is None or i.code in codes
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from competency import graph
+from competency.bilingual import localized
 from competency.models import Attempt, User
 from competency.services import result_page, results_words
 from competency.services.assessment_definitions import map_for
@@ -25,7 +26,7 @@ def fallback_step(scale, ind: dict, nxt, lang_en: bool) -> str | None:
     return _(
         "Work towards %(level)s: %(what)s",
         level=level_label(scale.name, nxt.code),
-        what=nxt.descriptor_en if lang_en else nxt.descriptor_zh,
+        what=localized(nxt, "descriptor", lang_en),
     )
 
 
@@ -39,13 +40,13 @@ def dimension_rows(scale, res: dict, lang_en: bool) -> list[dict]:
                 **dim,
                 # A job-role dimension stored under its code reads as the role's name.
                 "name": dimension_name(dim),
-                "level_name": level.name_en if lang_en else level.name_zh,
-                "descriptor": level.descriptor_en if lang_en else level.descriptor_zh,
-                "next": (nxt.name_en if lang_en else nxt.name_zh) if nxt else None,
-                "next_descriptor": (nxt.descriptor_en if lang_en else nxt.descriptor_zh) if nxt else None,
+                "level_name": localized(level, "name", lang_en),
+                "descriptor": localized(level, "descriptor", lang_en),
+                "next": localized(nxt, "name", lang_en) if nxt else None,
+                "next_descriptor": localized(nxt, "descriptor", lang_en) if nxt else None,
                 "index": result_page.level_position(scale, dim["level"]),
                 "words": results_words.level_words(dim["level"], dim.get("range")),
-                "class_name": (dim.get("class") or {}).get("name_en" if lang_en else "name_zh"),
+                "class_name": localized(dim["class"], "name", lang_en) if dim.get("class") else None,
                 "class_code": (dim.get("class") or {}).get("code"),
             }
         )
@@ -66,12 +67,8 @@ def indicator_rows(scale, tree, res: dict, lang_en: bool) -> list[dict]:
             {
                 **ind,
                 "name": dimension_name(ind),
-                "level_name": (scale[ind["level"]].name_en if lang_en else scale[ind["level"]].name_zh)
-                if ind.get("level")
-                else None,
-                "target_name": (scale[ind["target"]].name_en if lang_en else scale[ind["target"]].name_zh)
-                if ind.get("target")
-                else None,
+                "level_name": localized(scale[ind["level"]], "name", lang_en) if ind.get("level") else None,
+                "target_name": localized(scale[ind["target"]], "name", lang_en) if ind.get("target") else None,
                 "next_hint": hint,
             }
         )

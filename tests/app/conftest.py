@@ -1,7 +1,8 @@
 """Database fixtures: SQLite by default, PostgreSQL when TEST_DATABASE_URL is set.
 
 The schema is built once per run by applying the migrations to an empty database, so every run also
-proves the migrations work on that database; each test then starts from empty tables.
+proves the migrations work on that database; each test then starts from a fresh copy of a template:
+the empty schema, or the schema with the demo content its fixtures ask for (see `Templates`).
 """
 
 from __future__ import annotations
@@ -9,11 +10,17 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import shutil
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from competency import create_app
 from competency.extensions import db
@@ -48,25 +55,245 @@ def drop_everything(engine) -> None:
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
-@pytest.fixture(scope="session")
-def _schema(app_config):
-    app = create_app(app_config)
-    with app.app_context():
-        drop_everything(db.engine)
-        upgrade()
-        db.engine.dispose()
-    yield
+# ----------------------------------------------------------------------------- template databases
+#
+# Seeding the demo bank and publishing an assessment (with its simulation) took a third of the suite's
+# time when every test did it. Each combination of seeded content is now built once per session into a
+# template database, and every test gets its own fresh copy of the template it needs: on SQLite the
+# template file is copied over the test's file, on PostgreSQL the test database is re-created with
+# CREATE DATABASE … TEMPLATE. (A per-test SAVEPOINT would not do: requests, the answer path and the
+# concurrency tests commit on connections of their own.) Between tests the database holds the empty
+# migrated schema, as it always did.
+
+# Fixtures that stand for seeded content, in the order the content is built; a test's template is the
+# ones among its fixtures (directly or through other fixtures), e.g. ("bank", "job_assessment").
+CONTENT = ("bank", "job_assessment", "teacher_assessment")
 
 
-def _wipe() -> None:
-    tables = [t.name for t in db.metadata.sorted_tables]
-    if db.engine.dialect.name == "postgresql":
-        quoted = ", ".join(f'"{name}"' for name in tables)
-        db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-    else:
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
+def _seed_bank() -> None:
+    from competency.services.items import seed_demo_bank
+
+    seed_demo_bank(lambda _line: None)
     db.session.commit()
+
+
+def _seed_job_assessment() -> int:
+    """A short job-skill evaluation for 大数据分析员 (J-BD-01), open to students."""
+    from competency.services.demo_assessments import _job
+
+    spec = _job("J-BD-01")
+    spec["engine"] = {**spec["engine"], "min_items": 4, "max_items": 6}
+    spec["grade_rule"] = _shortened_rule(spec, total=4)
+    return make_assessment(spec).id
+
+
+def _seed_teacher_assessment() -> int:
+    """The five-dimension teacher assessment, shortened for tests."""
+    from competency.services.demo_assessments import _teacher
+
+    spec = _teacher()
+    spec["engine"] = {**spec["engine"], "min_items": 6, "max_items": 7, "content_min": {}}
+    spec["grade_rule"] = _shortened_rule(spec, total=6)
+    return make_assessment(spec).id
+
+
+SEEDERS = {
+    "bank": _seed_bank,
+    "job_assessment": _seed_job_assessment,
+    "teacher_assessment": _seed_teacher_assessment,
+}
+
+
+class SqliteFiles:
+    """Templates as files: a test's database is a copy of one (SQLite keeps a whole database in a file)."""
+
+    def __init__(self, url, workdir):
+        self.working = url.database
+        self.workdir = workdir
+
+    def _file(self, name: str) -> str:
+        return str(self.workdir / f"template-{name}.sqlite3")
+
+    def start(self) -> None:
+        pass
+
+    def save(self, name: str) -> None:
+        with closing(sqlite3.connect(self.working)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file
+        shutil.copyfile(self.working, self._file(name))
+
+    def load(self, name: str) -> None:
+        """Nobody may be connected: the test's app is made afterwards, the last one was disposed of."""
+        # Into a new file renamed over the old one, so a connection somebody leaked keeps the old file.
+        shutil.copyfile(self._file(name), f"{self.working}.copying")
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.working}{suffix}").unlink(missing_ok=True)
+        os.replace(f"{self.working}.copying", self.working)
+
+    def wipe(self) -> None:
+        db.session.remove()
+        db.engine.dispose()
+        self.load(EMPTY)
+
+    def finish(self) -> None:
+        pass
+
+
+class PostgresSchemas:
+    """Templates as schemas of the test database, copied into its emptied tables by INSERT … SELECT.
+
+    CREATE DATABASE … TEMPLATE was measured first: 1–6 s per copy on this shared machine (WAL_LOG
+    writes every page to the WAL; FILE_COPY and DROP DATABASE wait for a checkpoint), against tens of
+    milliseconds to copy the demo's few thousand rows inside the database.
+    """
+
+    PREFIX = "tpl_"
+
+    def __init__(self, url):
+        self.engine = create_engine(url, poolclass=NullPool)
+        self.saved: dict[str, tuple[list[str], list[tuple[str, int]]]] = {}
+
+    def start(self) -> None:
+        self._drop_schemas()
+
+    def _drop_schemas(self) -> None:
+        with self.engine.begin() as conn:
+            names = conn.scalars(
+                text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :p"), {"p": f"{self.PREFIX}%"}
+            ).all()
+            for name in names:
+                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+
+    def save(self, name: str) -> None:
+        schema = f"{self.PREFIX}{name}"
+        with self.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            tables = []
+            for table in db.metadata.sorted_tables:  # parents before children
+                if conn.scalar(text(f'SELECT EXISTS (SELECT 1 FROM public."{table.name}")')):
+                    conn.execute(
+                        text(f'CREATE TABLE "{schema}"."{table.name}" AS TABLE public."{table.name}"')
+                    )
+                    tables.append(table.name)
+            sequences = conn.execute(
+                text(
+                    "SELECT sequencename, last_value FROM pg_sequences "
+                    "WHERE schemaname = 'public' AND last_value IS NOT NULL"
+                )
+            ).all()
+        self.saved[name] = (tables, [tuple(row) for row in sequences])
+
+    def load(self, name: str) -> None:
+        """The test database is empty (`wipe` ran after the last test): fill it from the template."""
+        if name == EMPTY:
+            return
+        schema = f"{self.PREFIX}{name}"
+        tables, sequences = self.saved[name]
+        with self.engine.begin() as conn:
+            for table in tables:
+                conn.execute(text(f'INSERT INTO public."{table}" SELECT * FROM "{schema}"."{table}"'))
+            for sequence, value in sequences:
+                conn.execute(text("SELECT setval(:s, :v)"), {"s": f'public."{sequence}"', "v": value})
+
+    def wipe(self) -> None:
+        """Empty the tables and restart their sequences; the app's engine is disposed of afterwards.
+
+        DELETE, children first, in one statement: TRUNCATE gives every table and index a new file and
+        took 1–2 s per test on this shared machine, DELETE of the few rows a test leaves 20–50 ms.
+        """
+        deletes = " ".join(f'DELETE FROM "{t.name}";' for t in reversed(db.metadata.sorted_tables))
+        db.session.execute(
+            text(
+                f"DO $$ BEGIN {deletes} "
+                "PERFORM setval(format('%I.%I', schemaname, sequencename), 1, false) FROM pg_sequences "
+                "WHERE schemaname = 'public' AND last_value IS NOT NULL; END $$"
+            )
+        )
+        db.session.commit()
+
+    def finish(self) -> None:
+        self._drop_schemas()
+        self.engine.dispose()
+
+
+EMPTY = "empty"
+
+
+class Templates:
+    """The session's templates, each built on first use, and the fresh copy of one each test works on.
+
+    `content` maps a template's key (a tuple of CONTENT names) to what its seeders returned (row ids).
+    Between tests the test database holds the empty migrated schema.
+    """
+
+    def __init__(self, app_config: dict, workdir):
+        self.app_config = app_config
+        url = make_url(app_config["SQLALCHEMY_DATABASE_URI"])
+        self.store = SqliteFiles(url, workdir) if url.get_backend_name() == "sqlite" else PostgresSchemas(url)
+        self.content: dict[tuple[str, ...], dict[str, object]] = {}
+
+    @staticmethod
+    def _name(key: tuple[str, ...]) -> str:
+        return "_".join(part.removesuffix("_assessment") for part in key) or EMPTY
+
+    def create(self) -> None:
+        """Migrate the test database and keep it as the empty template."""
+        self.store.start()
+        app = create_app(self.app_config)
+        with app.app_context():
+            drop_everything(db.engine)
+            upgrade()
+            db.engine.dispose()
+        self.store.save(EMPTY)
+        self.content[()] = {}
+
+    def _build(self, key: tuple[str, ...]) -> None:
+        """Seed the last part of `key` on top of its parent's content, keep it, and empty the database."""
+        if key[:-1] not in self.content:
+            self._build(key[:-1])
+        self.store.load(self._name(key[:-1]))
+        app = create_app(self.app_config)
+        with app.app_context():
+            made = SEEDERS[key[-1]]()
+            db.session.remove()
+            db.engine.dispose()
+            self.store.save(self._name(key))
+            self.store.wipe()
+            db.session.remove()
+            db.engine.dispose()
+        self.content[key] = {**self.content[key[:-1]], key[-1]: made}
+
+    def restore(self, key: tuple[str, ...]) -> dict[str, object]:
+        """Make the test database a fresh copy of `key`'s template; returns that content's row ids."""
+        if key not in self.content:
+            self._build(key)
+        self.store.load(self._name(key))
+        return self.content[key]
+
+    def wipe(self) -> None:
+        self.store.wipe()
+
+
+@pytest.fixture(scope="session")
+def _templates(app_config, tmp_path_factory):
+    templates = Templates(app_config, tmp_path_factory.mktemp("templates"))
+    templates.create()
+    yield templates
+    templates.store.finish()
+
+
+def _forget_process_caches() -> None:
+    """Every test starts with cold process caches, as a fresh worker would.
+
+    They are keyed by assessment id and publication time, and every copy of a template holds the same
+    assessment published at the same time: without this a test could be served a pool or exposure rates
+    built from another test's copy.
+    """
+    from competency.services import caches, exposure
+
+    caches.clear()
+    exposure._RATES.clear()
 
 
 class IsolatedClient(FlaskClient):
@@ -85,13 +312,20 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(_schema, app_config):
+def seeded(request, _templates) -> dict[str, object]:
+    """The test database as a fresh copy of the template its content fixtures call for: name → row id."""
+    return _templates.restore(tuple(name for name in CONTENT if name in request.fixturenames))
+
+
+@pytest.fixture
+def app(seeded, _templates, app_config):
+    _forget_process_caches()
     app = create_app(app_config)
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
         db.session.remove()
-        _wipe()
+        _templates.wipe()
         db.session.remove()
         db.engine.dispose()  # each test's app has its own pool; close it rather than leak connections
 
@@ -187,11 +421,7 @@ def api_token(client, username: str, password: str = PASSWORD) -> str:
 
 @pytest.fixture
 def bank(app):
-    """The demo item bank (teacher, student and job items) in the database."""
-    from competency.services.items import seed_demo_bank
-
-    seed_demo_bank(lambda _line: None)
-    db.session.commit()
+    """The demo item bank (teacher, student and job items) in the database (copied from its template)."""
 
 
 def make_assessment(spec: dict, n_simulees: int = 20, **changes):
@@ -206,17 +436,6 @@ def make_assessment(spec: dict, n_simulees: int = 20, **changes):
     return assessment
 
 
-@pytest.fixture
-def job_assessment(bank):
-    """A short job-skill evaluation for 大数据分析员 (J-BD-01), open to students."""
-    from competency.services.demo_assessments import _job
-
-    spec = _job("J-BD-01")
-    spec["engine"] = {**spec["engine"], "min_items": 4, "max_items": 6}
-    spec["grade_rule"] = _shortened_rule(spec, total=4)
-    return make_assessment(spec)
-
-
 def _shortened_rule(spec: dict, total: int) -> dict:
     """A shortened test cannot reach the demo's accuracy minimum; its evidence minimum is its length."""
     return {
@@ -227,14 +446,19 @@ def _shortened_rule(spec: dict, total: int) -> dict:
 
 
 @pytest.fixture
-def teacher_assessment(bank):
-    """The five-dimension teacher assessment, shortened for tests."""
-    from competency.services.demo_assessments import _teacher
+def job_assessment(bank, seeded):
+    """A short job-skill evaluation for 大数据分析员 (J-BD-01), open to students (_seed_job_assessment)."""
+    from competency.models import Assessment
 
-    spec = _teacher()
-    spec["engine"] = {**spec["engine"], "min_items": 6, "max_items": 7, "content_min": {}}
-    spec["grade_rule"] = _shortened_rule(spec, total=6)
-    return make_assessment(spec)
+    return db.session.get_one(Assessment, seeded["job_assessment"])
+
+
+@pytest.fixture
+def teacher_assessment(bank, seeded):
+    """The five-dimension teacher assessment, shortened for tests (_seed_teacher_assessment)."""
+    from competency.models import Assessment
+
+    return db.session.get_one(Assessment, seeded["teacher_assessment"])
 
 
 def start_attempt(client, token: str, assessment_id: int) -> dict:

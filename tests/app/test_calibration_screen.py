@@ -18,7 +18,7 @@ from competency.models import (
     Item,
     Response,
 )
-from competency.services import pools
+from competency.services import pools, publishing
 from competency.services.demo_responses import _probabilities
 from tests.app.conftest import csrf_from, login
 
@@ -257,7 +257,7 @@ def test_a_refused_publication_returns_the_run_to_review_and_changes_nothing(
             "accuracy_below_minimum", "classification accuracy below the minimum", "grade_rule"
         )
 
-    monkeypatch.setattr(assessment_service, "publish", refuse)
+    monkeypatch.setattr(publishing, "publish", refuse)
     login(client, "calib_admin")
     url = f"/admin/calibration/runs/{run.id}"
     client.post(f"{url}/publish", data={"csrf_token": csrf_from(client, url), f"decision-{code}": "approve"})

@@ -14,6 +14,7 @@ from competency.irt.simulate import random_bank
 # --------------------------------------------------------------------------- 3PL EM without a prior
 
 
+@pytest.mark.slow
 def test_3pl_without_prior_converges_when_a_guess_goes_to_zero(lsat6):
     pat, freq = lsat6
     tight = fit(pat, "3pl", weights=freq, guess_prior=None, max_iter=3000, tol=1e-7, se=False)

@@ -30,6 +30,7 @@ def simulate_dif(seed, n=800, items=20, sparse=14, shift=0.6, bank=BANK):
     return x, g
 
 
+@pytest.mark.slow
 def test_mh_and_logistic_power_and_type_one_rate_in_simulation():
     hits = {"mh": [], "lr": []}
     false = {"mh": [], "lr": []}

@@ -7,6 +7,7 @@ from competency.irt import fit
 from competency.irt.simulate import random_bank, simulate_responses
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["2pl", "grm"])
 def test_pilot_items_are_calibrated_on_the_operational_scale(model):
     rng = np.random.default_rng(21)

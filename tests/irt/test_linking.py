@@ -21,6 +21,7 @@ def test_exact_parameters_give_the_exact_transformation(model):
     np.testing.assert_allclose(transform(new, A_TRUE, B_TRUE)["a"], base["a"])
 
 
+@pytest.mark.slow
 def test_independent_calibrations_recover_a_known_a_and_b_within_002():
     bank = random_bank(25, "2pl", seed=7)
     rng = np.random.default_rng(3)
@@ -35,6 +36,7 @@ def test_independent_calibrations_recover_a_known_a_and_b_within_002():
     assert a_ms == pytest.approx(A_TRUE, abs=0.1) and b_ms == pytest.approx(B_TRUE, abs=0.1)
 
 
+@pytest.mark.slow
 def test_drift_flags_only_the_item_that_moved():
     bank = random_bank(20, "2pl", seed=2)
     moved = {k: v.copy() for k, v in bank.items()}

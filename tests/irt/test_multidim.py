@@ -26,6 +26,7 @@ def _simulate_2pl(dims, per, n, seed, a_range=(0.8, 2.0)):
     return x, dim, corr, a, b
 
 
+@pytest.mark.slow
 def test_one_dimension_reproduces_the_unidimensional_fit():
     bank = random_bank(12, "grm", seed=2)
     x = simulate_responses(bank, np.random.default_rng(3).normal(size=800), "grm", seed=4)
@@ -54,6 +55,7 @@ def test_nodes_are_standard_normal():
     assert kind == "product" and z.shape == (31**2, 2)
 
 
+@pytest.mark.slow
 def test_two_dimensional_2pl_recovers_items_and_correlation():
     x, dim, corr, a, b = _simulate_2pl(2, 8, 3000, seed=5)
     res = fit_multidim(x, dim, "2pl")

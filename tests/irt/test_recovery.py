@@ -33,6 +33,7 @@ def _recover(model, seed=11, missing=0.0, n_persons=N_PERSONS, n_items=N_ITEMS):
     return bank, fit(x, model)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", list(BOUNDS))
 def test_recovery_bias_rmse_and_standard_errors(model):
     bank, r = _recover(model)
@@ -71,6 +72,7 @@ def test_mixed_dichotomous_and_polytomous_calibration():
     assert np.all(np.isnan(r.params["b"][10:])) and np.all(np.isnan(r.params["thresholds"][:10]))
 
 
+@pytest.mark.slow
 def test_acceleration_reaches_the_same_maximum():
     rng = np.random.default_rng(4)
     bank = random_bank(15, "gpcm", seed=rng)

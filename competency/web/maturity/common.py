@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from competency.bilingual import localized
 from competency.maturity import maturity_model
 from competency.models import Role
 from competency.services import maturity_access
@@ -26,10 +27,7 @@ REVIEW_LABELS = {"pending": _l("Waiting for review"), "accepted": _l("Accepted")
 
 def tr(obj, key: str = "name") -> str:
     """The current language's text of a model entry (``name_zh`` / ``name_en`` and the like)."""
-    en = select_locale() == "en"
-    if isinstance(obj, dict):
-        return obj.get(f"{key}_en" if en else f"{key}_zh") or obj.get(f"{key}_zh", "")
-    return getattr(obj, f"{key}_en" if en else f"{key}_zh")
+    return localized(obj, key, select_locale() == "en")
 
 
 def group_names(type_code: str) -> dict[str, str]:

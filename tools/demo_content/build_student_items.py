@@ -2,75 +2,22 @@
 
 Items target 中职/高职 students on indicators S0.1 … S6.2 and the job scale J1..J3.
 IRT parameters are provisional (codes.md): b near the level's anchor, chosen by hand.
-Run: python build_student_items.py  (writes student_items.json beside this file)
+Run ``python -m tools.demo_content`` (writes every demo file; ``--check`` compares instead).
 """
 
 from __future__ import annotations
 
-import json
-import random
-import re
-from pathlib import Path
+from tools.demo_content.common import Authoring, items_document
 
-OUT = Path(__file__).with_name("student_items.json")
-ITEMS: list[dict] = []
-
-
-def _irt(model: str, a: float, b: float | None, c: float | None = None, thresholds=None) -> dict:
-    return {
-        "model": model,
-        "a": a,
-        "b": b,
-        "c": c,
-        "thresholds": thresholds,
-        "parameterisation": "logistic-D1-irt",
-        "source": "provisional",
-        "version": 1,
-    }
-
-
-def _opts(texts: list[str]) -> list[dict]:
-    return [{"key": k, "text": t} for k, t in zip("ABCD", texts, strict=True)]
+OUT = "competency/tests_bank/data/demo/student_items.json"
 
 
 def _base(kind: str, node: str, level: str, stem: str) -> dict:
     return {"id": "", "type": kind, "node": node, "lang": "zh-CN", "level": level, "stem": stem}
 
 
-def single(node, level, a, b, stem, options, key, explanation, model="3pl"):
-    item = _base("single", node, level, stem)
-    item.update(options=_opts(options), key=key, explanation=explanation)
-    item["irt"] = _irt(model, a, b, 0.2 if model == "3pl" else None)
-    ITEMS.append(item)
-
-
-def multiple(node, level, a, b, stem, options, keys, explanation):
-    item = _base("multiple", node, level, stem)
-    item.update(options=_opts(options), key=list(keys), scoring="all_or_nothing", explanation=explanation)
-    item["irt"] = _irt("2pl", a, b)
-    ITEMS.append(item)
-
-
-def truefalse(node, level, a, b, stem, key, explanation):
-    item = _base("truefalse", node, level, stem)
-    item.update(key=key, explanation=explanation)
-    item["irt"] = _irt("2pl", a, b)
-    ITEMS.append(item)
-
-
-def ordered(node, level, a, thresholds, stem, options, scores, explanation):
-    """Scenario judgement: scores lists the category (0..3) of options A..D.
-
-    The explanation names every option that earns part of the credit as "{B} 项" (its authored
-    letter in braces) and says why it is partly right; _arrange rewrites the braces to the letter
-    the option has after shuffling.
-    """
-    item = _base("ordered", node, level, stem)
-    item.update(
-        options=_opts(options), scores=dict(zip("ABCD", scores, strict=True)), explanation=explanation
-    )
-    item["irt"] = _irt("grm", a, None, None, list(thresholds))
-    ITEMS.append(item)
+BANK = Authoring(_base)
+single, multiple, truefalse, ordered = BANK.single, BANK.multiple, BANK.truefalse, BANK.ordered
 
 
 # ---------------------------------------------------------------- S0 设备与软件操作
@@ -1305,68 +1252,6 @@ single(
 )
 
 
-def _arrange(seed: int) -> None:
-    """Shuffle options so that keys spread evenly over A–D (items are authored with the key first).
-
-    Single-choice keys, and the best options of scenario items, are dealt from shuffled decks of
-    the four positions, so each letter is the key about equally often; a fixed seed keeps the
-    committed JSON reproducible.
-    """
-    rng = random.Random(seed)
-    deck: list[int] = []
-    best_rng = random.Random(seed + 1)  # its own stream, so single-choice arrangements stay as they were
-    best_deck: list[int] = []
-    for item in ITEMS:
-        if "options" not in item:
-            continue
-        texts = [o["text"] for o in item["options"]]
-        order = list(range(4))  # order[new position] = old position
-        if item["type"] == "single":
-            if not deck:
-                deck = rng.sample(range(4), 4)
-            old_key = "ABCD".index(item["key"])
-            order = [i for i in range(4) if i != old_key]
-            rng.shuffle(order)
-            order.insert(deck.pop(), old_key)
-        else:
-            rng.shuffle(order)
-            if item["type"] == "ordered":
-                # Scenario items deal the best option's place from a deck too, so it is not guessable.
-                if not best_deck:
-                    best_deck = best_rng.sample(range(4), 4)
-                best = max(range(4), key=lambda i: item["scores"]["ABCD"[i]])
-                order.remove(best)
-                order.insert(best_deck.pop(), best)
-        new_letter = {"ABCD"[old]: "ABCD"[new] for new, old in enumerate(order)}
-        item["explanation"] = _letters(item["explanation"], new_letter)
-        item["options"] = [{"key": "ABCD"[new], "text": texts[old]} for new, old in enumerate(order)]
-        if item["type"] == "single":
-            item["key"] = new_letter[item["key"]]
-        elif item["type"] == "multiple":
-            item["key"] = sorted(new_letter[k] for k in item["key"])
-        else:
-            item["scores"] = dict(sorted((new_letter[k], v) for k, v in item["scores"].items()))
-
-
-def _letters(text: str, new_letter: dict[str, str]) -> str:
-    """The explanation with each "{B}" (an option's authored letter) replaced by its shuffled letter."""
-    out = re.sub(r"\{([A-D])\}", lambda m: new_letter[m.group(1)], text)
-    if "{" in out or "}" in out:
-        raise ValueError(f"unknown option reference in explanation: {text}")
-    return out
-
-
-def main() -> None:
-    _arrange(2026)
-    counters: dict[str, int] = {}
-    for item in ITEMS:
-        n = counters[item["node"]] = counters.get(item["node"], 0) + 1
-        item["id"] = f"S-{item['node'][1:]}-{n:02d}"
-        item["status"] = "operational"
-    doc = {"format": "competency.items/1", "bank": "student-demo", "items": ITEMS}
-    OUT.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {len(ITEMS)} items to {OUT.name}")
-
-
-if __name__ == "__main__":
-    main()
+def build() -> dict[str, str]:
+    """Repository path → file text."""
+    return {OUT: items_document("student-demo", BANK.finish(2026, "S"))}

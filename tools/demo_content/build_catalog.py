@@ -1,20 +1,19 @@
 """Build the demo learning-resource catalog and the staged learning-path templates.
 
-Run ``python competency/catalog/data/build_catalog.py``: it writes ``resources.json`` and
-``path_templates.json`` next to this file, validates both and prints a coverage summary.
+``python -m tools.demo_content`` writes ``resources.json`` and ``path_templates.json`` into
+``competency/catalog/data/`` after validating both (``--check`` compares instead of writing).
 Every resource is demo content (provider "平台示例资源 (demo)", url null): the titles describe
 realistic training offers, but none of them claims to be an existing course.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
+from tools.demo_content.common import to_json
+
+HERE = "competency/catalog/data"
 PROVIDER = "平台示例资源 (demo)"
 VERSION = "2026.11"
 
@@ -1454,27 +1453,18 @@ def validate(resources: list[dict[str, Any]], templates: list[dict[str, Any]]) -
     return problems
 
 
-def main() -> int:
+def build() -> dict[str, str]:
+    """Repository path → file text; refuses (ValueError naming each problem) a catalog that fails validation."""
     resources = build_resources()
     templates = build_templates(resources)
     problems = validate(resources, templates)
     if problems:
-        print("\n".join(problems), file=sys.stderr)
-        return 1
-    docs = {
-        "resources.json": {"format": "competency.resources/1", "version": VERSION, "resources": resources},
-        "path_templates.json": {
-            "format": "competency.path_templates/1",
-            "version": VERSION,
-            "templates": templates,
-        },
+        raise ValueError("\n".join(problems))
+    return {
+        f"{HERE}/resources.json": to_json(
+            {"format": "competency.resources/1", "version": VERSION, "resources": resources}
+        ),
+        f"{HERE}/path_templates.json": to_json(
+            {"format": "competency.path_templates/1", "version": VERSION, "templates": templates}
+        ),
     }
-    for name, doc in docs.items():
-        (HERE / name).write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    kinds = Counter(r["kind"] for r in resources)
-    print(f"{len(resources)} resources {dict(kinds)}; {len(templates)} templates")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

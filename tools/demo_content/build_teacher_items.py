@@ -5,18 +5,19 @@ in the "competency.items/1" format. IRT parameters are provisional: b comes from
 intended level (plus a small deterministic jitter), a from a deterministic hash, so
 re-running the script always gives the same file.
 
-Run: ``python competency/tests_bank/data/demo/build_teacher_items.py``
+Run ``python -m tools.demo_content`` (writes every demo file; ``--check`` compares instead).
 """
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import zlib
-from pathlib import Path
 
-OUT = Path(__file__).with_name("teacher_items.json")
+from tools.demo_content.common import irt as _irt
+from tools.demo_content.common import items_document
+
+OUT = "competency/tests_bank/data/demo/teacher_items.json"
 
 # Provisional difficulty by intended teacher level (codes.md).
 BASE_B = {"L1": -2.0, "L2": -1.1, "L3": -0.4, "L4": 0.4, "L5": 1.1, "L6": 2.0}
@@ -41,19 +42,6 @@ def _a_b(item_id: str, level: str) -> tuple[float, float]:
     a = round(0.8 + _unit(item_id + "|a") * 1.0, 2)  # 0.8 .. 1.8
     b = round(BASE_B[level] + (_unit(item_id + "|b") * 0.6 - 0.3), 2)  # ±0.3 jitter
     return a, b
-
-
-def _irt(model: str, a: float, b: float | None, c=None, thresholds=None) -> dict:
-    return {
-        "model": model,
-        "a": a,
-        "b": b,
-        "c": c,
-        "thresholds": thresholds,
-        "parameterisation": "logistic-D1-irt",
-        "source": "provisional",
-        "version": 1,
-    }
 
 
 def _base(node: str, level: str, kind: str, stem: str, expl: str) -> dict:
@@ -141,10 +129,9 @@ def OR(node: str, level: str, stem: str, best_to_worst: list[str], expl: str) ->
     ITEMS.append(item)
 
 
-def main() -> None:
-    bank = {"format": "competency.items/1", "bank": "teacher-demo", "items": ITEMS}
-    OUT.write_text(json.dumps(bank, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {len(ITEMS)} items to {OUT}")
+def build() -> dict[str, str]:
+    """Repository path → file text."""
+    return {OUT: items_document("teacher-demo", ITEMS)}
 
 
 # ---------------------------------------------------------------- items
@@ -2785,6 +2772,3 @@ S(
 )
 
 # === ITEMS END ===
-
-if __name__ == "__main__":
-    main()

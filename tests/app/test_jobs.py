@@ -136,7 +136,7 @@ def test_an_earlier_process_with_this_pid_counts_as_stopped(app, owner):
     assert dict(jobs.recover()) == {job.id: "queued"}
 
 
-def test_a_real_sqlite_queue_carries_the_job_to_a_consumer(app_config, tmp_path, _schema):
+def test_a_real_sqlite_queue_carries_the_job_to_a_consumer(app_config, tmp_path, seeded):
     app = create_app(
         {
             **app_config,

@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from competency.config import load_config
 from competency.extensions import babel, csrf, db, login_manager, migrate
-from competency.web import API_PREFIX
+from competency.web.paths import API_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(__file__).resolve().parent
@@ -175,10 +175,11 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
 
     from competency.cli import register_commands
-    from competency.services import result_levels, summary_rows
+    from competency.services import cohort_profile_rows, result_levels, summary_rows
 
     result_levels.install()
     summary_rows.install()  # after result_levels: both listen to the same flush
+    cohort_profile_rows.install()
 
     register_commands(app)
     _production_headers(app)

@@ -136,7 +136,7 @@ def run_or_publish(
 def simulate_assessment(code: str, examinees: int) -> list[str]:
     """`flask simulate --assessment CODE`: the publishing simulation of a published assessment, and for a
     multidimensional test the same at the lower bound of its prior correlation."""
-    from competency.services import calibration_prior, pools, publishing
+    from competency.services import pools, publishing
 
     assessment = db.session.scalar(select(Assessment).where(Assessment.code == code))
     if assessment is None or not assessment.pool:
@@ -152,7 +152,7 @@ def simulate_assessment(code: str, examinees: int) -> list[str]:
         + ", ".join(f"{r['code']} {r['accuracy']:.3f}" for r in base["classification"]["dimensions"])
         + f"; overall class {base['classification']['overall']['accuracy']:.3f}",
     ]
-    check = calibration_prior.check(assessment, bank, base, examinees)
+    check = publishing.prior_check(assessment, bank, base, examinees)
     if check is None:
         return [*lines, "  one dimension (or no MCAT): no prior correlation to check"]
     low = check["correlation"]

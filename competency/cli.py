@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
 from competency.extensions import db
 from competency.services.errors import ServiceError
@@ -413,18 +413,3 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(calibrate_command)
     app.cli.add_command(maturity_group)
     app.cli.add_command(jobs_group)
-
-
-def _create_app_for_cli() -> Flask:
-    from competency.app import create_app
-    from competency.config import ConfigError
-
-    try:
-        return create_app()
-    except ConfigError as exc:
-        _fail(str(exc))
-
-
-def main() -> None:
-    """Entry point of the `competency` console script."""
-    FlaskGroup(create_app=_create_app_for_cli, add_default_commands=True)(prog_name="competency")

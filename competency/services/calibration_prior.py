@@ -101,14 +101,3 @@ def compare(base: dict, low: dict, correlation: list[list[float]], source: str) 
 def source_of(assessment: Assessment) -> str:
     found = latest_correlation(list(assessment.dimensions))
     return f"calibration run {found['run']}" if found else "provisional"
-
-
-def check(assessment: Assessment, bank, base: dict, n: int) -> dict | None:
-    """The publishing simulation again with people drawn at the lower bound (None for one dimension)."""
-    from competency.services.publishing import simulate_definition
-
-    low = lower_bound(assessment)
-    if low is None:
-        return None
-    again = simulate_definition(assessment, bank, n=n, true_correlation=low)
-    return compare(base, again, low, source_of(assessment))

@@ -287,3 +287,17 @@ def active_attempt_count(assignment: CohortAssignment) -> int:
         )
     )
     return db.session.scalar(stmt) or 0
+
+
+def chosen_attempts(assignment: CohortAssignment, graded: bool):
+    """(user_id, attempt_id) of each member's newest attempt in the window (newest graded one if asked)."""
+    rank = func.row_number().over(
+        partition_by=Attempt.user_id, order_by=(Attempt.started_at.desc(), Attempt.id.desc())
+    )
+    stmt = select(Attempt.user_id.label("user_id"), Attempt.id.label("attempt_id"), rank.label("rn")).where(
+        *_in_window(assignment), Attempt.user_id.in_(member_ids(assignment.cohort_id))
+    )
+    if graded:
+        stmt = stmt.where(Attempt.status == "graded", Attempt.result.is_not(None))
+    ranked = stmt.subquery()
+    return select(ranked.c.user_id, ranked.c.attempt_id).where(ranked.c.rn == 1).subquery()

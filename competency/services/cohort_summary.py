@@ -27,26 +27,12 @@ from competency.models import (
     User,
 )
 from competency.services import paging
-from competency.services.cohort_results import _in_window, member_ids
+from competency.services.cohort_results import _in_window, chosen_attempts, member_ids
 from competency.services.institutions import member_count
 from competency.services.streaming import stream
 
 STREAM_BATCH = 1000  # rows fetched per round trip from the server-side cursor of an export
 SORTS = {"username": User.username, "name": User.display_name}
-
-
-def chosen_attempts(assignment: CohortAssignment, graded: bool):
-    """(user_id, attempt_id) of each member's newest attempt in the window (newest graded one if asked)."""
-    rank = func.row_number().over(
-        partition_by=Attempt.user_id, order_by=(Attempt.started_at.desc(), Attempt.id.desc())
-    )
-    stmt = select(Attempt.user_id.label("user_id"), Attempt.id.label("attempt_id"), rank.label("rn")).where(
-        *_in_window(assignment), Attempt.user_id.in_(member_ids(assignment.cohort_id))
-    )
-    if graded:
-        stmt = stmt.where(Attempt.status == "graded", Attempt.result.is_not(None))
-    ranked = stmt.subquery()
-    return select(ranked.c.user_id, ranked.c.attempt_id).where(ranked.c.rn == 1).subquery()
 
 
 @dataclass

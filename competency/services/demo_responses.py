@@ -33,7 +33,8 @@ from competency.models import (
 )
 from competency.services import pools
 from competency.services.accounts import _dummy_hash
-from competency.services.scale_seed import _reserve_ids, _write
+from competency.services.bulk_rows import reserve_ids as _reserve_ids
+from competency.services.bulk_rows import write as _write
 
 INSTITUTION = "模拟数据（校准演示）"
 ASSESSMENT = "TDL-2026"

@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from competency.extensions import db
 from competency.models import Job, Role, User, utcnow
+from competency.services import jobs_queue
 from competency.services.errors import NotFound, ServiceError
 
 log = logging.getLogger(__name__)
@@ -104,8 +105,6 @@ def _scoped_key(kind: str, owner_id: int | None, key: str) -> str:
 
 def enqueue(kind: str, payload: dict, *, owner_id: int | None, idempotency_key: str | None = None) -> Job:
     """Create (or find) the job and hand it to the queue; commits the session."""
-    from competency.services import jobs_queue
-
     jobs_queue.queue()  # builds the queue once, importing the modules that register handlers
     if kind not in _HANDLERS:
         raise ServiceError("unknown_job_kind", f"no handler is registered for job kind {kind!r}", "kind")
@@ -145,8 +144,6 @@ def _again_if_failed(job: Job) -> Job:
 
 
 def _dispatch(job: Job) -> Job:
-    from competency.services import jobs_queue
-
     jobs_queue.send(job.id)
     if jobs_queue.queue().immediate:
         db.session.refresh(job)  # it ran already, in its own session
@@ -347,8 +344,6 @@ def recover() -> list[tuple[int, str]]:
         if db.session.execute(update(Job).where(*guard).values(**values)).rowcount:
             changed.append((job_id, values["status"]))
         db.session.commit()
-    from competency.services import jobs_queue
-
     for job_id, status in changed:
         log.warning("job %s: worker gone, now %s", job_id, status)
         if status == "queued":
@@ -415,3 +410,6 @@ def status_view(job: Job) -> dict:
         "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }
+
+
+jobs_queue.set_operations(run, recover, purge)

@@ -33,7 +33,19 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "competency"
 BACKENDS = ("immediate", "sqlite", "redis")
 # Modules whose @job_handler registrations every process (web and consumer) needs.
-HANDLER_MODULES: tuple[str, ...] = ("competency.services.export_jobs", "competency.services.calibration_runs")
+# competency.services.jobs first: it hands this module what the queue's tasks run (set_operations), so
+# the queue never imports the jobs module back.
+HANDLER_MODULES: tuple[str, ...] = (
+    "competency.services.jobs",
+    "competency.services.export_jobs",
+    "competency.services.calibration_runs",
+)
+_OPERATIONS: dict[str, object] = {}
+
+
+def set_operations(run, recover, purge) -> None:
+    """The jobs module's run(job_id), recover() and purge(): what the queue's tasks and hooks call."""
+    _OPERATIONS.update(run=run, recover=recover, purge=purge)
 RECOVER_EVERY = crontab(minute="*/2")
 PURGE_AT = crontab(minute="17", hour="3")  # daily: finished jobs older than JOBS_KEEP_DAYS go
 
@@ -75,16 +87,12 @@ def init_queue(app: Flask):
 
     @huey.task(name="competency.run_job")
     def run_job(job_id: int) -> None:
-        from competency.services import jobs
-
         with app.app_context():
-            jobs.run(job_id)
+            _OPERATIONS["run"](job_id)
 
     def recover() -> None:
-        from competency.services import jobs
-
         with app.app_context():
-            jobs.recover()
+            _OPERATIONS["recover"]()
 
     @huey.on_startup(name="competency.recover_jobs")
     def recover_on_start() -> None:
@@ -95,10 +103,8 @@ def init_queue(app: Flask):
                 recover()
 
     def purge() -> None:
-        from competency.services import jobs
-
         with app.app_context():
-            jobs.purge()
+            _OPERATIONS["purge"]()
 
     huey.periodic_task(RECOVER_EVERY, name="competency.recover_jobs_periodically")(recover)
     huey.periodic_task(PURGE_AT, name="competency.purge_old_jobs")(purge)

@@ -25,7 +25,7 @@ from competency.models import (
     utcnow,
 )
 from competency.services import audit, cohort_fit, paging
-from competency.services.cohort_summary import chosen_attempts
+from competency.services.cohort_results import chosen_attempts
 from competency.services.errors import ServiceError
 from competency.services.institutions import member_count
 from competency.services.resources import templates

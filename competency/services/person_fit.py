@@ -99,7 +99,7 @@ def _one(attempt_id: int, answered: dict[str, int], by_dim: dict) -> PersonFit |
 
 def for_assignment(assignment, user_ids: list[int]) -> dict[int, PersonFit]:
     """User id → person fit of the attempt a cohort's results page shows for them (one query)."""
-    from competency.services.cohort_summary import chosen_attempts
+    from competency.services.cohort_results import chosen_attempts
 
     if not user_ids:
         return {}

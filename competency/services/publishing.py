@@ -148,6 +148,16 @@ def simulate_definition(
     }
 
 
+def prior_check(assessment: Assessment, bank: Bank, base: dict, n: int) -> dict | None:
+    """The publishing simulation again with people drawn at the calibrated correlation's lower bound:
+    how SEs and accuracy change if the MCAT's prior is too optimistic (None for one dimension)."""
+    low = calibration_prior.lower_bound(assessment)
+    if low is None:
+        return None
+    again = simulate_definition(assessment, bank, n=n, true_correlation=low)
+    return calibration_prior.compare(base, again, low, calibration_prior.source_of(assessment))
+
+
 def _json_number(value):
     """JSON has no infinity or NaN (PostgreSQL refuses them): open bin edges become null."""
     if isinstance(value, float | np.floating):
@@ -174,7 +184,7 @@ def publish(
         raise ServiceError("cannot_publish", "; ".join(problems), "definition", status=422)
     bank = make_bank(assessment, rows)
     simulation = simulate_definition(assessment, bank, n=n_simulees)
-    simulation["prior_check"] = calibration_prior.check(assessment, bank, simulation, n_simulees)
+    simulation["prior_check"] = prior_check(assessment, bank, simulation, n_simulees)
     shortfalls = accuracy_shortfalls(assessment, simulation["classification"])
     reason = (override_reason or "").strip()
     if shortfalls and (not reason or actor is None or actor.role != Role.PLATFORM_ADMIN):

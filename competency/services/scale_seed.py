@@ -11,7 +11,6 @@ so one batch of users, memberships, attempts and responses goes in without a rou
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from datetime import timedelta
 import networkx as nx
 import numpy as np
 from flask_babel import gettext as _
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import func, select, text
 from werkzeug.security import generate_password_hash
 
 from competency import graph
@@ -38,6 +37,8 @@ from competency.models import (
     utcnow,
 )
 from competency.services import cohort_profile_rows, summary_rows
+from competency.services.bulk_rows import reserve_ids as _reserve_ids
+from competency.services.bulk_rows import write as _write
 from competency.services.demo import DEMO_INSTITUTIONS, DEMO_PASSWORD
 from competency.services.errors import ServiceError
 from competency.services.result_levels import rows_for
@@ -72,35 +73,6 @@ def _demo() -> tuple[Institution, User, dict[str, Assessment]]:
             "demo_missing", _("load the demo first (flask --app competency seed-demo)"), "seed"
         )
     return inst, trainer, found
-
-
-def _reserve_ids(table: Table, n: int) -> list[int]:
-    """``n`` fresh primary keys for ``table``: from its sequence on PostgreSQL, after the largest elsewhere."""
-    if db.engine.dialect.name == "postgresql":
-        rows = db.session.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": table.name, "n": n},
-        )
-        return [r[0] for r in rows]
-    top = db.session.scalar(select(func.max(table.c.id))) or 0
-    return list(range(top + 1, top + 1 + n))
-
-
-def _write(table: Table, columns: list[str], rows: list[tuple]) -> None:
-    if not rows:
-        return
-    if db.engine.dialect.name == "postgresql":
-        raw = db.session.connection().connection.driver_connection
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-            for row in rows:
-                copy.write_row([_json(v) if isinstance(v, (dict, list)) else v for v in row])
-        return
-    db.session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
-
-
-def _json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class _Maker:

@@ -40,6 +40,7 @@ from competency.models import (
     User,
     utcnow,
 )
+from competency.services.cohort_results import chosen_attempts
 from competency.services.result_levels import rows_for
 
 BULK_MEMBERS = 50  # membership changes of one cohort in one flush above which its summaries are rebuilt
@@ -149,7 +150,6 @@ def _assignment_rows(conn: Connection, *where):
 def rebuild_assignment(conn: Connection, assignment) -> None:
     """Count the assignment from scratch (set-based: a few statements whatever the cohort's size);
     `assignment` is a CohortAssignment or a row with its id, cohort_id, assessment_id and window."""
-    from competency.services.cohort_summary import chosen_attempts
 
     aid = assignment.id
     conn.execute(delete(AssignmentLevelCount).where(AssignmentLevelCount.assignment_id == aid))
@@ -372,12 +372,9 @@ def _after_flush(session: Session, _context) -> None:
 
 
 def install() -> None:
-    """Listen on every ORM session (idempotent); the cohorts' composition rows too."""
-    from competency.services import cohort_profile_rows
-
+    """Listen on every ORM session (idempotent); app.py installs the cohorts' composition rows too."""
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
-    cohort_profile_rows.install()
 
 
 # ----------------------------------------------------------------------------- reading

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-# Requests under this path are the JSON API: bearer tokens, JSON errors, no cookie session.
-API_PREFIX = "/api/"
+from competency.web.paths import API_PREFIX
+
+__all__ = ["API_PREFIX", "register_blueprints"]
 
 
 def register_blueprints(app: Flask) -> None:

@@ -9,9 +9,9 @@ from flask_login import current_user, login_user, logout_user
 from competency.extensions import db, login_manager
 from competency.models import User
 from competency.services import accounts
-from competency.web import API_PREFIX
 from competency.web.authz import ALL_ROLES, public, roles_required, safe_next
 from competency.web.forms import LanguageForm, LoginForm, LogoutForm
+from competency.web.paths import API_PREFIX
 
 bp = Blueprint("auth", __name__)
 

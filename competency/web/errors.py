@@ -11,7 +11,7 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from werkzeug.exceptions import HTTPException
 
 from competency.services.errors import ServiceError
-from competency.web import API_PREFIX
+from competency.web.paths import API_PREFIX
 
 TITLES = {
     400: _l("Bad request"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, has_request_context, request, session
 from flask_login import current_user
 
-from competency.web import API_PREFIX
+from competency.web.paths import API_PREFIX
 
 HTML_LANG = {"zh_Hans_CN": "zh-CN", "en": "en"}
 

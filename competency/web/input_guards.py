@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
 from competency.tests_bank.safe_archive import Limits, UploadRefused, load_json
-from competency.web import API_PREFIX
+from competency.web.paths import API_PREFIX
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)

@@ -246,6 +246,20 @@ def layer_path(cohort_id: int):
     return _render_cohort(cohort, path=form, status=400)
 
 
+_DIST_CAPTION = _l(
+    "Number of graded members at each level, per dimension; the table below gives the same numbers."
+)
+
+
+def _heat_map(page, indicators: list[str], levels) -> dict:
+    """One page of members (the list's search and paging) × indicators; "hsort" and "cols" order it."""
+    rows = []
+    for user, result in page.rows:
+        levels_of = {i["code"]: i.get("level") for i in (result or {}).get("indicators", [])}
+        rows.append((user, {code: levels_of.get(code) for code in indicators}))
+    return cohort_heatmap.build(rows, indicators, levels, request.args.get("hsort", ""), request.args.get("cols", ""))
+
+
 @bp.route("/cohorts/<int:cohort_id>/assignments/<int:assignment_id>")
 @roles_required(*STAFF)
 def results(cohort_id: int, assignment_id: int):
@@ -261,21 +275,10 @@ def results(cohort_id: int, assignment_id: int):
     started_args = list_args(cohort_summary.SORTS, "ip_")
     compare_args = list_args(cohort_summary.SORTS, "cmp_")
     page = cohort_summary.graded_page(assignment, **args, size=HEAT_PAGE)
-    heat_rows = []
-    for user, result in page.rows:
-        levels_of = {i["code"]: i.get("level") for i in (result or {}).get("indicators", [])}
-        heat_rows.append((user, {code: levels_of.get(code) for code in res.indicators}))
     dist_svg = cohort_charts.distribution(
-        dist,
-        labels,
-        levels,
-        _("Level distribution per dimension"),
-        _("Number of graded members at each level, per dimension; the table below gives the same numbers."),
+        dist, labels, levels, _("Level distribution per dimension"), str(_DIST_CAPTION)
     )
-    # The heat map shows one page of members (the list's search and paging); "hsort" and "cols" order it.
-    heat = cohort_heatmap.build(
-        heat_rows, res.indicators, levels, request.args.get("hsort", ""), request.args.get("cols", "")
-    )
+    heat = _heat_map(page, res.indicators, levels)
     return render_template(
         "trainer/results.html",
         cohort=cohort,

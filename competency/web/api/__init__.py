@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
-
-from competency.extensions import csrf
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
-
 # Routes register on import.
-from competency.web.api import assessments, auth, certificates, jobs, pilots, plans  # noqa: E402,F401
+from competency.web.api import assessments, auth, certificates, jobs, pilots, plans  # noqa: F401
+from competency.web.api.blueprint import bp
+
+__all__ = ["bp"]

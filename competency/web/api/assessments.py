@@ -11,7 +11,7 @@ from competency.services import answering, assessment_definitions, audience, res
 from competency.services import attempt_lifecycle as attempt_service
 from competency.services.errors import Conflict, NotFound, ServiceError
 from competency.services.outcome_links import outcome_links
-from competency.web.api import bp
+from competency.web.api.blueprint import bp
 from competency.web.api.helpers import json_body, require
 from competency.web.authz import ALL_ROLES, STAFF, api_roles_required, bearer_token, roles_checked_in_service
 

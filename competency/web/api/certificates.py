@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, jsonify, request
 
 from competency.services import certificates
-from competency.web.api import bp
+from competency.web.api.blueprint import bp
 from competency.web.authz import ALL_ROLES, api_roles_required, public
 from competency.web.i18n import select_locale
 

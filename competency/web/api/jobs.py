@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, jsonify
 
 from competency.services import jobs
-from competency.web.api import bp
+from competency.web.api.blueprint import bp
 from competency.web.authz import ALL_ROLES, api_roles_required
 from competency.web.jobs import status_json
 

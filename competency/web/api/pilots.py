@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from competency.services import pilot_designations
-from competency.web.api import bp
+from competency.web.api.blueprint import bp
 from competency.web.authz import public
 
 

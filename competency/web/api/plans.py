@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from competency.services import plans
 from competency.services.errors import ServiceError
-from competency.web.api import bp
+from competency.web.api.blueprint import bp
 from competency.web.api.helpers import json_body, require
 from competency.web.authz import ALL_ROLES, api_roles_required
 from competency.web.i18n import select_locale

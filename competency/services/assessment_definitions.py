@@ -14,7 +14,7 @@ from competency.extensions import db
 from competency.irt.cat import EngineConfig
 from competency.irt.cat.errors import CatError
 from competency.models import Assessment, Item, ItemParams, User
-from competency.services import audit, maps
+from competency.services import audit, calibration_prior, maps
 from competency.services.errors import ServiceError
 from competency.services.items import current_params
 
@@ -180,6 +180,15 @@ def visible_to_manager(actor: User) -> list[Assessment]:
     return list(db.session.scalars(stmt))
 
 
+def _prior(assessment: Assessment, values: dict):
+    """No correlation typed: a draft keeps the calibrated matrix it has (editing must not replace it with a
+    number nobody typed); otherwise the latest published calibration's, the provisional ρ before any."""
+    current = (assessment.engine or {}).get("prior_correlation")
+    if isinstance(current, list):
+        return current
+    return calibration_prior.prior_for(list(values.get("dimensions") or assessment.dimensions or []))
+
+
 def save_definition(assessment: Assessment | None, values: dict, actor: User) -> Assessment:
     """Create or update a draft; published or archived definitions are frozen (duplicate them instead)."""
     if assessment is not None and assessment.status != "draft":
@@ -197,6 +206,9 @@ def save_definition(assessment: Assessment | None, values: dict, actor: User) ->
         if actor.role != "platform_admin":
             assessment.institution_id = actor.institution_id
         db.session.add(assessment)
+    engine = values.get("engine")
+    if isinstance(engine, dict) and engine.get("mcat") and engine.get("prior_correlation") is None:
+        values = {**values, "engine": {**engine, "prior_correlation": _prior(assessment, values)}}
     for key, value in values.items():
         setattr(assessment, key, value)
     db.session.flush()

@@ -116,7 +116,9 @@ HELP = {
     ),
     "prior_correlation": _l(
         "How strongly the dimensions are assumed to go together (0 = not at all, 0.95 = almost the same). "
-        "0.6–0.7 suits digital-literacy dimensions; used only when dimensions are estimated together."
+        "0.6–0.7 suits digital-literacy dimensions; used only when dimensions are estimated together. "
+        "Leave it empty to use the correlations of the latest published calibration (kept as they are when "
+        "a calibrated draft is edited)."
     ),
     "se_target": _l(
         "The test stops once the estimate is this precise. The standard error is the typical distance between "
@@ -308,7 +310,8 @@ def form_to_values(form: AssessmentForm, tz: str) -> dict:
         "mcat": bool(form.mcat.data and len(dimensions) > 1),
     }
     if engine["mcat"]:
-        engine["prior_correlation"] = form.prior_correlation.data or 0.0
+        # Empty (None): the service keeps a draft's calibrated matrix or takes the latest calibration's.
+        engine["prior_correlation"] = form.prior_correlation.data
     if form.per_dimension_min.data and len(dimensions) > 1:
         engine["content_by"] = "dimension"
         engine["content_min"] = {d: form.per_dimension_min.data for d in dimensions}
@@ -369,9 +372,10 @@ def values_to_form_data(a: Assessment, tz: str) -> dict:
         "selector": "mfi" if engine.get("selector") == "dopt" else engine.get("selector", "mfi"),
         "estimator": engine.get("estimator", "eap"),
         "mcat": engine.get("mcat", False),
+        # A calibrated matrix shows as empty (kept on saving); a number as itself.
         "prior_correlation": engine.get("prior_correlation", 0.7)
         if isinstance(engine.get("prior_correlation"), float | int)
-        else 0.7,
+        else None,
         "se_target": engine.get("se_target", 0.4),
         "min_items": engine.get("min_items", 10),
         "max_items": engine.get("max_items", 30),

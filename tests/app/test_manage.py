@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from competency.extensions import db
@@ -176,3 +178,39 @@ def test_trainer_duplicate_lands_in_their_institution_in_one_commit(client, make
     assert len(commits) == 1
     # The copy is the trainer's to edit.
     assert client.get(f"/manage/assessments/{draft.id}/edit").status_code == 200
+
+
+def test_editing_a_calibrated_draft_keeps_its_correlation_matrix(client, make_user, bank):
+    """The form shows a calibrated prior as empty and keeps it; a number typed in replaces it."""
+    make_user("trainer", "lin")
+    login(client, "lin")
+    token = csrf_from(client, "/manage/assessments/new")
+    dims = ["T1", "T2", "T3", "T4", "T5"]
+    form = _form(
+        code="TR-TDL",
+        kind="teacher_graded",
+        role_code="",
+        dimensions=dims,
+        mcat="y",
+        prior_correlation="0.6",
+        cuts="-1.5, -0.75, 0, 0.75, 1.5",
+        min_items="20",
+        max_items="40",
+        audience_roles=["teacher"],
+    )
+    assert client.post("/manage/assessments/new", data={**form, "csrf_token": token}).status_code == 302
+    draft = db.session.scalar(select(Assessment).where(Assessment.code == "TR-TDL"))
+    assert draft.engine["prior_correlation"] == 0.6
+    matrix = [[1.0 if i == j else 0.55 for j in range(5)] for i in range(5)]
+    draft.engine = {**draft.engine, "prior_correlation": matrix}  # as a published calibration writes it
+    db.session.commit()
+    page = client.get(f"/manage/assessments/{draft.id}/edit").get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="prior_correlation"[^>]*>', page)
+    assert field is not None and ('value=""' in field.group(0) or "value=" not in field.group(0)), page[:0]
+    url = f"/manage/assessments/{draft.id}/edit"
+    assert client.post(url, data={**form, "prior_correlation": "", "csrf_token": token}).status_code == 302
+    db.session.refresh(draft)
+    assert draft.engine["prior_correlation"] == matrix
+    assert client.post(url, data={**form, "prior_correlation": "0.5", "csrf_token": token}).status_code == 302
+    db.session.refresh(draft)
+    assert draft.engine["prior_correlation"] == 0.5

@@ -98,6 +98,9 @@ POOLS: Lru[Any] = Lru("pools", 64)
 ENGINES: Lru[Any] = Lru("engines", 128)
 # Settings JSON text as an attempt stored it → its canonical form (the engine key).
 SETTINGS: Lru[str] = Lru("settings", 256)
+# Maximum-rate exposure per publication: (monotonic time read, {item code: rate}); services/exposure
+# re-reads an entry older than its TTL.
+RATES: Lru[tuple[float, dict[str, float]]] = Lru("exposure rates", 64)
 
 
 def published_key(assessment_id: int, published_at: datetime | None) -> PublishedKey:
@@ -126,5 +129,5 @@ def forget_items(codes: Iterable[str]) -> int:
 
 
 def clear() -> None:
-    for cache in (POOLS, ENGINES, SETTINGS):
+    for cache in (POOLS, ENGINES, SETTINGS, RATES):
         cache.clear()

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from competency.models import Attempt, ExposureTally, ItemExposure, Response, utcnow
+from competency.services import caches
 
 SETTLE_SECONDS = 10
 
@@ -125,8 +126,6 @@ def rates(connection: Connection, assessment_id: int) -> dict[str, float]:
 
 
 RATES_TTL_SECONDS = 30
-RATES_CACHE_LIMIT = 64
-_RATES: dict[tuple, tuple[float, dict[str, float]]] = {}
 
 
 def current_rates(connection: Connection, assessment_id: int, key: tuple) -> dict[str, float]:
@@ -138,12 +137,10 @@ def current_rates(connection: Connection, assessment_id: int, key: tuple) -> dic
     caller's connection, in its transaction: an answer never holds two connections.
     """
     now = time.monotonic()
-    cached = _RATES.get(key)
+    cached = caches.RATES.get(key)
     if cached is not None and now - cached[0] < RATES_TTL_SECONDS:
         return cached[1]
     refresh(connection, assessment_id)  # the worker that takes the tally row counts; others skip it
     found = rates(connection, assessment_id)
-    if len(_RATES) >= RATES_CACHE_LIMIT:
-        _RATES.clear()
-    _RATES[key] = (now, found)
+    caches.RATES.put(key, (now, found))
     return found

@@ -290,10 +290,9 @@ def _forget_process_caches() -> None:
     assessment published at the same time: without this a test could be served a pool or exposure rates
     built from another test's copy.
     """
-    from competency.services import caches, exposure
+    from competency.services import caches
 
     caches.clear()
-    exposure._RATES.clear()
 
 
 class IsolatedClient(FlaskClient):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from competency.extensions import db
 from competency.models import Attempt, AuditEvent, Response
-from competency.services import exposure
+from competency.services import caches, exposure
 from tests.app.conftest import api_token, pending_answer, post_answer, start_attempt
 
 
@@ -188,12 +188,12 @@ def test_exposure_rates_are_read_on_the_answering_connection(
     first = post_answer(
         client, token, body["id"], pending_answer(body["item"])
     ).get_json()  # fills the engine cache
-    exposure._RATES.clear()  # the teacher test limits exposure: the next answer counts
+    caches.RATES.clear()  # the teacher test limits exposure: the next answer counts
     _nothing_checked_out()
     sessions_begun.clear()
     checked_out.reset()
     response = post_answer(client, token, body["id"], pending_answer(first["item"]))
     assert response.status_code == 200, response.get_json()
     assert len(sessions_begun) == 1 and checked_out.most == 1
-    [(_when, rates)] = exposure._RATES.values()
+    [(_when, rates)] = [value for _key, value in caches.RATES.items()]
     assert rates == {body["item"]["item_id"]: 1.0}  # one attempt, which has answered its first item
